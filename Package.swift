@@ -1,0 +1,56 @@
+// swift-tools-version:6.0
+// rtcam: a WebRTC camera appliance in one static binary.
+//
+// The same sources build two ways:
+//   * here, as an ordinary SwiftPM package (host build, `swift test`), linking Debian's -dev libraries;
+//   * as Embedded Swift through tools/build, one fully static binary per arch (the device build).
+// Sources/ may import only CRTCam, the standard library and Synchronization.
+// tools/build compiles the Swift modules in the order of `deviceModules` below (keep it in sync).
+import PackageDescription
+
+let cLibraries: [LinkerSetting] = [
+  .linkedLibrary("srtp2"), .linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"),
+  .linkedLibrary("mbedcrypto"), .linkedLibrary("openh264"), .linkedLibrary("v4l2"),
+  .linkedLibrary("m"), .linkedLibrary("pthread"),
+]
+
+// name, dependencies (besides CRTCam)
+let deviceModules: [(String, [String])] = [
+  ("Wire", []),
+  ("ICE", ["Wire"]),
+  ("SDP", ["Wire"]),
+  ("RTP", ["Wire"]),
+  ("SRTP", ["Wire"]),
+  ("DTLS", ["Wire"]),
+  ("HTTP", ["Wire"]),
+  ("Capture", ["Wire"]),
+  ("Encoder", ["Wire", "Capture"]),
+  ("Peer", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS"]),
+  ("Server", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer"]),
+]
+
+let swiftSettings: [SwiftSetting] = [
+  .enableExperimentalFeature("Extern"),
+]
+
+var targets: [Target] = [
+  .target(name: "CRTCam", path: "Sources/CRTCam", linkerSettings: cLibraries),
+  .executableTarget(
+    name: "RTCam", dependencies: ["Server", "CRTCam"], path: "Sources/RTCam",
+    swiftSettings: swiftSettings),
+]
+for (name, deps) in deviceModules {
+  targets.append(.target(
+    name: name, dependencies: ["CRTCam"] + deps.map { .target(name: $0) },
+    path: "Sources/\(name)", swiftSettings: swiftSettings))
+  targets.append(.testTarget(
+    name: "\(name)Tests", dependencies: [.target(name: name), "CRTCam"] + deps.map { .target(name: $0) },
+    path: "Tests/\(name)Tests", resources: nil))
+}
+
+let package = Package(
+  name: "rtcam",
+  products: [.executable(name: "rtcam", targets: ["RTCam"])],
+  targets: targets,
+  swiftLanguageModes: [.v5]
+)

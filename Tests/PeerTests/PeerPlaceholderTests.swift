@@ -1,0 +1,6 @@
+import Testing
+@testable import Peer
+
+@Suite struct PeerPlaceholderTests {
+  @Test func moduleLinks() { #expect(PeerModule.name == "Peer") }
+}

@@ -1,0 +1,6 @@
+import Testing
+@testable import Server
+
+@Suite struct ServerPlaceholderTests {
+  @Test func moduleLinks() { #expect(ServerModule.name == "Server") }
+}
