@@ -1,4 +1,0 @@
-// ICE module: see README and DESIGN notes.
-import Wire
-
-public enum ICEModule { public static let name = "ICE" }
