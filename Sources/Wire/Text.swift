@@ -92,11 +92,13 @@ public func parseDecimal(_ s: String, max: UInt64 = UInt64(Int.max)) -> Int? {
   var any = false
   for c in s.utf8 {
     guard c >= 48 && c <= 57 else { return nil }
-    v = v &* 10 &+ UInt64(c - 48)
-    if v > max { return nil }
+    let (m, o1) = v.multipliedReportingOverflow(by: 10)
+    let (a, o2) = m.addingReportingOverflow(UInt64(c - 48))
+    if o1 || o2 || a > max { return nil }
+    v = a
     any = true
   }
-  return any ? Int(v) : nil
+  return any && v <= UInt64(Int.max) ? Int(v) : nil
 }
 
 /// Formats `value / 10^decimals` with a fixed number of decimals ("12.34"); Embedded Swift

@@ -50,6 +50,9 @@ import Testing
     #expect(parseDecimal("") == nil)
     #expect(parseDecimal("99999999999999999999999") == nil)
     #expect(parseDecimal("70000", max: 65535) == nil)
+    // values that wrap a UInt64 must be rejected, not wrapped around
+    #expect(parseDecimal("18446744073709551616") == nil)
+    #expect(parseDecimal("18446744073709551620", max: UInt64.max) == nil)
     #expect(formatFixed(1234, decimals: 2) == "12.34")
     #expect(formatFixed(5, decimals: 3) == "0.005")
     #expect(jsonEscape("a\"b\\c\n\u{1}") == "a\\\"b\\\\c\\n\\u0001")
@@ -65,5 +68,12 @@ import Testing
     #expect(SocketAddress(ip: v6, port: 9).description == "[::1]:9")
     var db8 = [UInt8](repeating: 0, count: 16); db8[0] = 0x20; db8[1] = 0x01; db8[2] = 0x0d; db8[3] = 0xb8; db8[15] = 0x10
     #expect(SocketAddress(ip: db8, port: 1).ipString == "2001:db8::10")
+  }
+}
+
+@Suite struct ParseDecimalLimits {
+  @Test func neverWrapsOrTraps() {
+    #expect(parseDecimal("18446744073709551615", max: UInt64.max) == nil)  // > Int.max
+    #expect(parseDecimal("9223372036854775807", max: UInt64.max) == Int.max)
   }
 }
