@@ -1,0 +1,278 @@
+import CRTCam
+import Capture
+import Testing
+@testable import Encoder
+
+@Suite struct EncoderTests {
+  /// Encodes `count` paced test-pattern frames (fake clock: exact 1/fps spacing).
+  func encodeFrames(
+    _ enc: H264Encoder, count: Int, fps: Int = 30, width: Int = 640, height: Int = 480,
+    before: (Int) -> Void = { _ in }, each: (Int, EncodedFrame?, [UInt8]) -> Void
+  ) throws {
+    let t = FakeTime()
+    var src = TestPattern(width: width, height: height, fps: fps, clock: t.clock)
+    var out: [UInt8] = []
+    out.reserveCapacity(256 * 1024)
+    for i in 0..<count {
+      before(i)
+      let f = try src.nextFrame()
+      let e = try enc.encode(f, into: &out)
+      each(i, e, out)
+    }
+  }
+
+  @Test func firstFrameIsIDRWithConstrainedBaselineSPS() throws {
+    let enc = try H264Encoder(EncoderSettings())
+    var first: [UInt8] = []
+    var types: [[UInt8]] = []
+    try encodeFrames(enc, count: 5) { i, e, out in
+      if i == 0 {
+        #expect(e?.isKeyframe == true)
+        first = out
+      } else {
+        #expect(e?.isKeyframe == false)
+      }
+      #expect(e?.length == out.count)
+      types.append(splitAnnexB(out).map(\.type))
+    }
+    // Annex-B with a start code at the very beginning
+    #expect(Array(first.prefix(4)) == [0, 0, 0, 1])
+    // SPS, PPS, then the IDR slice (one slice)
+    #expect(types[0] == [7, 8, 5])
+    for t in types.dropFirst() { #expect(t == [1]) }
+    let sps = try #require(splitAnnexB(first).first)
+    #expect(sps.bytes[0] == 0x67)
+    #expect(sps.bytes[1] == 66)  // profile_idc baseline
+    #expect(sps.bytes[2] & 0x40 != 0)  // constraint_set1_flag: constrained baseline
+    #expect(sps.bytes[3] == 31)  // level 3.1
+    // profile-level-id as signalled in SDP
+    #expect(Array(sps.bytes[1...3]) == [0x42, 0xE0, 0x1F] || Array(sps.bytes[1...3]) == [0x42, 0xC0, 0x1F])
+  }
+
+  @Test func requestKeyframeGivesAnIDRNext() throws {
+    let enc = try H264Encoder(EncoderSettings())
+    var keyframes: [Int] = []
+    var idrTypes: [[UInt8]] = []
+    try encodeFrames(
+      enc, count: 40,
+      before: { i in
+        if i == 10 || i == 25 {
+          enc.requestKeyframe()
+          enc.requestKeyframe()  // requests before one encode collapse into one IDR
+        }
+      },
+      each: { i, e, out in
+        if e?.isKeyframe == true {
+          keyframes.append(i)
+          idrTypes.append(splitAnnexB(out).map(\.type))
+        }
+      })
+    #expect(keyframes == [0, 10, 25])
+    for t in idrTypes { #expect(t == [7, 8, 5]) }
+    let s = enc.stats
+    #expect(s.frames + s.skipped == 40)
+    #expect(s.keyframes == 3 && s.keyframeRequests == 4)
+  }
+
+  @Test func intraPeriodInsertsIDRs() throws {
+    var settings = EncoderSettings()
+    settings.intraPeriodFrames = 15
+    let enc = try H264Encoder(settings)
+    var keyframes: [Int] = []
+    try encodeFrames(enc, count: 31) { i, e, _ in if e?.isKeyframe == true { keyframes.append(i) } }
+    #expect(keyframes == [0, 15, 30])
+  }
+
+  @Test func averageBitrateFollowsTheTargetOnBusyContent() throws {
+    for target in [400_000, 800_000, 1_500_000] {
+      let enc = try H264Encoder(EncoderSettings(bitrate: target))
+      let t = FakeTime()
+      var src = NoisyPattern(width: 640, height: 480, fps: 30, clock: t.clock)
+      var out: [UInt8] = []
+      var total = 0
+      var produced = 0
+      // 90 frames = 3 s; judge the last 60 (the first second settles the rate control)
+      for i in 0..<90 {
+        let e = try enc.encode(try src.nextFrame(), into: &out)
+        if i >= 30, let e {
+          total += e.length
+          produced += 1
+        }
+      }
+      let bps = total * 8 * 30 / 60
+      #expect(bps > target * 7 / 10 && bps < target * 13 / 10, "target \(target): \(bps) bit/s")
+      #expect(produced == 60, "frame skipping is off by default")
+      #expect(enc.stats.skipped == 0 && enc.stats.frames == 90)
+      #expect(enc.stats.bytes > 0 && enc.stats.encodeNs > 0)
+    }
+  }
+
+  @Test func plainPatternStaysBelowTheTarget() throws {
+    // the plain pattern is simple: it needs less than the target, but never much more
+    for target in [200_000, 400_000, 800_000] {
+      let enc = try H264Encoder(EncoderSettings(bitrate: target))
+      var total = 0
+      try encodeFrames(enc, count: 90) { i, e, _ in if i >= 30, let e { total += e.length } }
+      let bps = total * 8 * 30 / 60
+      #expect(bps > target / 3 && bps < target * 3 / 2, "target \(target): \(bps) bit/s")
+    }
+  }
+
+  @Test func frameSkippingWhenAllowed() throws {
+    var settings = EncoderSettings(bitrate: 400_000)
+    settings.allowFrameSkip = true
+    let enc = try H264Encoder(settings)
+    let t = FakeTime()
+    var src = NoisyPattern(width: 640, height: 480, fps: 30, clock: t.clock)
+    var out: [UInt8] = [1, 2, 3]
+    var skipped = 0
+    var total = 0
+    for _ in 0..<60 {
+      if let e = try enc.encode(try src.nextFrame(), into: &out) {
+        total += e.length
+      } else {
+        skipped += 1
+        #expect(out.isEmpty)
+      }
+    }
+    #expect(skipped > 0)
+    #expect(enc.stats.skipped == skipped && enc.stats.frames == 60 - skipped)
+    #expect(total * 8 / 2 < 400_000 * 13 / 10)
+  }
+
+  @Test func keyframeRequestSurvivesSkippedFrames() throws {
+    var settings = EncoderSettings(bitrate: 400_000)
+    settings.allowFrameSkip = true
+    let enc = try H264Encoder(settings)
+    let t = FakeTime()
+    var src = NoisyPattern(width: 640, height: 480, fps: 30, clock: t.clock)
+    var out: [UInt8] = []
+    var results: [EncodedFrame?] = []
+    for i in 0..<40 {
+      // right after the first (large) IDR the rate control wants to skip frames
+      if i == 1 || i == 20 { enc.requestKeyframe() }
+      results.append(try enc.encode(try src.nextFrame(), into: &out))
+    }
+    // whatever the rate control skipped, the first frame produced after a request is an IDR,
+    // and there is no other IDR
+    let firstAfter1 = try #require(results[1...].firstIndex { $0 != nil })
+    let firstAfter20 = try #require(results[20...].firstIndex { $0 != nil })
+    for (i, r) in results.enumerated() {
+      guard let r else { continue }
+      #expect(r.isKeyframe == (i == 0 || i == firstAfter1 || i == firstAfter20), "frame \(i)")
+    }
+  }
+
+  @Test func outputBufferIsReused() throws {
+    let enc = try H264Encoder(EncoderSettings())
+    var addresses = Set<UInt>()
+    var capacities = Set<Int>()
+    try encodeFrames(enc, count: 30) { _, _, out in
+      _ = out.withUnsafeBufferPointer { addresses.insert(UInt(bitPattern: $0.baseAddress)) }
+      capacities.insert(out.capacity)
+    }
+    #expect(addresses.count == 1)
+    #expect(capacities.count == 1)
+  }
+
+  @Test func timestampStripSurvivesCompression() throws {
+    let enc = try H264Encoder(EncoderSettings())
+    let dec = try #require(TestDecoder())
+    let t = FakeTime()
+    var src = TestPattern(width: 640, height: 480, fps: 30, clock: t.clock)
+    var out: [UInt8] = []
+    var decoded = 0
+    for _ in 0..<60 {
+      let f = try src.nextFrame()
+      let wallMs = t.real / 1_000_000
+      guard let e = try enc.encode(f, into: &out) else { continue }
+      let pic = try #require(dec.decode(out), "frame \(f.sequence) did not decode")
+      #expect(pic.width == 640 && pic.height == 480)
+      let strip = decodeTimestampStrip(luma: pic.luma, width: pic.width, height: pic.height, stride: pic.width)
+      #expect(strip?.frame == UInt16(e.sequence), "frame \(e.sequence)")
+      #expect(strip?.unixMs == wallMs, "frame \(e.sequence)")
+      decoded += 1
+    }
+    #expect(decoded >= 45)
+  }
+
+  @Test func otherSizesAndRates() throws {
+    for (w, h, fps) in [(320, 240, 15), (1280, 720, 30), (176, 144, 10), (648, 486, 25)] {
+      let enc = try H264Encoder(EncoderSettings(width: w, height: h, fps: fps, bitrate: 600_000))
+      let dec = try #require(TestDecoder())
+      var sizes: [(Int, Int)] = []
+      try encodeFrames(enc, count: 3, fps: fps, width: w, height: h) { _, e, out in
+        if e != nil, let pic = dec.decode(out) { sizes.append((pic.width, pic.height)) }
+      }
+      #expect(!sizes.isEmpty)
+      for s in sizes { #expect(s.0 == w && s.1 == h, "\(w)x\(h)") }
+    }
+  }
+
+  @Test func badSettingsAreErrorsNotCrashes() {
+    func error(_ s: EncoderSettings) -> EncoderError? {
+      do { _ = try H264Encoder(s); return nil } catch { return error }
+    }
+    var odd = EncoderSettings()
+    odd.width = 641
+    #expect(error(odd)?.code == "ENCODER_BAD_SETTINGS")
+    #expect(error(odd)?.message.contains("even") == true)
+    var oddH = EncoderSettings()
+    oddH.height = 479
+    #expect(error(oddH)?.code == "ENCODER_BAD_SETTINGS")
+    var zeroFps = EncoderSettings()
+    zeroFps.fps = 0
+    #expect(error(zeroFps)?.code == "ENCODER_BAD_SETTINGS")
+    var tiny = EncoderSettings()
+    tiny.width = 0
+    #expect(error(tiny)?.code == "ENCODER_BAD_SETTINGS")
+    var negative = EncoderSettings()
+    negative.height = -480
+    #expect(error(negative)?.code == "ENCODER_BAD_SETTINGS")
+    var fullHD = EncoderSettings()
+    fullHD.width = 1920
+    fullHD.height = 1080
+    #expect(error(fullHD)?.message.contains("level 3.1") == true)
+    var fast = EncoderSettings()
+    fast.width = 1280
+    fast.height = 720
+    fast.fps = 60
+    #expect(error(fast)?.code == "ENCODER_BAD_SETTINGS")
+    var lowRate = EncoderSettings()
+    lowRate.bitrate = 0
+    #expect(error(lowRate)?.code == "ENCODER_BAD_SETTINGS")
+    var period = EncoderSettings()
+    period.intraPeriodFrames = -1
+    #expect(error(period)?.code == "ENCODER_BAD_SETTINGS")
+    #expect(error(EncoderSettings()) == nil)
+  }
+
+  @Test func mismatchedFrameIsRejected() throws {
+    let enc = try H264Encoder(EncoderSettings(width: 320, height: 240))
+    var src = TestPattern(width: 640, height: 480, fps: 30, paced: false)
+    var out: [UInt8] = []
+    let f = try src.nextFrame()
+    #expect(throws: EncoderError.self) { _ = try enc.encode(f, into: &out) }
+    #expect(enc.stats.frames == 0)
+  }
+
+  @Test func keyframeRequestsFromAnotherThread() async throws {
+    let enc = try H264Encoder(EncoderSettings(width: 320, height: 240))
+    // requestKeyframe is safe off the encoding thread
+    await withTaskGroup(of: Void.self) { g in
+      for _ in 0..<8 { g.addTask { enc.requestKeyframe() } }
+    }
+    var keyframes = 0
+    try encodeFrames(enc, count: 3, width: 320, height: 240) { _, e, _ in if e?.isKeyframe == true { keyframes += 1 } }
+    // the first frame is an IDR anyway and absorbs all pending requests
+    #expect(keyframes == 1)
+    #expect(enc.stats.keyframeRequests == 8)
+  }
+
+  @Test func errorCodesAndMessages() {
+    #expect(EncoderError.initFailed(3).code == "ENCODER_INIT_FAILED")
+    #expect(EncoderError.encodeFailed(2).code == "ENCODE_FAILED")
+    #expect(EncoderError.encodeFailed(2).message.contains("2"))
+    #expect(EncoderSettings(bitrate: 800_000).effectiveMaxBitrate == 1_200_000)
+  }
+}

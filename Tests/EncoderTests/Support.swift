@@ -1,0 +1,128 @@
+import CRTCam
+import Capture
+import Encoder
+
+/// A controllable clock for paced sources: sleeping jumps the time to the deadline.
+final class FakeTime {
+  var mono: UInt64 = 5_000_000_000
+  var real: UInt64 = 1_723_456_789_000_000_000
+
+  var clock: CaptureClock {
+    CaptureClock(
+      monotonicNs: { self.mono },
+      realtimeNs: { self.real },
+      sleepUntil: { d in
+        if d > self.mono {
+          self.real += d - self.mono
+          self.mono = d
+        }
+      })
+  }
+}
+
+/// One NAL unit of an Annex-B stream: its type and its bytes after the start code.
+struct NAL {
+  var type: UInt8 { bytes.first.map { $0 & 0x1F } ?? 0 }
+  var bytes: [UInt8]
+}
+
+/// Splits an Annex-B byte stream on 3- or 4-byte start codes.
+func splitAnnexB(_ b: [UInt8]) -> [NAL] {
+  var starts: [(Int, Int)] = []  // (start code position, payload position)
+  var i = 0
+  while i + 3 <= b.count {
+    if b[i] == 0 && b[i + 1] == 0 && b[i + 2] == 1 {
+      let codeStart = (i > 0 && b[i - 1] == 0) ? i - 1 : i
+      starts.append((codeStart, i + 3))
+      i += 3
+    } else {
+      i += 1
+    }
+  }
+  var out: [NAL] = []
+  for (k, s) in starts.enumerated() {
+    let end = k + 1 < starts.count ? starts[k + 1].0 : b.count
+    out.append(NAL(bytes: Array(b[s.1..<end])))
+  }
+  return out
+}
+
+/// OpenH264's decoder, to check what the encoder produced.
+final class TestDecoder {
+  let handle: UnsafeMutablePointer<ISVCDecoder?>
+
+  init?() {
+    var d: UnsafeMutablePointer<ISVCDecoder?>? = nil
+    guard WelsCreateDecoder(&d) == 0, let h = d, let vt = h.pointee?.pointee, let initialize = vt.Initialize else {
+      return nil
+    }
+    handle = h
+    var level = Int32(WELS_LOG_QUIET)
+    _ = vt.SetOption?(h, DECODER_OPTION_TRACE_LEVEL, &level)
+    var p = SDecodingParam()
+    p.sVideoProperty.eVideoBsType = VIDEO_BITSTREAM_AVC
+    guard initialize(h, &p) == 0 else { return nil }
+  }
+
+  deinit {
+    _ = handle.pointee?.pointee.Uninitialize?(handle)
+    WelsDestroyDecoder(handle)
+  }
+
+  /// Decodes one access unit; returns the luma plane (tightly packed) when a picture came out.
+  func decode(_ au: [UInt8]) -> (luma: [UInt8], width: Int, height: Int)? {
+    guard let decodeNoDelay = handle.pointee?.pointee.DecodeFrameNoDelay else { return nil }
+    var planes = [UnsafeMutablePointer<UInt8>?](repeating: nil, count: 3)
+    var info = SBufferInfo()
+    let state = au.withUnsafeBufferPointer { b in
+      decodeNoDelay(handle, b.baseAddress, Int32(b.count), &planes, &info)
+    }
+    guard state == dsErrorFree, info.iBufferStatus == 1, let y = planes[0] else { return nil }
+    let w = Int(info.UsrData.sSystemBuffer.iWidth)
+    let h = Int(info.UsrData.sSystemBuffer.iHeight)
+    let stride = Int(info.UsrData.sSystemBuffer.iStride.0)
+    var luma: [UInt8] = []
+    luma.reserveCapacity(w * h)
+    for r in 0..<h { luma.append(contentsOf: UnsafeBufferPointer(start: y + r * stride, count: w)) }
+    return (luma, w, h)
+  }
+}
+
+/// The test pattern with pseudo-random noise (±12 luma/chroma levels) on every pixel: content
+/// busy enough that the rate control, not the picture, decides the bitrate.
+struct NoisyPattern: FrameSource {
+  var base: TestPattern
+  var buffer: [UInt8]
+  var state: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+  init(width: Int, height: Int, fps: Int, clock: CaptureClock) {
+    base = TestPattern(width: width, height: height, fps: fps, clock: clock)
+    buffer = [UInt8](repeating: 0, count: width * height * 3 / 2)
+  }
+
+  var width: Int { base.width }
+  var height: Int { base.height }
+  var fps: Int { base.fps }
+  var description: String { "noisy " + base.description }
+
+  mutating func nextFrame() throws(CaptureError) -> FrameView {
+    var f = try base.nextFrame()
+    let n = buffer.count
+    var s = state
+    buffer.withUnsafeMutableBufferPointer { b in
+      for i in 0..<n {  // the pattern's planes are contiguous with tight strides
+        s ^= s << 13
+        s ^= s >> 7
+        s ^= s << 17
+        b[i] = UInt8(clamping: Int(f.y[i]) + Int(s % 25) - 12)
+      }
+    }
+    state = s
+    // the array's storage is not reallocated while this source lives (no appends)
+    let p = buffer.withUnsafeBufferPointer { $0.baseAddress! }
+    f.y = p
+    f.u = p + width * height
+    f.v = p + width * height + (width / 2) * (height / 2)
+    return f
+  }
+}
