@@ -1,4 +1,0 @@
-// SRTP module: see README and DESIGN notes.
-import Wire
-
-public enum SRTPModule { public static let name = "SRTP" }
