@@ -3,6 +3,7 @@ import Wire
 
 /// A self-signed ECDSA P-256 certificate and its private key, made at start-up and shared by
 /// every DTLS association (its SHA-256 fingerprint goes into each SDP answer).
+/// Use it from one thread (the network loop): mbedTLS caches curve tables in the key.
 public final class DtlsCertificate {
   let crt: UnsafeMutablePointer<mbedtls_x509_crt>
   let key: UnsafeMutablePointer<mbedtls_pk_context>

@@ -127,14 +127,16 @@ public final class DtlsEndpoint {
   /// - Parameters:
   ///   - role: `.client` for rtcam (a=setup:active); `.server` for tests playing the browser.
   ///   - certificate: our certificate (sent to the peer; the browser asks for it).
-  ///   - random: the caller's RNG; must outlive nothing but this endpoint (kept alive by it).
+  ///   - random: the caller's RNG (kept alive by the endpoint; same thread as the endpoint).
   ///   - expectedPeerFingerprint: SHA-256 of the peer certificate's DER, from its SDP.
   ///   - mtu: largest datagram this endpoint sends (handshake flights are fragmented to fit).
   ///   - now: monotonic nanoseconds.
   ///   - retransmitMinMs, retransmitMaxMs: handshake retransmission timer bounds (RFC 6347
   ///     doubling from min; the handshake fails with `.timeout` once max is exceeded).
   ///   - helloVerify: server role only: answer the first ClientHello with HelloVerifyRequest
-  ///     (cookie bound to `clientTransportId`, e.g. the client's address bytes).
+  ///     (cookie bound to `clientTransportId`, e.g. the client's address bytes). A server
+  ///     drops ClientHellos it cannot parse and keeps waiting (mbedTLS 2.28 cannot
+  ///     reassemble a fragmented ClientHello, so the server role is for tests only).
   public init(
     role: DtlsRole, certificate: DtlsCertificate, random: DtlsRandom, expectedPeerFingerprint: [UInt8],
     mtu: Int = 1200, now: UInt64, retransmitMinMs: UInt32 = 1000, retransmitMaxMs: UInt32 = 60000,
@@ -331,8 +333,9 @@ public final class DtlsEndpoint {
     guard state == .connected else { throw .closed }
     var offset = 0
     while offset < data.count {
+      // The in-memory BIO never blocks, so anything but progress is an error (e.g. a
+      // message larger than one record).
       let ret = data.withUnsafeBufferPointer { b in mbedtls_ssl_write(ssl, b.baseAddress! + offset, b.count - offset) }
-      if ret == MBEDTLS_ERR_SSL_WANT_WRITE || ret == MBEDTLS_ERR_SSL_WANT_READ { continue }
       guard ret > 0 else { throw .record("ssl_write", ret) }
       offset += Int(ret)
     }

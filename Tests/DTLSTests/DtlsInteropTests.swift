@@ -14,6 +14,7 @@ import Wire
 struct DtlsInteropTests {
   @Test func clientAgainstOpenSSLServer() throws {
     let tool = try OpenSSLTool()
+    defer { tool.cleanup() }
     let peer = try tool.makeCertificate(name: "server")
     let port = try #require(freeUDPPort())
     let server = try tool.start([
@@ -49,6 +50,7 @@ struct DtlsInteropTests {
 
   @Test func clientFailsWithoutUseSrtp() throws {
     let tool = try OpenSSLTool()
+    defer { tool.cleanup() }
     let peer = try tool.makeCertificate(name: "server")
     let port = try #require(freeUDPPort())
     let server = try tool.start([
@@ -68,6 +70,7 @@ struct DtlsInteropTests {
 
   @Test func clientRejectsOpenSSLServerWithOtherFingerprint() throws {
     let tool = try OpenSSLTool()
+    defer { tool.cleanup() }
     let peer = try tool.makeCertificate(name: "server")
     let port = try #require(freeUDPPort())
     let server = try tool.start([
@@ -88,6 +91,7 @@ struct DtlsInteropTests {
 
   @Test func serverAgainstOpenSSLClient() throws {
     let tool = try OpenSSLTool()
+    defer { tool.cleanup() }
     let peer = try tool.makeCertificate(name: "client")
     let random = try DtlsRandom(personalization: "interop")
     let cert = try DtlsCertificate.generate(commonName: "browser", random: random)
@@ -126,6 +130,8 @@ struct OpenSSLTool {
     dir = FileManager.default.temporaryDirectory.appendingPathComponent("rtcam-dtls-" + UUID().uuidString)
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
   }
+
+  func cleanup() { try? FileManager.default.removeItem(at: dir) }
 
   struct Certificate {
     var certPath: String
