@@ -1,4 +1,396 @@
-// Peer module: see README and DESIGN notes.
+import DTLS
+import ICE
+import RTP
+import SDP
+import SRTP
 import Wire
 
-public enum PeerModule { public static let name = "Peer" }
+/// Where a viewer's session stands.
+public enum PeerState: Equatable {
+  /// Waiting for the browser's first authenticated STUN check.
+  case checking
+  /// ICE works; the DTLS handshake is running.
+  case handshaking
+  /// SRTP keys are installed; media flows.
+  case connected
+  case closed
+
+  public var name: String {
+    switch self {
+    case .checking: return "checking"
+    case .handshaking: return "handshaking"
+    case .connected: return "connected"
+    case .closed: return "closed"
+    }
+  }
+}
+
+/// Why a session ended, with a stable code for logs and /status.
+public enum PeerCloseReason: Equatable {
+  case hangUp
+  case iceTimeout
+  case consentExpired
+  case dtlsFailed(code: String, message: String)
+  case dtlsClosed
+  case srtpFailed(String)
+  case shutdown
+
+  public var code: String {
+    switch self {
+    case .hangUp: return "HANG_UP"
+    case .iceTimeout: return "ICE_TIMEOUT"
+    case .consentExpired: return "CONSENT_EXPIRED"
+    case .dtlsFailed(let code, _): return code
+    case .dtlsClosed: return "DTLS_CLOSED"
+    case .srtpFailed: return "SRTP_FAILED"
+    case .shutdown: return "SHUTDOWN"
+    }
+  }
+
+  public var message: String {
+    switch self {
+    case .hangUp: return "the viewer hung up"
+    case .iceTimeout: return "no ICE connectivity check arrived from the browser"
+    case .consentExpired: return "the browser stopped answering (ICE consent expired)"
+    case .dtlsFailed(_, let m): return "DTLS handshake failed: " + m
+    case .dtlsClosed: return "the browser closed the DTLS session"
+    case .srtpFailed(let m): return "SRTP setup failed: " + m
+    case .shutdown: return "rtcam is shutting down"
+    }
+  }
+}
+
+public enum PeerEvent: Equatable {
+  case stateChanged(PeerState)
+  /// The viewer needs a keyframe (joined, PLI, FIR, or frames were lost on our side).
+  case keyframeNeeded(reason: String)
+  case remoteAddressChanged(SocketAddress)
+  case closed(PeerCloseReason)
+}
+
+public struct PeerStats: Equatable {
+  public var framesSent = 0
+  public var packetsSent = 0
+  public var bytesSent = 0
+  public var retransmissions = 0
+  public var nacks = 0
+  public var plis = 0
+  public var firs = 0
+  public var rtcpReceived = 0
+  public var badDatagrams = 0
+  /// Fraction lost (0-255) and jitter (RTP units) from the last receiver report.
+  public var fractionLost = 0
+  public var jitter = 0
+  public init() {}
+}
+
+/// What one viewer's session needs to know.
+public struct PeerConfig {
+  public var video: NegotiatedVideo
+  public var localIce: IceCredentials
+  public var ssrc: UInt32
+  public var cname: String
+  public var initialSequence: UInt16
+  public var timestampOffset: UInt32
+  public var mtu: Int
+  /// Without any authenticated STUN check for this long after creation, the session ends.
+  public var iceTimeoutNs: UInt64
+  public var senderReportIntervalNs: UInt64
+
+  public init(video: NegotiatedVideo, localIce: IceCredentials, ssrc: UInt32, cname: String,
+              initialSequence: UInt16, timestampOffset: UInt32, mtu: Int = 1200,
+              iceTimeoutNs: UInt64 = 30_000_000_000, senderReportIntervalNs: UInt64 = 1_000_000_000) {
+    self.video = video
+    self.localIce = localIce
+    self.ssrc = ssrc
+    self.cname = cname
+    self.initialSequence = initialSequence
+    self.timestampOffset = timestampOffset
+    self.mtu = mtu
+    self.iceTimeoutNs = iceTimeoutNs
+    self.senderReportIntervalNs = senderReportIntervalNs
+  }
+}
+
+/// Kinds of datagram on the shared UDP port (RFC 7983).
+public enum DatagramKind: Equatable {
+  case stun, dtls, rtp, rtcp, unknown
+
+  public static func classify(_ d: [UInt8]) -> DatagramKind {
+    guard let b = d.first else { return .unknown }
+    switch b {
+    case 0...3: return .stun
+    case 20...63: return .dtls
+    case 128...191: return isRtcp(d) ? .rtcp : .rtp
+    default: return .unknown
+    }
+  }
+}
+
+/// One viewer: ICE-lite checks, the DTLS client handshake, SRTP protection and the H.264 send
+/// path. Sans-IO: datagrams and `now` go in; datagrams go out through the `send` callback; the
+/// event loop owns the socket and the clock.
+public final class Peer {
+  public let id: String
+  public let config: PeerConfig
+  public private(set) var state = PeerState.checking
+  public private(set) var stats = PeerStats()
+  public private(set) var closeReason: PeerCloseReason?
+  /// Where media and DTLS go: the nominated address, or before nomination the last address that
+  /// sent an authenticated check.
+  public private(set) var remote: SocketAddress?
+  public let createdAt: UInt64
+
+  var ice: IceLiteAgent
+  let dtls: DtlsEndpoint
+  var srtp: SrtpSession?
+  var packetizer: H264Packetizer
+  var history: RtpHistory
+  var events: [PeerEvent] = []
+  /// Don't send inter frames until the viewer has had a keyframe.
+  var waitingForKeyframe = true
+  var nextSenderReportAt: UInt64 = 0
+  var lastRtpTimestamp: UInt32 = 0
+  var lastCaptureNs: UInt64 = 0
+  var timestampBaseNs: UInt64? = nil
+  /// Reused packet buffer: RTP packet plus room for the SRTP trailer.
+  var packetBuffer: UnsafeMutableRawBufferPointer
+  var rtcpWriter = ByteWriter(capacity: 256)
+
+  public init(id: String, config: PeerConfig, certificate: DtlsCertificate, random: DtlsRandom,
+              now: UInt64) throws(DtlsError) {
+    self.id = id
+    self.config = config
+    self.createdAt = now
+    ice = IceLiteAgent(local: config.localIce, remoteUfrag: config.video.remoteIceUfrag,
+      remotePassword: config.video.remoteIcePassword)
+    dtls = try DtlsEndpoint(role: .client, certificate: certificate, random: random,
+      expectedPeerFingerprint: config.video.remoteFingerprint, mtu: config.mtu, now: now)
+    packetizer = H264Packetizer(ssrc: config.ssrc, payloadType: config.video.payloadType,
+      initialSequence: config.initialSequence, mtu: config.mtu,
+      playoutDelayExtensionID: config.video.playoutDelayExtensionID)
+    history = RtpHistory(slots: 512, slotSize: config.mtu)
+    packetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: config.mtu + 64, alignment: 16)
+  }
+
+  deinit {
+    packetBuffer.deallocate()
+  }
+
+  public func takeEvents() -> [PeerEvent] {
+    let e = events
+    events.removeAll()
+    return e
+  }
+
+  /// The earliest time `poll` has work to do.
+  public var nextDeadline: UInt64? {
+    if state == .closed { return nil }
+    var d: UInt64 = state == .checking ? createdAt + config.iceTimeoutNs : (ice.lastConsentAt ?? createdAt) + ice.consentTimeout
+    if let t = dtls.nextTimeout { d = min(d, t) }
+    if state == .connected { d = min(d, nextSenderReportAt) }
+    return d
+  }
+
+  /// Handles one datagram that the loop routed to this session.
+  public func receive(_ datagram: [UInt8], from: SocketAddress, now: UInt64,
+                      send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    guard state != .closed else { return }
+    switch DatagramKind.classify(datagram) {
+    case .stun: receiveStun(datagram, from: from, now: now, send: send)
+    case .dtls:
+      guard from == remote || ice.selected == from || ice.lastAuthenticatedSource == from else {
+        stats.badDatagrams += 1
+        return
+      }
+      dtls.receive(datagram, now: now)
+      pumpDtls(now: now, send: send)
+    case .rtcp: receiveRtcp(datagram, now: now, send: send)
+    case .rtp, .unknown: stats.badDatagrams += 1
+    }
+  }
+
+  func receiveStun(_ datagram: [UInt8], from: SocketAddress, now: UInt64,
+                   send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    let out = ice.receive(datagram, from: from, now: now)
+    if let r = out.response {
+      r.withUnsafeBytes { send($0, from) }
+    }
+    if out.error != nil { stats.badDatagrams += 1 }
+    if case .selected(let addr)? = out.event, addr != remote {
+      remote = addr
+      events.append(.remoteAddressChanged(addr))
+    }
+    if remote == nil, let a = ice.lastAuthenticatedSource {
+      remote = a
+      events.append(.remoteAddressChanged(a))
+    }
+    if state == .checking, ice.lastAuthenticatedSource != nil {
+      // First authenticated check: ICE works, start the DTLS client handshake.
+      setState(.handshaking)
+      dtls.start(now: now)
+      pumpDtls(now: now, send: send)
+    }
+  }
+
+  func pumpDtls(now: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    if let to = remote {
+      for d in dtls.takeOutgoing() { d.withUnsafeBytes { send($0, to) } }
+    } else {
+      _ = dtls.takeOutgoing()
+    }
+    for e in dtls.takeEvents() {
+      switch e {
+      case .connected(let keys):
+        do {
+          srtp = try SrtpSession(localKey: keys.localKey, localSalt: keys.localSalt,
+            remoteKey: keys.remoteKey, remoteSalt: keys.remoteSalt)
+        } catch {
+          close(.srtpFailed(error.code), now: now, send: send)
+          return
+        }
+        setState(.connected)
+        waitingForKeyframe = true
+        nextSenderReportAt = now
+        events.append(.keyframeNeeded(reason: "viewer joined"))
+      case .failed(let err):
+        close(.dtlsFailed(code: err.code, message: err.detail), now: now, send: send)
+        return
+      case .closed:
+        close(.dtlsClosed, now: now, send: send)
+        return
+      case .data:
+        break  // browsers send no application data on a media-only session
+      }
+    }
+  }
+
+  func receiveRtcp(_ datagram: [UInt8], now: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    guard let srtp else { stats.badDatagrams += 1; return }
+    let plain: [UInt8]
+    do { plain = try srtp.unprotectRtcp(datagram) } catch { stats.badDatagrams += 1; return }
+    let packets: [RtcpPacket]
+    do { packets = try parseRtcp(plain) } catch { stats.badDatagrams += 1; return }
+    stats.rtcpReceived += 1
+    for p in packets {
+      switch p {
+      case .pli:
+        stats.plis += 1
+        events.append(.keyframeNeeded(reason: "PLI"))
+      case .fir:
+        stats.firs += 1
+        events.append(.keyframeNeeded(reason: "FIR"))
+      case .nack(_, _, let lost):
+        stats.nacks += 1
+        retransmit(lost, send: send)
+      case .receiverReport(_, let blocks):
+        for b in blocks where b.ssrc == config.ssrc {
+          stats.fractionLost = Int(b.fractionLost)
+          stats.jitter = Int(b.jitter)
+        }
+      default: break
+      }
+    }
+  }
+
+  func retransmit(_ sequences: [UInt16], send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    guard let srtp, let to = remote else { return }
+    let buf = packetBuffer
+    for seq in sequences.prefix(64) {
+      let len: Int? = history.withPacket(sequence: seq) { p -> Int in
+        buf.baseAddress!.copyMemory(from: p.baseAddress!, byteCount: p.count)
+        return p.count
+      }
+      guard let len else { continue }
+      guard let protected = try? srtp.protectRtp(buf, length: len) else { continue }
+      send(UnsafeRawBufferPointer(rebasing: buf[0..<protected]), to)
+      stats.retransmissions += 1
+    }
+  }
+
+  /// Sends one encoded access unit (Annex B). Inter frames are held back until the viewer has
+  /// had a keyframe.
+  public func sendFrame(_ accessUnit: UnsafeRawBufferPointer, captureTimeNs: UInt64, isKeyframe: Bool,
+                        send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    guard state == .connected, let srtp, let to = remote else { return }
+    if waitingForKeyframe {
+      guard isKeyframe else { return }
+      waitingForKeyframe = false
+    }
+    let base = timestampBaseNs ?? captureTimeNs
+    timestampBaseNs = base
+    let ts = rtpTimestamp90k(captureNs: captureTimeNs, baseNs: base, offset: config.timestampOffset)
+    lastRtpTimestamp = ts
+    lastCaptureNs = captureTimeNs
+    let buf = packetBuffer
+    var failed = false
+    packetizer.packetize(accessUnit: accessUnit, timestamp: ts,
+                         buffer: UnsafeMutableRawBufferPointer(rebasing: buf[0..<config.mtu])) { length, _ in
+      if failed { return }
+      history.store(UnsafeRawBufferPointer(rebasing: buf[0..<length]))
+      guard let n = try? srtp.protectRtp(buf, length: length) else { failed = true; return }
+      send(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to)
+      stats.packetsSent += 1
+      stats.bytesSent += n
+    }
+    stats.framesSent += 1
+    if failed { events.append(.keyframeNeeded(reason: "SRTP protect failed")); waitingForKeyframe = true }
+  }
+
+  /// Timers: ICE timeout and consent, DTLS retransmission, RTCP sender reports.
+  public func poll(now: UInt64, unixNs: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    guard state != .closed else { return }
+    if state == .checking {
+      if now >= createdAt + config.iceTimeoutNs { close(.iceTimeout, now: now, send: send) }
+      return
+    }
+    if ice.consentExpired(now: now, startedAt: createdAt) {
+      close(.consentExpired, now: now, send: send)
+      return
+    }
+    if let t = dtls.nextTimeout, now >= t {
+      dtls.handleTimeout(now: now)
+      pumpDtls(now: now, send: send)
+      if state == .closed { return }
+    }
+    if state == .connected, now >= nextSenderReportAt {
+      nextSenderReportAt = now + config.senderReportIntervalNs
+      sendSenderReport(now: now, unixNs: unixNs, send: send)
+    }
+  }
+
+  func sendSenderReport(now: UInt64, unixNs: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    guard let srtp, let to = remote, let base = timestampBaseNs else { return }
+    // RTP time of "now" on the same clock as the frames' capture times.
+    let rtpNow = rtpTimestamp90k(captureNs: max(now, base), baseNs: base, offset: config.timestampOffset)
+    rtcpWriter.reset()
+    writeSenderReport(ssrc: config.ssrc, ntpTime: ntpTimestamp(unixNs: unixNs), rtpTimestamp: rtpNow,
+      packetCount: packetizer.packetCount, octetCount: packetizer.octetCount, cname: config.cname,
+      into: &rtcpWriter)
+    let len = rtcpWriter.count
+    guard len + 32 <= packetBuffer.count else { return }
+    let buf = packetBuffer
+    rtcpWriter.bytes.withUnsafeBytes { buf.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: len) }
+    guard let n = try? srtp.protectRtcp(buf, length: len) else { return }
+    send(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to)
+  }
+
+  /// Ends the session (sends DTLS close_notify if the handshake got that far).
+  public func close(_ reason: PeerCloseReason, now: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    guard state != .closed else { return }
+    if state == .handshaking || state == .connected, reason != .dtlsClosed {
+      dtls.close()
+      if let to = remote { for d in dtls.takeOutgoing() { d.withUnsafeBytes { send($0, to) } } }
+    }
+    closeReason = reason
+    srtp = nil
+    setState(.closed)
+    events.append(.closed(reason))
+  }
+
+  func setState(_ s: PeerState) {
+    guard s != state else { return }
+    state = s
+    events.append(.stateChanged(s))
+  }
+}

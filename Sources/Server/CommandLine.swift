@@ -23,31 +23,21 @@ public func writeErr(_ line: String) {
 
 /// Entry point shared by the device and host builds. Returns the process exit code.
 public func runCommandLine(_ argv: [String]) -> Int32 {
-  let args = Array(argv.dropFirst())
-  for a in args {
-    if a == "--version" || a == "-V" {
-      writeOut("rtcam \(rtcamVersion) (\(buildArch), \(buildFlavor))")
-      return 0
-    }
-    if a == "--help" || a == "-h" {
-      writeOut(helpText)
-      return 0
-    }
-  }
-  if let first = args.first {
-    writeErr("rtcam: unknown option '\(first)' (see rtcam --help)")
+  let command: Command
+  do {
+    command = try parseCommandLine(Array(argv.dropFirst()))
+  } catch {
+    writeErr("rtcam: \(error.message) (see rtcam --help)")
     return 2
   }
-  writeOut(helpText)
-  return 0
+  switch command {
+  case .help:
+    writeOut(helpText)
+    return 0
+  case .version:
+    writeOut("rtcam \(rtcamVersion) (\(buildArch), \(buildFlavor))")
+    return 0
+  case .serve(let options):
+    return serve(options)
+  }
 }
-
-public let helpText = """
-rtcam \(rtcamVersion) — a WebRTC camera in one static binary
-
-Usage: rtcam [options]
-
-Options:
-  -h, --help       show this help and exit
-  -V, --version    print the version and target architecture and exit
-"""

@@ -1,0 +1,184 @@
+import Wire
+
+/// What `rtcam` was asked to do.
+public enum Command: Equatable {
+  case serve(ServeOptions)
+  case help
+  case version
+}
+
+/// Options of `rtcam serve` (the default command).
+public struct ServeOptions: Equatable {
+  /// "testsrc", "y4m:PATH" or "v4l2:DEVICE"; nil = the default (camera if present, else test pattern).
+  public var source: String? = nil
+  public var width = 640
+  public var height = 480
+  public var fps = 30
+  public var bitrate = 800_000
+  /// Address the HTTP server (and the UDP media socket) bind to. "::" accepts IPv4 too.
+  public var listen = "::"
+  public var httpPort = 8080
+  public var udpPort = 8189
+  /// Addresses advertised as ICE host candidates; empty = every non-loopback interface address.
+  public var iceHosts: [String] = []
+  public var maxViewers = 8
+  public var logLevel = LogLevel.info
+
+  public init() {}
+}
+
+public struct OptionError: Error, Equatable {
+  public var message: String
+  public init(_ message: String) { self.message = message }
+}
+
+/// Parses the command line (without the program name). Errors name the offending option.
+public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
+  var o = ServeOptions()
+  var i = 0
+  var sawServe = false
+  func value(_ name: String) throws(OptionError) -> String {
+    guard i + 1 < args.count else { throw OptionError("option \(name) needs a value") }
+    i += 1
+    return args[i]
+  }
+  func number(_ name: String, _ text: String, _ range: ClosedRange<Int>) throws(OptionError) -> Int {
+    guard let n = parseDecimal(text), range.contains(n) else {
+      throw OptionError("\(name) must be a whole number from \(range.lowerBound) to \(range.upperBound), not '\(text)'")
+    }
+    return n
+  }
+  while i < args.count {
+    var arg = args[i]
+    var inline: String? = nil
+    if arg.hasPrefix("--"), let eq = arg.utf8.firstIndex(of: UInt8(ascii: "=")) {
+      inline = String(arg[arg.index(after: eq)...])
+      arg = String(arg[..<eq])
+    }
+    func val() throws(OptionError) -> String {
+      if let v = inline { return v }
+      return try value(arg)
+    }
+    switch arg {
+    case "-h", "--help", "help": return .help
+    case "-V", "--version", "version": return .version
+    case "serve":
+      guard !sawServe, i == 0 else { throw OptionError("'serve' must come first") }
+      sawServe = true
+    case "--source":
+      let s = try val()
+      guard isValidSourceSpec(s) else {
+        throw OptionError("--source must be testsrc, y4m:PATH or v4l2:DEVICE, not '\(s)'")
+      }
+      o.source = s
+    case "--size":
+      let s = try val()
+      let parts = s.asciiLowercased.splitASCII(UInt8(ascii: "x"))
+      guard parts.count == 2, let w = parseDecimal(parts[0], max: 7680), let h = parseDecimal(parts[1], max: 4320),
+        w >= 16, h >= 16, w % 2 == 0, h % 2 == 0
+      else { throw OptionError("--size must be WIDTHxHEIGHT with even numbers, e.g. 640x480, not '\(s)'") }
+      o.width = w
+      o.height = h
+    case "--fps": o.fps = try number("--fps", try val(), 1...120)
+    case "--bitrate":
+      let s = try val()
+      guard let b = parseBitrate(s), b >= 50_000, b <= 50_000_000 else {
+        throw OptionError("--bitrate must be bits per second from 50k to 50M (e.g. 800k, 2M), not '\(s)'")
+      }
+      o.bitrate = b
+    case "--listen":
+      let s = try val()
+      guard looksLikeIP(s) else { throw OptionError("--listen must be a numeric IP address (e.g. 0.0.0.0, ::, 127.0.0.1), not '\(s)'") }
+      o.listen = s
+    case "--http-port": o.httpPort = try number("--http-port", try val(), 1...65535)
+    case "--udp-port": o.udpPort = try number("--udp-port", try val(), 1...65535)
+    case "--ice-host":
+      let s = try val()
+      guard looksLikeIP(s) else { throw OptionError("--ice-host must be a numeric IP address, not '\(s)'") }
+      o.iceHosts.append(s)
+    case "--max-viewers": o.maxViewers = try number("--max-viewers", try val(), 1...64)
+    case "--log-level":
+      let s = try val()
+      guard let l = LogLevel(name: s) else { throw OptionError("--log-level must be error, warn, info or debug, not '\(s)'") }
+      o.logLevel = l
+    default:
+      if arg.hasPrefix("-") { throw OptionError("unknown option '\(arg)'") }
+      throw OptionError("unknown command '\(arg)'")
+    }
+    if inline != nil && !arg.hasPrefix("--") { throw OptionError("option \(arg) takes no value") }
+    i += 1
+  }
+  if o.httpPort == o.udpPort { throw OptionError("--http-port and --udp-port must differ") }
+  return .serve(o)
+}
+
+func isValidSourceSpec(_ s: String) -> Bool {
+  if s == "testsrc" { return true }
+  if s.hasPrefix("y4m:") { return s.utf8.count > 4 }
+  if s.hasPrefix("v4l2:") { return s.utf8.count > 5 }
+  return false
+}
+
+/// "800000", "800k", "2M", "1.5M" → bits per second.
+func parseBitrate(_ s: String) -> Int? {
+  var text = s.asciiLowercased
+  var scale = 1
+  if text.hasSuffix("k") { scale = 1000; text.removeLast() } else if text.hasSuffix("m") { scale = 1_000_000; text.removeLast() }
+  let parts = text.splitASCII(UInt8(ascii: "."))
+  guard parts.count <= 2, let whole = parseDecimal(parts[0], max: 100_000_000_000) else { return nil }
+  var value = whole * scale
+  if parts.count == 2 {
+    guard scale > 1, let frac = parseDecimal(parts[1], max: 999_999), parts[1].utf8.count <= 6 else { return nil }
+    var div = 1
+    for _ in 0..<parts[1].utf8.count { div *= 10 }
+    value += frac * scale / div
+  }
+  return value
+}
+
+/// Cheap syntactic check for a numeric IPv4 or IPv6 address (the loop validates with inet_pton).
+func looksLikeIP(_ s: String) -> Bool {
+  if SocketAddress(ipv4: s, port: 0) != nil { return true }
+  var colons = 0
+  for c in s.utf8 {
+    if c == UInt8(ascii: ":") { colons += 1; continue }
+    if Hex.nibble(c) == nil && c != UInt8(ascii: ".") { return false }
+  }
+  return colons >= 2 && s.utf8.count <= 45
+}
+
+public let helpText = """
+rtcam \(rtcamVersion) — a live camera for any browser on the LAN, over WebRTC, in one static binary.
+
+Usage: rtcam [serve] [options]      serve the viewer page and stream (the default command)
+       rtcam --help | --version
+
+Open http://<this machine>:<http-port>/ in a browser to watch.
+
+Options:
+  --source SPEC       where frames come from (default: testsrc):
+                        testsrc          moving test pattern with frame counter and time strip
+                        y4m:PATH         a YUV4MPEG2 (4:2:0) file, looped at its own frame rate
+                        v4l2:DEVICE      a V4L2 camera such as /dev/video0 (not yet supported)
+  --size WxH          picture size (default 640x480)
+  --fps N             frames per second, 1-120 (default 30)
+  --bitrate N         H.264 target bitrate in bit/s, suffix k or M allowed (default 800k)
+  --listen ADDR       address for HTTP and media, numeric IPv4/IPv6 (default ::, all addresses)
+  --http-port N       HTTP port for the viewer page and the offer endpoints (default 8080)
+  --udp-port N        the one UDP port all viewers' media uses (default 8189)
+  --ice-host ADDR     advertise ADDR as the ICE host candidate instead of every interface
+                      address; repeatable (port forwarding, NAT, tests)
+  --max-viewers N     simultaneous viewers, 1-64 (default 8)
+  --log-level LEVEL   error, warn, info or debug (default info)
+  -h, --help          show this help and exit
+  -V, --version       print the version and target architecture and exit
+
+HTTP endpoints:
+  GET /               the viewer page
+  POST /whep          WHEP: body application/sdp offer -> 201 Created, Location, SDP answer
+  POST /offer         JSON {"type":"offer","sdp":"..."} -> {"type":"answer","sdp":"...","session":"ID"}
+  DELETE /whep/ID     end a session
+  GET /status         JSON: source, encoder, sessions
+
+Exit codes: 0 ok, 1 runtime failure (see the log), 2 bad command line.
+"""

@@ -1,1 +1,0 @@
-public enum ServerModule { public static let name = "Server" }

@@ -1,0 +1,352 @@
+import DTLS
+import HTTP
+import ICE
+import Peer
+import SDP
+import Wire
+
+/// What the capture thread reports, read by /status.
+public struct SourceStatus {
+  public var spec = ""
+  public var state = "starting"
+  public var errorCode: String? = nil
+  public var errorMessage: String? = nil
+  public var width = 0
+  public var height = 0
+  public var fps = 0
+  public var framesCaptured: UInt64 = 0
+  public var framesEncoded: UInt64 = 0
+  public var keyframes: UInt64 = 0
+  public var bytesEncoded: UInt64 = 0
+  public var framesDropped: UInt64 = 0
+  public var bitrate = 0
+  public init() {}
+}
+
+/// The server without its sockets: HTTP routes, the session table, routing of datagrams on the
+/// shared UDP port, fan-out of encoded frames and timers. The event loop feeds it requests,
+/// datagrams, frames and `now`, and sends what comes out of `send`.
+public final class ServerCore {
+  public typealias Send = (UnsafeRawBufferPointer, SocketAddress) -> Void
+
+  public let options: ServeOptions
+  let certificate: DtlsCertificate
+  let random: DtlsRandom
+  /// Advertised host candidates (IP + the UDP port).
+  public var candidates: [SocketAddress]
+  public private(set) var sessions: [String: Peer] = [:]
+  var sessionOrder: [String] = []
+  var byUfrag: [String: String] = [:]
+  var byAddress: [SocketAddress: String] = [:]
+  /// Set when some viewer needs a keyframe; the loop forwards it to the encoder.
+  public var keyframeRequested = false
+  public var sourceStatus = SourceStatus()
+  let startedAt: UInt64
+  /// Called with each log line the core wants written.
+  public var logger: (LogLevel, String) -> Void = { _, _ in }
+
+  public init(options: ServeOptions, certificate: DtlsCertificate, random: DtlsRandom,
+              candidates: [SocketAddress], now: UInt64) {
+    self.options = options
+    self.certificate = certificate
+    self.random = random
+    self.candidates = candidates
+    self.startedAt = now
+  }
+
+  // MARK: HTTP
+
+  /// Answers one HTTP request.
+  public func handle(_ req: HttpRequest, now: UInt64, send: Send) -> HttpResponse {
+    let path = req.path
+    if path == "/" || path == "/index.html" {
+      guard req.method == "GET" || req.method == "HEAD" else { return methodNotAllowed("GET") }
+      var r = HttpResponse(status: 200, contentType: "text/html; charset=utf-8", body: Array(viewerPageHTML.utf8))
+      r.setHeader("Cache-Control", "no-cache")
+      return r
+    }
+    if path == "/favicon.ico" {
+      return HttpResponse(status: 204, headers: [("Cache-Control", "max-age=86400")])
+    }
+    if path == "/status" {
+      guard req.method == "GET" || req.method == "HEAD" else { return methodNotAllowed("GET") }
+      var r = HttpResponse.json(200, statusJSON(now: now))
+      r.addCors()
+      return r
+    }
+    if path == "/whep" || path == "/offer" {
+      if req.method == "OPTIONS" {
+        var r = HttpResponse.corsPreflight(allowMethods: "POST, OPTIONS")
+        r.setHeader("Accept-Post", "application/sdp")
+        return r
+      }
+      guard req.method == "POST" else { return methodNotAllowed("POST, OPTIONS") }
+      var r = path == "/whep" ? postWhep(req, now: now) : postOfferJSON(req, now: now)
+      r.addCors()
+      return r
+    }
+    if path.hasPrefix("/whep/") || path.hasPrefix("/session/") {
+      let id = String(path.utf8.split(separator: UInt8(ascii: "/")).last.map { String(decoding: $0, as: UTF8.self) } ?? "")
+      if req.method == "OPTIONS" { return HttpResponse.corsPreflight(allowMethods: "DELETE, PATCH, OPTIONS") }
+      if req.method == "PATCH" {
+        var r = HttpResponse.error(405, code: "TRICKLE_NOT_SUPPORTED",
+          message: "rtcam is ICE-lite and needs no trickled candidates")
+        r.setHeader("Allow", "DELETE")
+        r.addCors()
+        return r
+      }
+      guard req.method == "DELETE" else { return methodNotAllowed("DELETE") }
+      var r: HttpResponse
+      if let peer = sessions[id] {
+        peer.close(.hangUp, now: now, send: send)
+        collectEvents(peer)
+        removeClosed()
+        r = HttpResponse(status: 200, contentType: "application/json", body: Array("{\"ended\":\"\(jsonEscape(id))\"}".utf8))
+      } else {
+        r = .error(404, code: "SESSION_NOT_FOUND", message: "no session with id '\(id)'")
+      }
+      r.addCors()
+      return r
+    }
+    return .error(404, code: "NOT_FOUND", message: "no such page: \(path)")
+  }
+
+  func methodNotAllowed(_ allow: String) -> HttpResponse {
+    var r = HttpResponse.error(405, code: "METHOD_NOT_ALLOWED", message: "use " + allow)
+    r.setHeader("Allow", allow)
+    return r
+  }
+
+  func postWhep(_ req: HttpRequest, now: UInt64) -> HttpResponse {
+    let ctype = (req.header("content-type") ?? "").asciiLowercased
+    guard ctype.hasPrefix("application/sdp") else {
+      return .error(415, code: "UNSUPPORTED_MEDIA_TYPE", message: "POST /whep takes an application/sdp offer")
+    }
+    switch createSession(offerText: String(decoding: req.body, as: UTF8.self), now: now) {
+    case .failure(let e): return e
+    case .success(let (id, sdp)):
+      var r = HttpResponse(status: 201, contentType: "application/sdp", body: Array(sdp.utf8))
+      r.setHeader("Location", "/whep/" + id)
+      r.setHeader("Access-Control-Expose-Headers", "Location")
+      return r
+    }
+  }
+
+  func postOfferJSON(_ req: HttpRequest, now: UInt64) -> HttpResponse {
+    let json: JsonValue
+    do { json = try parseJson(req.body) } catch {
+      return .error(400, code: "BAD_JSON", message: "the body is not valid JSON: " + error.message)
+    }
+    guard let sdp = json["sdp"]?.stringValue else {
+      return .error(400, code: "BAD_OFFER", message: "expected {\"type\":\"offer\",\"sdp\":\"...\"}")
+    }
+    if let t = json["type"]?.stringValue, t != "offer" {
+      return .error(400, code: "BAD_OFFER", message: "type must be \"offer\", not \"\(t)\"")
+    }
+    switch createSession(offerText: sdp, now: now) {
+    case .failure(let e): return e
+    case .success(let (id, answer)):
+      var w = JsonWriter()
+      w.beginObject()
+      w.key("type"); w.string("answer")
+      w.key("sdp"); w.string(answer)
+      w.key("session"); w.string(id)
+      w.endObject()
+      return .json(200, w.text)
+    }
+  }
+
+  enum CreateResult {
+    case success((String, String))
+    case failure(HttpResponse)
+  }
+
+  func createSession(offerText: String, now: UInt64) -> CreateResult {
+    removeClosed()
+    guard sessions.count < options.maxViewers else {
+      return .failure(.error(503, code: "TOO_MANY_VIEWERS",
+        message: "rtcam already serves \(options.maxViewers) viewers (--max-viewers)"))
+    }
+    let offer: SdpOffer
+    do { offer = try SdpOffer.parse(offerText) } catch {
+      return .failure(.error(error.httpStatus, code: error.code, message: error.message))
+    }
+    let r = random.bytes(64)
+    let id = Hex.encode(Array(r[0..<8]))
+    let ice = IceCredentials(random: Array(r[8..<48]))
+    let ssrc = loadU32(r, 48) | 1
+    let seq = loadU16(r, 52) & 0x7FFF
+    let tsOffset = loadU32(r, 56)
+    let params = AnswerParameters(sessionID: UInt64(loadU32(r, 60)) << 16 | UInt64(seq), iceUfrag: ice.ufrag,
+      icePassword: ice.password, fingerprintSHA256: certificate.fingerprintSDP, candidates: candidates,
+      ssrc: ssrc, cname: "rtcam", streamID: "rtcam", trackID: "camera")
+    let answer: SdpAnswer
+    do { answer = try makeAnswer(offer: offer, params) } catch {
+      return .failure(.error(error.httpStatus, code: error.code, message: error.message))
+    }
+    let config = PeerConfig(video: answer.video, localIce: ice, ssrc: ssrc, cname: "rtcam",
+      initialSequence: seq, timestampOffset: tsOffset)
+    let peer: Peer
+    do {
+      peer = try Peer(id: id, config: config, certificate: certificate, random: random, now: now)
+    } catch {
+      logger(.error, "session \(id): cannot start DTLS: \(error.detail)")
+      return .failure(.error(500, code: error.code, message: error.detail))
+    }
+    sessions[id] = peer
+    sessionOrder.append(id)
+    byUfrag[ice.ufrag] = id
+    logger(.info, "session \(id): offer accepted (H.264 pt \(answer.video.payloadType), mid \(answer.video.mid)); waiting for ICE")
+    return .success((id, answer.sdp))
+  }
+
+  // MARK: UDP
+
+  /// Routes one datagram from the shared UDP port: STUN by our ufrag, the rest by source address.
+  public func receiveDatagram(_ d: [UInt8], from: SocketAddress, now: UInt64, send: Send) {
+    let peer: Peer?
+    switch DatagramKind.classify(d) {
+    case .stun:
+      guard let ufrag = stunLocalUfrag(d), let id = byUfrag[ufrag] else {
+        logger(.debug, "STUN from \(from.description) for no session: dropped")
+        return
+      }
+      peer = sessions[id]
+    case .dtls, .rtcp, .rtp:
+      guard let id = byAddress[from] else { return }
+      peer = sessions[id]
+    case .unknown:
+      return
+    }
+    guard let peer else { return }
+    peer.receive(d, from: from, now: now, send: send)
+    collectEvents(peer)
+  }
+
+  // MARK: media
+
+  /// Fans one encoded access unit out to every connected viewer.
+  public func sendFrame(_ au: UnsafeRawBufferPointer, captureTimeNs: UInt64, isKeyframe: Bool, send: Send) {
+    for id in sessionOrder {
+      guard let p = sessions[id], p.state == .connected else { continue }
+      p.sendFrame(au, captureTimeNs: captureTimeNs, isKeyframe: isKeyframe, send: send)
+      collectEvents(p)
+    }
+  }
+
+  // MARK: timers
+
+  public var nextDeadline: UInt64? {
+    var d: UInt64? = nil
+    for (_, p) in sessions {
+      if let t = p.nextDeadline { d = min(d ?? t, t) }
+    }
+    return d
+  }
+
+  public func poll(now: UInt64, unixNs: UInt64, send: Send) {
+    for id in sessionOrder {
+      guard let p = sessions[id] else { continue }
+      if let t = p.nextDeadline, now >= t {
+        p.poll(now: now, unixNs: unixNs, send: send)
+        collectEvents(p)
+      }
+    }
+    removeClosed()
+  }
+
+  /// Ends every session (shutdown).
+  public func closeAll(now: UInt64, send: Send) {
+    for id in sessionOrder {
+      guard let p = sessions[id] else { continue }
+      p.close(.shutdown, now: now, send: send)
+      collectEvents(p)
+    }
+    removeClosed()
+  }
+
+  func collectEvents(_ p: Peer) {
+    for e in p.takeEvents() {
+      switch e {
+      case .stateChanged(let s):
+        if s != .closed { logger(.info, "session \(p.id): \(s.name)" + (p.remote.map { " (\($0.description))" } ?? "")) }
+      case .keyframeNeeded(let why):
+        logger(.debug, "session \(p.id): keyframe requested (\(why))")
+        keyframeRequested = true
+      case .remoteAddressChanged(let a):
+        byAddress[a] = p.id
+        logger(.debug, "session \(p.id): media address \(a.description)")
+      case .closed(let reason):
+        let level: LogLevel = reason == .hangUp || reason == .shutdown ? .info : .warn
+        logger(level, "session \(p.id): closed, \(reason.code): \(reason.message)")
+      }
+    }
+  }
+
+  func removeClosed() {
+    var kept: [String] = []
+    for id in sessionOrder {
+      guard let p = sessions[id] else { continue }
+      if p.state == .closed {
+        sessions[id] = nil
+        byUfrag[p.config.localIce.ufrag] = nil
+        for (addr, owner) in byAddress where owner == id { byAddress[addr] = nil }
+      } else {
+        kept.append(id)
+      }
+    }
+    sessionOrder = kept
+  }
+
+  // MARK: status
+
+  public func statusJSON(now: UInt64) -> String {
+    var w = JsonWriter()
+    w.beginObject()
+    w.key("version"); w.string(rtcamVersion)
+    w.key("arch"); w.string(buildArch)
+    w.key("uptime_ms"); w.int(Int((now &- startedAt) / 1_000_000))
+    let s = sourceStatus
+    w.key("source"); w.beginObject()
+    w.key("spec"); w.string(s.spec)
+    w.key("state"); w.string(s.state)
+    w.key("error"); if let c = s.errorCode { w.string(c) } else { w.null() }
+    w.key("message"); if let m = s.errorMessage { w.string(m) } else { w.null() }
+    w.key("width"); w.int(s.width)
+    w.key("height"); w.int(s.height)
+    w.key("fps"); w.int(s.fps)
+    w.key("frames_captured"); w.int(Int(s.framesCaptured))
+    w.endObject()
+    w.key("encoder"); w.beginObject()
+    w.key("codec"); w.string("H.264 constrained baseline (42e01f)")
+    w.key("bitrate"); w.int(s.bitrate)
+    w.key("frames"); w.int(Int(s.framesEncoded))
+    w.key("keyframes"); w.int(Int(s.keyframes))
+    w.key("bytes"); w.int(Int(s.bytesEncoded))
+    w.key("dropped"); w.int(Int(s.framesDropped))
+    w.endObject()
+    w.key("max_viewers"); w.int(options.maxViewers)
+    w.key("sessions"); w.beginArray()
+    for id in sessionOrder {
+      guard let p = sessions[id] else { continue }
+      let st = p.stats
+      w.beginObject()
+      w.key("id"); w.string(id)
+      w.key("state"); w.string(p.state.name)
+      w.key("remote"); if let r = p.remote { w.string(r.description) } else { w.null() }
+      w.key("age_ms"); w.int(Int((now &- p.createdAt) / 1_000_000))
+      w.key("frames"); w.int(st.framesSent)
+      w.key("packets"); w.int(st.packetsSent)
+      w.key("bytes"); w.int(st.bytesSent)
+      w.key("retransmissions"); w.int(st.retransmissions)
+      w.key("nacks"); w.int(st.nacks)
+      w.key("plis"); w.int(st.plis)
+      w.key("firs"); w.int(st.firs)
+      w.key("fraction_lost"); w.int(st.fractionLost)
+      w.endObject()
+    }
+    w.endArray()
+    w.endObject()
+    return w.text
+  }
+}

@@ -1,0 +1,130 @@
+/// The single-page viewer served at `GET /`. It posts the offer at once (no waiting for ICE
+/// gathering: rtcam is ICE-lite and needs no browser candidates), plays muted and inline,
+/// shows the connection state in plain words, reconnects with backoff, and goes fullscreen on
+/// click. `window.rtcam` exposes the state for tests and curious people.
+public let viewerPageHTML = #"""
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>rtcam</title>
+<style>
+  html, body { margin: 0; height: 100%; background: #111; color: #eee; font: 15px/1.4 system-ui, sans-serif; }
+  #stage { position: fixed; inset: 0; display: flex; align-items: center; justify-content: center; }
+  video { max-width: 100%; max-height: 100%; background: #000; cursor: zoom-in; }
+  #bar { position: fixed; left: 0; right: 0; bottom: 0; padding: 6px 10px; background: rgba(0,0,0,.55);
+         display: flex; gap: 14px; align-items: center; font-size: 13px; }
+  #dot { width: 10px; height: 10px; border-radius: 50%; background: #777; flex: none; }
+  #dot.live { background: #3c3; } #dot.wait { background: #e90; } #dot.bad { background: #e33; }
+  #error { color: #f88; } #stats { margin-left: auto; color: #aaa; font-variant-numeric: tabular-nums; }
+</style>
+</head>
+<body>
+<div id="stage"><video id="video" autoplay muted playsinline></video></div>
+<div id="bar"><span id="dot"></span><span id="state">Starting…</span><span id="error"></span><span id="stats"></span></div>
+<script>
+"use strict";
+const video = document.getElementById("video");
+const stateEl = document.getElementById("state");
+const errorEl = document.getElementById("error");
+const dot = document.getElementById("dot");
+const statsEl = document.getElementById("stats");
+const rtcam = window.rtcam = { state: "starting", error: "", session: null, attempts: 0, connectedAt: 0 };
+let pc = null, sessionUrl = null, retryTimer = null, backoff = 1000;
+
+function show(state, words, cls) {
+  rtcam.state = state; stateEl.textContent = words; dot.className = cls || "";
+}
+function showError(text) { rtcam.error = text; errorEl.textContent = text; }
+
+async function hangUp() {
+  if (pc) { pc.ontrack = null; pc.onconnectionstatechange = null; pc.close(); pc = null; }
+  if (sessionUrl) { const u = sessionUrl; sessionUrl = null; fetch(u, { method: "DELETE", keepalive: true }).catch(() => {}); }
+}
+
+function scheduleRetry(reason) {
+  if (retryTimer) return;
+  hangUp();
+  const wait = backoff;
+  backoff = Math.min(backoff * 2, 15000);
+  show("waiting", reason + " — retrying in " + Math.round(wait / 1000) + " s", "bad");
+  retryTimer = setTimeout(() => { retryTimer = null; connect(); }, wait);
+}
+
+async function connect() {
+  rtcam.attempts++;
+  showError("");
+  show("connecting", "Connecting…", "wait");
+  pc = new RTCPeerConnection({ bundlePolicy: "max-bundle" });
+  const tr = pc.addTransceiver("video", { direction: "recvonly" });
+  if ("jitterBufferTarget" in tr.receiver) { try { tr.receiver.jitterBufferTarget = 0; } catch (e) {} }
+  pc.ontrack = (ev) => {
+    const stream = ev.streams && ev.streams[0] ? ev.streams[0] : new MediaStream([ev.track]);
+    video.srcObject = stream;
+    video.play().catch(() => {});
+  };
+  const thisPc = pc;
+  pc.onconnectionstatechange = () => {
+    if (pc !== thisPc) return;
+    const s = pc.connectionState;
+    if (s === "connected") { backoff = 1000; rtcam.connectedAt = Date.now(); show("connected", "Live", "live"); }
+    else if (s === "connecting") show("connecting", "Connecting…", "wait");
+    else if (s === "disconnected") show("disconnected", "Connection interrupted — waiting…", "wait");
+    else if (s === "failed") scheduleRetry("Connection lost");
+    else if (s === "closed") scheduleRetry("Connection closed");
+  };
+  try {
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    // No waiting for ICE gathering: the camera is ICE-lite and needs no candidates from us.
+    const res = await fetch("/whep", { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
+    const text = await res.text();
+    if (!res.ok) {
+      let msg = "HTTP " + res.status;
+      try { const j = JSON.parse(text); msg = j.message || j.error || msg; } catch (e) {}
+      showError(msg);
+      if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) {
+        show("error", "The camera refused this browser", "bad");
+        hangUp();
+        return;
+      }
+      throw new Error(msg);
+    }
+    const loc = res.headers.get("Location");
+    sessionUrl = loc ? new URL(loc, location.href).href : null;
+    rtcam.session = sessionUrl;
+    await pc.setRemoteDescription({ type: "answer", sdp: text });
+    for (const r of pc.getReceivers()) {
+      if ("jitterBufferTarget" in r) { try { r.jitterBufferTarget = 0; } catch (e) {} }
+    }
+  } catch (e) {
+    showError(String(e && e.message ? e.message : e));
+    scheduleRetry("Camera not reachable");
+  }
+}
+
+video.addEventListener("click", () => {
+  if (document.fullscreenElement) document.exitFullscreen();
+  else if (video.requestFullscreen) video.requestFullscreen().catch(() => {});
+  else if (video.webkitEnterFullscreen) video.webkitEnterFullscreen();
+});
+window.addEventListener("pagehide", hangUp);
+
+let lastFrames = 0, lastT = performance.now();
+setInterval(() => {
+  const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
+  const frames = q ? q.totalVideoFrames : 0;
+  const now = performance.now();
+  const fps = (frames - lastFrames) * 1000 / (now - lastT);
+  lastFrames = frames; lastT = now;
+  rtcam.frames = frames; rtcam.width = video.videoWidth; rtcam.height = video.videoHeight;
+  if (video.videoWidth) statsEl.textContent = video.videoWidth + "×" + video.videoHeight + " · " + fps.toFixed(0) + " fps";
+  if (rtcam.state === "connected" && frames === 0 && Date.now() - rtcam.connectedAt > 8000) scheduleRetry("No picture");
+}, 1000);
+
+connect();
+</script>
+</body>
+</html>
+"""#

@@ -1,6 +1,0 @@
-import Testing
-@testable import Server
-
-@Suite struct ServerPlaceholderTests {
-  @Test func moduleLinks() { #expect(ServerModule.name == "Server") }
-}
