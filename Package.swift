@@ -29,6 +29,12 @@ let deviceModules: [(String, [String])] = [
   ("Server", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer"]),
 ]
 
+// Extra modules a test target may use beyond its module's own dependencies.
+let extraTestDependencies: [String: [String]] = [
+  "Peer": ["Capture", "Encoder"],
+  "Server": ["Capture", "Encoder"],
+]
+
 let swiftSettings: [SwiftSetting] = [
   .enableExperimentalFeature("Extern"),
 ]
@@ -44,7 +50,8 @@ for (name, deps) in deviceModules {
     name: name, dependencies: ["CRTCam"] + deps.map { .target(name: $0) },
     path: "Sources/\(name)", swiftSettings: swiftSettings))
   targets.append(.testTarget(
-    name: "\(name)Tests", dependencies: [.target(name: name), "CRTCam"] + deps.map { .target(name: $0) },
+    name: "\(name)Tests",
+    dependencies: [.target(name: name), "CRTCam"] + (deps + (extraTestDependencies[name] ?? [])).map { .target(name: $0) },
     path: "Tests/\(name)Tests", resources: nil))
 }
 
