@@ -1,0 +1,80 @@
+import Testing
+@testable import Server
+
+@Suite struct OptionsTests {
+  func serve(_ args: [String]) throws -> ServeOptions {
+    guard case .serve(let o) = try parseCommandLine(args) else {
+      Issue.record("expected serve for \(args)")
+      return ServeOptions()
+    }
+    return o
+  }
+
+  func message(_ args: [String]) -> String? {
+    do {
+      _ = try parseCommandLine(args)
+      return nil
+    } catch {
+      return error.message
+    }
+  }
+
+  @Test func defaults() throws {
+    let o = try serve([])
+    #expect(o.width == 640 && o.height == 480 && o.fps == 30 && o.bitrate == 800_000)
+    #expect(o.listen == "::" && o.httpPort == 8080 && o.udpPort == 8189)
+    #expect(o.iceHosts.isEmpty && o.source == nil && o.maxViewers == 8)
+  }
+
+  @Test func everyOptionParses() throws {
+    let o = try serve(["serve", "--source", "y4m:/tmp/a.y4m", "--size", "320x240", "--fps", "15",
+      "--bitrate", "1.5M", "--listen", "127.0.0.1", "--http-port", "9000", "--udp-port=9001",
+      "--ice-host", "127.0.0.1", "--ice-host", "::1", "--max-viewers", "3", "--log-level", "debug"])
+    #expect(o.source == "y4m:/tmp/a.y4m")
+    #expect(o.width == 320 && o.height == 240 && o.fps == 15 && o.bitrate == 1_500_000)
+    #expect(o.listen == "127.0.0.1" && o.httpPort == 9000 && o.udpPort == 9001)
+    #expect(o.iceHosts == ["127.0.0.1", "::1"] && o.maxViewers == 3 && o.logLevel == .debug)
+  }
+
+  @Test func helpAndVersion() throws {
+    #expect(try parseCommandLine(["--help"]) == .help)
+    #expect(try parseCommandLine(["-h"]) == .help)
+    #expect(try parseCommandLine(["--version"]) == .version)
+    #expect(try parseCommandLine(["--fps", "10", "-V"]) == .version)
+  }
+
+  @Test func badInputNamesTheProblem() {
+    #expect(message(["--bogus"]) == "unknown option '--bogus'")
+    #expect(message(["frobnicate"]) == "unknown command 'frobnicate'")
+    #expect(message(["--fps"]) == "option --fps needs a value")
+    #expect(message(["--fps", "0"])?.contains("--fps must be a whole number from 1 to 120") == true)
+    #expect(message(["--fps", "abc"]) != nil)
+    #expect(message(["--size", "641x480"])?.contains("--size") == true)
+    #expect(message(["--size", "640"])?.contains("--size") == true)
+    #expect(message(["--bitrate", "1"])?.contains("--bitrate") == true)
+    #expect(message(["--bitrate", "5G"])?.contains("--bitrate") == true)
+    #expect(message(["--http-port", "70000"])?.contains("--http-port") == true)
+    #expect(message(["--http-port", "99999999999999999999999"])?.contains("--http-port") == true)
+    #expect(message(["--listen", "example.com"])?.contains("--listen") == true)
+    #expect(message(["--ice-host", "1.2.3"])?.contains("--ice-host") == true)
+    #expect(message(["--source", "camera"])?.contains("--source") == true)
+    #expect(message(["--http-port", "9000", "--udp-port", "9000"]) == "--http-port and --udp-port must differ")
+    #expect(message(["--log-level", "loud"])?.contains("--log-level") == true)
+  }
+
+  @Test func bitrateSuffixes() {
+    #expect(parseBitrate("800000") == 800_000)
+    #expect(parseBitrate("800k") == 800_000)
+    #expect(parseBitrate("2M") == 2_000_000)
+    #expect(parseBitrate("1.25m") == 1_250_000)
+    #expect(parseBitrate("1.5") == nil)
+    #expect(parseBitrate("k") == nil)
+  }
+
+  @Test func helpMentionsEveryOption() {
+    for opt in ["--source", "--size", "--fps", "--bitrate", "--listen", "--http-port", "--udp-port",
+                "--ice-host", "--max-viewers", "--log-level", "--help", "--version"] {
+      #expect(helpText.contains(opt), "help lacks \(opt)")
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import DTLS
+import Foundation
+import HTTP
+import Peer
+import SDP
+import Testing
+import Wire
+@testable import Server
+
+/// The server's routes and session table, driven without sockets.
+@Suite struct ServerCoreTests {
+  static func fixture(_ name: String) throws -> String {
+    var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+    for _ in 0..<6 {
+      let candidate = dir.appendingPathComponent("shared/fixtures/\(name)")
+      if FileManager.default.fileExists(atPath: candidate.path) { return try String(contentsOf: candidate, encoding: .utf8) }
+      dir = dir.deletingLastPathComponent()
+    }
+    throw CocoaError(.fileNoSuchFile)
+  }
+
+  func makeCore(maxViewers: Int = 8) throws -> ServerCore {
+    let random = try DtlsRandom(deterministicSeed: Array("server-core-tests".utf8))
+    let cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
+    var o = ServeOptions()
+    o.maxViewers = maxViewers
+    return ServerCore(options: o, certificate: cert, random: random,
+      candidates: [SocketAddress(ip: [127, 0, 0, 1], port: 8189)], now: 1_000)
+  }
+
+  func request(_ method: String, _ path: String, contentType: String? = nil, body: String = "") -> HttpRequest {
+    var headers: [(name: String, value: String)] = [(name: "host", value: "x")]
+    if let c = contentType { headers.append((name: "content-type", value: c)) }
+    return HttpRequest(method: method, target: path, version: "HTTP/1.1", headers: headers, body: Array(body.utf8))
+  }
+
+  func noSend(_: UnsafeRawBufferPointer, _: SocketAddress) {}
+
+  func json(_ r: HttpResponse) throws -> JsonValue { try parseJson(r.body) }
+
+  @Test func viewerPageIsServed() throws {
+    let core = try makeCore()
+    let r = core.handle(request("GET", "/"), now: 2_000, send: noSend)
+    #expect(r.status == 200)
+    #expect(r.header("Content-Type")?.hasPrefix("text/html") == true)
+    let page = String(decoding: r.body, as: UTF8.self)
+    #expect(page.contains("RTCPeerConnection") && page.contains("/whep") && page.contains("jitterBufferTarget"))
+  }
+
+  @Test func whepOfferFromChromiumCreatesASession() throws {
+    let core = try makeCore()
+    let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
+    let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
+    #expect(r.status == 201)
+    #expect(r.header("Content-Type") == "application/sdp")
+    let location = try #require(r.header("Location"))
+    #expect(location.hasPrefix("/whep/"))
+    let id = String(location.dropFirst("/whep/".count))
+    #expect(core.sessions[id]?.state == .checking)
+    let answer = String(decoding: r.body, as: UTF8.self)
+    #expect(answer.contains("a=ice-lite"))
+    #expect(answer.contains("a=setup:active"))
+    #expect(answer.contains("profile-level-id=42e01f"))
+    #expect(answer.contains("a=candidate:1 1 udp ") && answer.contains(" 127.0.0.1 8189 typ host"))
+    // /status lists it
+    let status = try json(core.handle(request("GET", "/status"), now: 3_000, send: noSend))
+    let sessions = try #require(status["sessions"]?.arrayValue)
+    #expect(sessions.count == 1)
+    #expect(sessions.first?["id"]?.stringValue == id)
+    #expect(sessions.first?["state"]?.stringValue == "checking")
+    // hang up
+    let del = core.handle(request("DELETE", location), now: 4_000, send: noSend)
+    #expect(del.status == 200)
+    #expect(core.sessions.isEmpty)
+    let again = core.handle(request("DELETE", location), now: 5_000, send: noSend)
+    #expect(again.status == 404)
+    #expect(try json(again)["error"]?.stringValue == "SESSION_NOT_FOUND")
+  }
+
+  @Test func jsonOfferForm() throws {
+    let core = try makeCore()
+    let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
+    var w = JsonWriter()
+    w.beginObject(); w.key("type"); w.string("offer"); w.key("sdp"); w.string(offer); w.endObject()
+    let r = core.handle(request("POST", "/offer", contentType: "application/json", body: w.text), now: 2_000, send: noSend)
+    #expect(r.status == 200)
+    let j = try json(r)
+    #expect(j["type"]?.stringValue == "answer")
+    #expect(j["sdp"]?.stringValue?.hasPrefix("v=0\r\n") == true)
+    let id = try #require(j["session"]?.stringValue)
+    #expect(core.sessions[id] != nil)
+  }
+
+  @Test func firefoxWithoutH264GetsAClearClientError() throws {
+    let core = try makeCore()
+    let offer = try Self.fixture("firefox-esr-153-recvonly-offer-no-h264.sdp")
+    let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
+    #expect(r.status == 422)
+    let j = try json(r)
+    #expect(j["error"]?.stringValue == "NO_H264")
+    #expect(j["message"]?.stringValue?.contains("OpenH264") == true)
+    #expect(core.sessions.isEmpty)
+  }
+
+  @Test func badRequestsGetJSONErrors() throws {
+    let core = try makeCore()
+    let cases: [(HttpRequest, Int, String)] = [
+      (request("POST", "/whep", contentType: "text/plain", body: "v=0"), 415, "UNSUPPORTED_MEDIA_TYPE"),
+      (request("POST", "/whep", contentType: "application/sdp", body: "hello"), 400, "SDP_MALFORMED"),
+      (request("POST", "/offer", contentType: "application/json", body: "{"), 400, "BAD_JSON"),
+      (request("POST", "/offer", contentType: "application/json", body: "{\"type\":\"offer\"}"), 400, "BAD_OFFER"),
+      (request("POST", "/offer", contentType: "application/json", body: "{\"type\":\"answer\",\"sdp\":\"v=0\"}"), 400, "BAD_OFFER"),
+      (request("GET", "/whep"), 405, "METHOD_NOT_ALLOWED"),
+      (request("PUT", "/"), 405, "METHOD_NOT_ALLOWED"),
+      (request("GET", "/nope"), 404, "NOT_FOUND"),
+      (request("DELETE", "/whep/doesnotexist"), 404, "SESSION_NOT_FOUND"),
+      (request("PATCH", "/whep/x"), 405, "TRICKLE_NOT_SUPPORTED"),
+    ]
+    for (req, status, code) in cases {
+      let r = core.handle(req, now: 2_000, send: noSend)
+      #expect(r.status == status, "\(req.method) \(req.path)")
+      #expect(try json(r)["error"]?.stringValue == code, "\(req.method) \(req.path)")
+      #expect(try json(r)["message"]?.stringValue?.isEmpty == false)
+    }
+  }
+
+  @Test func viewerLimitIsEnforced() throws {
+    let core = try makeCore(maxViewers: 2)
+    let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
+    for _ in 0..<2 {
+      #expect(core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend).status == 201)
+    }
+    let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
+    #expect(r.status == 503)
+    #expect(try json(r)["error"]?.stringValue == "TOO_MANY_VIEWERS")
+    #expect(core.sessions.count == 2)
+  }
+
+  @Test func sessionsWithoutIceExpire() throws {
+    let core = try makeCore()
+    let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
+    _ = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
+    #expect(core.sessions.count == 1)
+    let deadline = try #require(core.nextDeadline)
+    core.poll(now: deadline - 1, unixNs: 0, send: noSend)
+    #expect(core.sessions.count == 1)
+    core.poll(now: deadline, unixNs: 0, send: noSend)
+    #expect(core.sessions.isEmpty)
+  }
+
+  @Test func strayDatagramsAreIgnored() throws {
+    let core = try makeCore()
+    let from = SocketAddress(ip: [127, 0, 0, 1], port: 5000)
+    var sent = 0
+    for first in [0, 1, 20, 22, 63, 64, 127, 128, 200, 255] {
+      core.receiveDatagram([UInt8(first)] + [UInt8](repeating: 0x42, count: 40), from: from, now: 2_000) { _, _ in sent += 1 }
+    }
+    #expect(sent == 0)
+    core.receiveDatagram([], from: from, now: 2_000) { _, _ in sent += 1 }
+    #expect(sent == 0)
+  }
+
+  @Test func statusIsValidJSON() throws {
+    let core = try makeCore()
+    core.sourceStatus.spec = "testsrc"
+    core.sourceStatus.state = "running"
+    core.sourceStatus.errorCode = "X\"Y"
+    let j = try parseJson(Array(core.statusJSON(now: 5_000_000_000).utf8))
+    #expect(j["source"]?["spec"]?.stringValue == "testsrc")
+    #expect(j["source"]?["error"]?.stringValue == "X\"Y")
+    #expect(j["encoder"]?["codec"]?.stringValue?.contains("42e01f") == true)
+    #expect(j["sessions"]?.arrayValue?.isEmpty == true)
+  }
+}
