@@ -132,6 +132,8 @@ struct HttpClient {
   var out: [UInt8] = []
   var outOffset = 0
   var closeAfterWrite = false
+  /// When the client connected or last completed a request (the idlest is evicted when full).
+  var lastActive: UInt64 = 0
 }
 
 /// `rtcam serve`: binds the sockets, starts the capture thread, runs the network loop until
@@ -352,7 +354,7 @@ final class EventLoop {
       pollfds.append(pollfd(fd: stopFd, events: Int16(POLLIN), revents: 0))
       pollfds.append(pollfd(fd: wakeFd, events: Int16(POLLIN), revents: 0))
       pollfds.append(pollfd(fd: udpFd, events: Int16(POLLIN), revents: 0))
-      pollfds.append(pollfd(fd: httpFd, events: clients.count < maxClients ? Int16(POLLIN) : 0, revents: 0))
+      pollfds.append(pollfd(fd: httpFd, events: Int16(POLLIN), revents: 0))
       for (fd, c) in clients {
         var ev = Int16(POLLIN)
         if c.outOffset < c.out.count { ev |= Int16(POLLOUT) }
@@ -442,11 +444,26 @@ final class EventLoop {
   }
 
   func acceptClients(now: UInt64) {
-    while clients.count < maxClients {
+    for _ in 0..<16 {
       var peer = rtc_addr()
       let fd = rtc_accept(httpFd, &peer)
       if fd < 0 { return }
-      clients[fd] = HttpClient(fd: fd, peer: socketAddress(peer), conn: HttpConnection(limits: HttpLimits(), now: now))
+      if clients.count >= maxClients {
+        // Full: make room by dropping the least recently active connection, so that idle or
+        // trickling clients cannot lock everyone else out.
+        var victim: Int32 = -1
+        var oldest = UInt64.max
+        for (cfd, c) in clients where c.lastActive < oldest {
+          oldest = c.lastActive
+          victim = cfd
+        }
+        if victim >= 0 {
+          log(.debug, "HTTP: \(maxClients) connections open; dropping the idlest (\(clients[victim]?.peer.description ?? "?"))")
+          dropClient(victim)
+        }
+      }
+      clients[fd] = HttpClient(fd: fd, peer: socketAddress(peer), conn: HttpConnection(limits: HttpLimits(), now: now),
+        lastActive: now)
     }
   }
 
@@ -486,6 +503,8 @@ final class EventLoop {
       queue(&c, HttpResponse(error: e).serialize(keepAlive: false))
       c.closeAfterWrite = true
     case .requests(let reqs):
+      // Activity = completed requests (a client trickling bytes never counts as active).
+      c.lastActive = now
       for req in reqs {
         let resp = core.handle(req, now: now, send: send)
         let level: LogLevel = resp.status >= 400 ? .info : .debug

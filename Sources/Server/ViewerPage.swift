@@ -111,16 +111,26 @@ video.addEventListener("click", () => {
 });
 window.addEventListener("pagehide", hangUp);
 
-let lastFrames = 0, lastT = performance.now();
+let lastFrames = 0, lastT = performance.now(), lastProgress = Date.now();
 setInterval(() => {
   const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
   const frames = q ? q.totalVideoFrames : 0;
   const now = performance.now();
   const fps = (frames - lastFrames) * 1000 / (now - lastT);
+  if (frames !== lastFrames) lastProgress = Date.now();
   lastFrames = frames; lastT = now;
   rtcam.frames = frames; rtcam.width = video.videoWidth; rtcam.height = video.videoHeight;
   if (video.videoWidth) statsEl.textContent = video.videoWidth + "×" + video.videoHeight + " · " + fps.toFixed(0) + " fps";
-  if (rtcam.state === "connected" && frames === 0 && Date.now() - rtcam.connectedAt > 8000) scheduleRetry("No picture");
+  // A stream that stops (camera gone, rtcam restarted, network change) is re-negotiated
+  // instead of waiting for ICE consent to run out.
+  const live = rtcam.state === "connected" || rtcam.state === "disconnected";
+  if (live && Date.now() - Math.max(lastProgress, rtcam.connectedAt) > 6000) {
+    scheduleRetry(frames === 0 ? "No picture" : "The picture stopped");
+    // Say why, when the camera itself is the problem.
+    fetch("/status").then((r) => r.json()).then((st) => {
+      if (st.source && st.source.state === "failed") showError("Camera: " + (st.source.message || st.source.error));
+    }).catch(() => {});
+  }
 }, 1000);
 
 connect();

@@ -40,6 +40,35 @@ def wait_http(url, deadline):
     return None
 
 
+STATE_JS = """
+    const v = document.querySelector('video');
+    const q = v.getVideoPlaybackQuality ? v.getVideoPlaybackQuality() : {totalVideoFrames: 0};
+    return {state: window.rtcam.state, attempts: window.rtcam.attempts, frames: q.totalVideoFrames,
+            width: v.videoWidth, height: v.videoHeight};"""
+
+
+def restart_and_recover(driver, proc, cmd, log, base, procs, args):
+    """Stops rtcam under the playing page, starts it again, and requires new frames."""
+    before = driver.execute_script(STATE_JS)
+    proc.terminate()
+    proc.wait(timeout=10)
+    print("e2e: rtcam stopped under the page (attempts=%d); starting it again" % before["attempts"])
+    time.sleep(1.0)
+    procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+    t0 = time.time()
+    mark = None
+    while time.time() - t0 < 40:
+        st = driver.execute_script(STATE_JS)
+        if st["attempts"] > before["attempts"] and st["state"] == "connected":
+            if mark is None:
+                mark = st["frames"]
+            elif st["frames"] - mark >= 30:
+                print("e2e: recovered after %.1f s: %s" % (time.time() - t0, json.dumps(st)))
+                return []
+        time.sleep(0.5)
+    return ["the page did not recover after rtcam restarted: %s" % json.dumps(driver.execute_script(STATE_JS))]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -49,6 +78,8 @@ def main():
     ap.add_argument("--within", type=float, default=10.0, help="seconds after the page loads")
     ap.add_argument("--startup", type=float, default=20.0, help="seconds for rtcam to start serving")
     ap.add_argument("--source", default="testsrc")
+    ap.add_argument("--restart", action="store_true",
+                    help="then stop rtcam, start it again on the same ports, and require the page to recover")
     args = ap.parse_args()
 
     out_dir = os.path.join(ROOT, "build", "e2e")
@@ -62,6 +93,7 @@ def main():
     log = open(log_path, "w")
     print("e2e: starting", " ".join(cmd))
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
+    procs = [proc]
     base = "http://127.0.0.1:%d" % http_port
     failures = []
     driver = None
@@ -105,14 +137,17 @@ def main():
             failures.append("video size %sx%s, need 640x480" % (best and best["width"], best and best["height"]))
         if not any(s.get("state") == "connected" for s in status.get("sessions", [])):
             failures.append("/status shows no connected session")
+        if args.restart and not failures:
+            failures += restart_and_recover(driver, proc, cmd, log, base, procs, args)
     finally:
         if driver is not None:
             driver.quit()
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for p in procs:
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
         log.close()
     return failures
 
