@@ -63,13 +63,14 @@ def main():
     base = "http://127.0.0.1:%d" % http_port
     passed, failed = 0, []
 
-    def healthy(max_seconds=2.0):
+    def healthy(max_seconds=2.0, quiet=False):
         t0 = time.time()
         try:
             with urllib.request.urlopen(base + "/status", timeout=max_seconds) as r:
                 ok = r.status == 200 and "sessions" in json.loads(r.read())
         except Exception as e:  # noqa: BLE001
-            print("  /status failed:", e)
+            if not quiet:
+                print("  /status failed:", e)
             return False
         return ok and time.time() - t0 < max_seconds and proc.poll() is None
 
@@ -85,7 +86,7 @@ def main():
 
     try:
         for _ in range(100):
-            if healthy():
+            if healthy(quiet=True):
                 break
             time.sleep(0.1)
         rnd = random.Random(1234)
