@@ -18,7 +18,7 @@ struct DtlsInteropTests {
     let peer = try tool.makeCertificate(name: "server")
     let port = try #require(freeUDPPort())
     let server = try tool.start([
-      "s_server", "-dtls1_2", "-accept", String(port), "-cert", peer.certPath, "-key", peer.keyPath,
+      "s_server", "-dtls1_2", "-accept", "127.0.0.1:" + String(port), "-cert", peer.certPath, "-key", peer.keyPath,
       "-use_srtp", "SRTP_AES128_CM_SHA1_80", "-keymatexport", "EXTRACTOR-dtls_srtp",
       "-keymatexportlen", "60", "-verify", "1",
     ])
@@ -54,7 +54,7 @@ struct DtlsInteropTests {
     let peer = try tool.makeCertificate(name: "server")
     let port = try #require(freeUDPPort())
     let server = try tool.start([
-      "s_server", "-dtls1_2", "-accept", String(port), "-cert", peer.certPath, "-key", peer.keyPath,
+      "s_server", "-dtls1_2", "-accept", "127.0.0.1:" + String(port), "-cert", peer.certPath, "-key", peer.keyPath,
       "-verify", "1",
     ])
     defer { server.stop() }
@@ -74,7 +74,7 @@ struct DtlsInteropTests {
     let peer = try tool.makeCertificate(name: "server")
     let port = try #require(freeUDPPort())
     let server = try tool.start([
-      "s_server", "-dtls1_2", "-accept", String(port), "-cert", peer.certPath, "-key", peer.keyPath,
+      "s_server", "-dtls1_2", "-accept", "127.0.0.1:" + String(port), "-cert", peer.certPath, "-key", peer.keyPath,
       "-use_srtp", "SRTP_AES128_CM_SHA1_80", "-verify", "1",
     ])
     defer { server.stop() }
