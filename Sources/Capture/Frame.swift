@@ -58,6 +58,19 @@ public enum CaptureError: Error, Equatable {
   case endOfStream
   /// The source kind exists in the syntax but is not available in this build.
   case unsupported(String)
+  /// V4L2: no camera at the path (open failed with ENOENT/ENODEV/ENXIO). The text says which path.
+  case cameraNotFound(String)
+  /// V4L2: the path exists but is not a V4L2 video capture device with streaming I/O
+  /// (/dev/null, a metadata node, an output device).
+  case notACamera(String)
+  /// V4L2: another program is using the camera (EBUSY).
+  case cameraBusy(String)
+  /// V4L2: the camera went away or failed while streaming (unplugged: ENODEV/EIO, POLLERR).
+  case cameraLost(String)
+  /// V4L2: the camera delivered no frame in time, though it still answers.
+  case cameraTimeout(String)
+  /// V4L2: any other failure: what was being done, and errno.
+  case camera(String, Int32)
 
   /// A stable machine-readable code for logs and the status API.
   public var code: String {
@@ -67,6 +80,11 @@ public enum CaptureError: Error, Equatable {
     case .io: return "SOURCE_IO"
     case .endOfStream: return "END_OF_STREAM"
     case .unsupported: return "SOURCE_UNSUPPORTED"
+    case .cameraNotFound, .notACamera: return "CAMERA_NOT_FOUND"
+    case .cameraBusy: return "CAMERA_BUSY"
+    case .cameraLost: return "CAMERA_LOST"
+    case .cameraTimeout: return "CAMERA_TIMEOUT"
+    case .camera: return "CAMERA_ERROR"
     }
   }
 
@@ -78,6 +96,10 @@ public enum CaptureError: Error, Equatable {
     case .io(let what, let errno): return what + " failed (errno " + String(Int(errno)) + ")"
     case .endOfStream: return "end of stream"
     case .unsupported(let what): return what
+    case .cameraNotFound(let why), .notACamera(let why), .cameraBusy(let why), .cameraLost(let why),
+      .cameraTimeout(let why):
+      return why
+    case .camera(let what, let errno): return what + ": " + errnoDescription(errno)
     }
   }
 }
