@@ -39,5 +39,9 @@ public func runCommandLine(_ argv: [String]) -> Int32 {
     return 0
   case .serve(let options):
     return serve(options)
+  case .probe(let options):
+    return runProbe(options)
+  case .devices(let json):
+    return runDevices(json: json)
   }
 }

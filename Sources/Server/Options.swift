@@ -3,6 +3,10 @@ import Wire
 /// What `rtcam` was asked to do.
 public enum Command: Equatable {
   case serve(ServeOptions)
+  /// `rtcam probe ...` (Probe.swift).
+  case probe(ProbeOptions)
+  /// `rtcam devices [--json]` (Probe.swift).
+  case devices(json: Bool)
   case help
   case version
 }
@@ -11,6 +15,8 @@ public enum Command: Equatable {
 public struct ServeOptions: Equatable {
   /// "testsrc", "y4m:PATH" or "v4l2:DEVICE"; nil = the default (camera if present, else test pattern).
   public var source: String? = nil
+  /// V4L2 pixel format to capture (--format YUYV, ...); nil = the camera's best match.
+  public var pixelFormat: String? = nil
   public var width = 640
   public var height = 480
   public var fps = 30
@@ -34,6 +40,12 @@ public struct OptionError: Error, Equatable {
 
 /// Parses the command line (without the program name). Errors name the offending option.
 public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
+  // V4L2 tools: `probe` and `devices` have their own options (Probe.swift)
+  if args.first == "probe" {
+    if args.contains("--help") || args.contains("-h") { return .help }
+    return .probe(try parseProbeOptions(Array(args.dropFirst())))
+  }
+  if args.first == "devices" { return .devices(json: try parseDevicesOptions(Array(args.dropFirst()))) }
   var o = ServeOptions()
   var i = 0
   var sawServe = false
@@ -80,6 +92,10 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
       o.width = w
       o.height = h
     case "--fps": o.fps = try number("--fps", try val(), 1...120)
+    case "--format":
+      let s = try val()
+      guard parsePixelFormatOption(s) != nil else { throw OptionError(pixelFormatOptionError(s)) }
+      o.pixelFormat = s
     case "--bitrate":
       let s = try val()
       guard let b = parseBitrate(s), b >= 50_000, b <= 50_000_000 else {
@@ -151,17 +167,26 @@ public let helpText = """
 rtcam \(rtcamVersion) — a live camera for any browser on the LAN, over WebRTC, in one static binary.
 
 Usage: rtcam [serve] [options]      serve the viewer page and stream (the default command)
+       rtcam probe [--source SPEC] [--frames N] [--size WxH] [--fps N] [--format FOURCC]
+                                    capture and encode N frames (default 30), print one JSON line
+       rtcam devices [--json]       list the V4L2 video devices (/dev/video*) with their
+                                    formats, sizes and frame rates
        rtcam --help | --version
 
 Open http://<this machine>:<http-port>/ in a browser to watch.
 
 Options:
-  --source SPEC       where frames come from (default: testsrc):
+  --source SPEC       where frames come from (default: v4l2:/dev/video0 if it exists, else
+                      testsrc; the log says which):
                         testsrc          moving test pattern with frame counter and time strip
                         y4m:PATH         a YUV4MPEG2 (4:2:0) file, looped at its own frame rate
-                        v4l2:DEVICE      a V4L2 camera such as /dev/video0 (not yet supported)
+                        v4l2:DEVICE      a V4L2 camera such as /dev/video0, capturing YU12, YV12,
+                                         NV12, NV21, YUYV or UYVY (not MJPEG) at the size and
+                                         rate closest to --size and --fps that it offers
   --size WxH          picture size (default 640x480)
   --fps N             frames per second, 1-120 (default 30)
+  --format FOURCC     V4L2 pixel format to capture: YU12 (or I420), YV12, NV12, NV21, YUYV or
+                      UYVY (default: the camera's closest match; YU12 and YV12 need no copy)
   --bitrate N         H.264 target bitrate in bit/s, suffix k or M allowed (default 800k)
   --listen ADDR       address for HTTP and media, numeric IPv4/IPv6 (default ::, all addresses)
   --http-port N       HTTP port for the viewer page and the offer endpoints (default 8080)
@@ -180,5 +205,14 @@ HTTP endpoints:
   DELETE /whep/ID     end a session
   GET /status         JSON: source, encoder, sessions
 
-Exit codes: 0 ok, 1 runtime failure (see the log), 2 bad command line.
+Camera faults (CAMERA_NOT_FOUND, CAMERA_BUSY, CAMERA_LOST, CAMERA_TIMEOUT, FORMAT_UNSUPPORTED,
+CAMERA_ERROR) go to the log and /status; the page is still served and the camera is reopened
+every 2 s until it works, then streaming resumes.
+
+probe prints {"source","driver","card","bus","format","width","height","fps_requested",
+"fps_measured","frames","dropped","encode_ms_p50","encode_ms_p95","error"} (error: null or
+{"code","message"}; driver/card/bus are null for testsrc and y4m:PATH). It takes --source,
+--frames N (default 30), --size, --fps, --format and --bitrate.
+
+Exit codes: 0 ok, 1 runtime failure (see the log; probe: the JSON error), 2 bad command line.
 """

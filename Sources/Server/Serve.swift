@@ -52,6 +52,8 @@ final class CaptureShared {
   /// Error text, written once by the capture thread before state becomes 2.
   nonisolated(unsafe) var errorCode = ""
   nonisolated(unsafe) var errorMessage = ""
+  /// V4L2 only: the camera thread's state (see V4L2Serve.swift; state 4 = retrying).
+  let camera = CameraStatus()
   let wakeFd: Int32
 
   init(ring: FrameRing, wakeFd: Int32) {
@@ -225,7 +227,10 @@ public func serve(_ o: ServeOptions) -> Int32 {
   _ = rtc_install_stop_handler(stopPipe[1])
 
   // ---- source + encoder on the capture thread ----
-  let specText = o.source ?? "testsrc"
+  // V4L2: without --source, the camera at /dev/video0 if present, else the test pattern
+  let defaultSource = defaultSourceSpec()
+  if o.source == nil { log(.info, defaultSource.note) }
+  let specText = o.source ?? defaultSource.spec
   guard let spec = SourceSpec.parse(specText) else {
     log(.error, "BAD_SOURCE: '\(specText)'")
     return 2
@@ -263,10 +268,8 @@ public func serve(_ o: ServeOptions) -> Int32 {
       core.sourceStatus.errorMessage = error.message
     }
   case .v4l2(let dev):
-    log(.error, "FORMAT_UNSUPPORTED: V4L2 capture (\(dev)) is not supported yet; use --source testsrc or y4m:PATH")
-    core.sourceStatus.state = "failed"
-    core.sourceStatus.errorCode = "SOURCE_UNSUPPORTED"
-    core.sourceStatus.errorMessage = "V4L2 capture is not supported yet"
+    // V4L2: the camera thread opens (and keeps reopening) the device itself
+    guard startCameraCapture(device: dev, options: o, shared: shared) else { return 1 }
   }
 
   let shownHost = o.iceHosts.first ?? candidates.first?.ipString ?? "localhost"
@@ -429,6 +432,7 @@ final class EventLoop {
     case 3: s.state = "stopped"
     default: break
     }
+    applyCameraStatus(&s)  // V4L2: running / failed while retrying (V4L2Serve.swift)
     core.sourceStatus = s
   }
 
