@@ -1,6 +1,7 @@
 // V4L2 capture, device part: opening a video node, its capabilities, and enumerating formats,
-// sizes and frame intervals. Calls go through libv4l2 (CRTCam's rtc_v4l2_ioctl); see V4L2Source
-// for why libv4l2's format emulation is switched off.
+// sizes and frame intervals. Calls go through libv4l2's entry points (rtc_v4l2_ioctl, v4l2_mmap,
+// v4l2_munmap, v4l2_close); the fd is deliberately NOT registered with libv4l2 (v4l2_open /
+// v4l2_fd_open), so those calls pass straight to the kernel. See V4L2Source for why.
 import CRTCam
 import Wire
 
@@ -36,8 +37,6 @@ enum V4L2Const {
   static let frmsizeContinuous: UInt32 = 2
   static let frmsizeStepwise: UInt32 = 3
   static let frmivalDiscrete: UInt32 = 1
-  /// libv4l2.h: v4l2_fd_open flag that turns libv4lconvert's conversions and processing off.
-  static let disableConversion: Int32 = 0x01
 }
 
 extension CaptureError {
@@ -166,12 +165,6 @@ final class V4L2Node {
 
   deinit { _ = v4l2_close(fd) }
 
-  /// Hands the fd to libv4l2 with its format conversion and software processing disabled, so
-  /// frames come from the driver's buffers untouched. False when libv4l2 declined (calls then
-  /// pass straight through to the kernel, which is equivalent here).
-  @discardableResult
-  func attachLibv4l2() -> Bool { v4l2_fd_open(fd, V4L2Const.disableConversion) >= 0 }
-
   /// One ioctl through libv4l2 (retried on EINTR). Returns 0 or errno.
   func ioctl<T>(_ request: UInt, _ arg: inout T) -> Int32 {
     let r = withUnsafeMutablePointer(to: &arg) { rtc_v4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }
@@ -265,7 +258,7 @@ final class V4L2Node {
 public struct V4L2DeviceInfo: Equatable {
   public var path: String
   public var capabilities: V4L2Capabilities
-  /// The driver's own formats (libv4l2 emulation off), with sizes and intervals.
+  /// The driver's own formats (no libv4l2 emulation), with sizes and intervals.
   public var formats: [V4L2FormatOption]
 
   public init(path: String, capabilities: V4L2Capabilities, formats: [V4L2FormatOption]) {

@@ -86,10 +86,14 @@ final class V4L2Stream {
 ///   (or when the source goes away), so a view is valid until the next call, as for every
 ///   FrameSource, and no longer. NV12, NV21, YUYV and UYVY are converted once into an I420
 ///   buffer allocated at open, and the driver buffer is queued again at once.
-/// - libv4l2 is used with V4L2_DISABLE_CONVERSION: only the driver's own formats are listed and
-///   used, so frames are never silently converted or processed by libv4lconvert (that would
-///   break the zero-copy path, and its JPEG decoding is not verified in the static build). An
-///   MJPEG-only camera therefore fails with FORMAT_UNSUPPORTED naming the formats it offers.
+/// - Calls go through libv4l2's functions, but the fd is not registered with libv4l2
+///   (v4l2_open / v4l2_fd_open), so they pass straight to the kernel: only the driver's own
+///   formats are listed and used, and frames are never converted or processed by libv4lconvert
+///   (that would break the zero-copy path, and its JPEG decoding is unverified here). Registering
+///   would also make libv4l2 dlopen() its plugins (/usr/lib/<triplet>/libv4l/plugins/*.so, e.g.
+///   Debian's libv4l-mplane.so), which in this static binary maps a second, shared glibc into
+///   the process (seen with strace) and breaks if the device's glibc differs from the build's.
+///   An MJPEG-only camera therefore fails with FORMAT_UNSUPPORTED naming the formats it offers.
 /// - Capture times come from the driver's buffer timestamps when they are CLOCK_MONOTONIC (the
 ///   `rtc_monotonic_ns` clock), else from reading that clock at dequeue time. Dropped frames are
 ///   counted from gaps in the buffers' sequence numbers; `stats` also has the measured rate.
@@ -130,7 +134,6 @@ public struct V4L2Source: FrameSource {
     let node = try V4L2Node(path: path)
     let caps = try node.capabilities()
     if let why = caps.unusableReason(path: path) { throw .notACamera(why) }
-    node.attachLibv4l2()
 
     // ---- choose and set the format ----
     let offered = node.formats()
