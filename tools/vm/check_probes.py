@@ -52,7 +52,9 @@ def check(fmt, rc, text, min_frames, min_fps):
     if fmt != "default" and isinstance(got_fmt, str) and got_fmt.upper() != fmt.upper():
         problems.append("%s: probe captured format %s" % (fmt, got_fmt))
     size = obj.get("size")
-    if isinstance(size, str) and size != "640x480":
+    if not isinstance(size, str) and "width" in obj and "height" in obj:
+        size = "%sx%s" % (obj.get("width"), obj.get("height"))
+    if size != "640x480":
         problems.append("%s: probe captured size %s, need 640x480" % (fmt, size))
     return problems
 

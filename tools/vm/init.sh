@@ -7,7 +7,8 @@
 # (or vmtest_serve_secs pass) and powers off.
 #
 # Everything the host looks for is one console line starting with VMTEST-:
-#   VMTEST-BOOTED, VMTEST-VERSION <text>, VMTEST-DEVICE <path>, VMTEST-NOPROBE,
+#   VMTEST-BOOTED, VMTEST-VERSION <text>, VMTEST-DEVICE <path>, VMTEST-DEVICES <rtcam devices
+#   output>, VMTEST-NOPROBE,
 #   VMTEST-NOFORMAT, VMTEST-PROBE fmt=<FOURCC> rc=<exit> <json line>, VMTEST-RTCAM <log line>,
 #   VMTEST-SERVING, VMTEST-FAIL <reason>, VMTEST-DONE.
 # Parameters come from the kernel command line (vmtest_udp=, vmtest_formats=, vmtest_source=,
@@ -64,6 +65,11 @@ echo "VMTEST-DEVICE /dev/video0 $(cat /sys/class/video4linux/video0/name 2>/dev/
 
 echo "VMTEST-VERSION $(rtcam --version 2>&1)"
 rtcam --version >/dev/null 2>&1 || fail "rtcam --version failed"
+
+# what rtcam sees (for the log only)
+if rtcam --help 2>&1 | grep -q 'rtcam devices'; then
+  rtcam devices 2>&1 | sed 's/^/VMTEST-DEVICES /'
+fi
 
 # probes, one per pixel format
 if [ "$probe" = 1 ]; then
