@@ -1,9 +1,9 @@
-// Capture: where frames come from (test pattern, Y4M file, later V4L2) and the types they share.
+// Capture: where frames come from (test pattern, Y4M file, V4L2 camera) and the types they share.
 import CRTCam
 import Wire
 
-/// Pixel layouts a source can hand to the encoder. Only planar I420 today; V4L2 (later) will
-/// convert YUYV/NV12 into an I420 buffer it owns.
+/// Pixel layouts a source can hand to the encoder. Only planar I420: V4L2Source uses YU12/YV12
+/// buffers in place and converts YUYV/UYVY/NV12/NV21 into an I420 buffer it owns.
 public enum PixelLayout: Equatable {
   /// Planar 4:2:0: a full-size Y plane, then U and V planes of (width/2)x(height/2).
   case i420
