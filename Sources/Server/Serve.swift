@@ -276,7 +276,8 @@ public func serve(_ o: ServeOptions) -> Int32 {
   let urlHost = shownHost.utf8.contains(UInt8(ascii: ":")) ? "[" + shownHost + "]" : shownHost
   log(.info, "rtcam \(rtcamVersion) (\(buildArch)): HTTP on \(listenText) port \(o.httpPort), media on UDP port \(o.udpPort)")
   log(.info, "ICE host candidates: " + candidates.map { $0.description }.joined(separator: ", "))
-  log(.info, "source \(spec.description), \(o.width)x\(o.height) at \(o.fps) fps, \(o.bitrate / 1000) kbit/s H.264")
+  let st = core.sourceStatus
+  log(.info, "source \(spec.description), \(st.width)x\(st.height) at \(st.fps) fps, \(o.bitrate / 1000) kbit/s H.264")
   log(.info, "watch at http://\(urlHost):\(o.httpPort)/")
 
   let loop = EventLoop(core: core, httpFd: httpFd, udpFd: udpFd, udpIsV6: v6,
