@@ -68,6 +68,8 @@ def main():
     args = ap.parse_args()
 
     seen = {}
+    logs = {}  # format -> the probe's stderr lines
+    pending = []
     notes = []
     with open(args.console, errors="replace") as fh:
         for raw in fh:
@@ -79,6 +81,12 @@ def main():
             m = LINE.match(line)
             if m:
                 seen[m.group(1)] = (int(m.group(2)), m.group(3).strip())
+                logs[m.group(1)] = pending
+                pending = []
+            elif line.startswith("VMTEST-PROBE-SLOW "):
+                print("vm-test: note: retried after a first attempt below the rate:", line[len("VMTEST-PROBE-SLOW "):])
+            elif line.startswith("VMTEST-PROBE-LOG "):
+                pending.append(line[len("VMTEST-PROBE-LOG "):])
             elif line.startswith(("VMTEST-NOPROBE", "VMTEST-NOFORMAT")):
                 notes.append(line)
     problems = []
@@ -98,6 +106,9 @@ def main():
         rc, text = seen[fmt]
         p = check(fmt, rc, text, args.min_frames, args.min_fps)
         print("vm-test: probe %-4s %s %s" % (fmt, "ok  " if not p else "FAIL", text))
+        if p:
+            for err_line in logs.get(fmt, [])[-10:]:
+                print("vm-test:   probe %s stderr: %s" % (fmt, err_line))
         problems.extend(p)
     for p in problems:
         print("vm-test: probe problem:", p)

@@ -9,10 +9,12 @@
 # Everything the host looks for is one console line starting with VMTEST-:
 #   VMTEST-BOOTED, VMTEST-VERSION <text>, VMTEST-DEVICE <path>, VMTEST-DEVICES <rtcam devices
 #   output>, VMTEST-NOPROBE,
-#   VMTEST-NOFORMAT, VMTEST-PROBE fmt=<FOURCC> rc=<exit> <json line>, VMTEST-RTCAM <log line>,
+#   VMTEST-NOFORMAT, VMTEST-PROBE fmt=<FOURCC> rc=<exit> <json line> (VMTEST-PROBE-SLOW: a
+#   first attempt that fell short only on the measured rate, retried once), VMTEST-PROBE-LOG
+#   <probe stderr>, VMTEST-RTCAM <log line>,
 #   VMTEST-SERVING, VMTEST-FAIL <reason>, VMTEST-DONE.
 # Parameters come from the kernel command line (vmtest_udp=, vmtest_formats=, vmtest_source=,
-# vmtest_frames=, vmtest_serve_secs=, vmtest_probe=0 to skip the probes).
+# vmtest_frames=, vmtest_min_fps=, vmtest_serve_secs=, vmtest_probe=0 to skip the probes).
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
@@ -26,7 +28,7 @@ echo "VMTEST-BOOTED uptime=$(cut -d' ' -f1 /proc/uptime)"
 fail() { echo "VMTEST-FAIL $*"; echo "VMTEST-DONE"; poweroff -f; sleep 60; }
 
 # kernel command line parameters
-udp=8189; formats="YUYV YU12 NV12"; source=v4l2:/dev/video0; frames=30; serve_secs=600; probe=1
+udp=8189; formats="YUYV YU12 NV12"; source=v4l2:/dev/video0; frames=30; serve_secs=600; probe=1; min_fps=20
 for kv in $(cat /proc/cmdline); do
   case "$kv" in
     vmtest_udp=*) udp=${kv#*=} ;;
@@ -35,6 +37,7 @@ for kv in $(cat /proc/cmdline); do
     vmtest_frames=*) frames=${kv#*=} ;;
     vmtest_serve_secs=*) serve_secs=${kv#*=} ;;
     vmtest_probe=*) probe=${kv#*=} ;;
+    vmtest_min_fps=*) min_fps=${kv#*=} ;;
   esac
 done
 
@@ -83,13 +86,26 @@ if [ "$probe" = 1 ]; then
     fi
     for f in $formats; do
       fmtarg=""; [ "$f" = default ] || fmtarg="--format $f"
-      # shellcheck disable=SC2086
-      rtcam probe --source v4l2:/dev/video0 --frames "$frames" --size 640x480 $fmtarg \
-        > /tmp/probe.out 2> /tmp/probe.err
-      rc=$?
-      sed 's/^/VMTEST-PROBE-LOG /' /tmp/probe.err
-      line=$(grep '^{' /tmp/probe.out | tail -n 1)
-      [ -n "$line" ] || line='{}'
+      attempt=1
+      while :; do
+        # shellcheck disable=SC2086
+        rtcam probe --source v4l2:/dev/video0 --frames "$frames" --size 640x480 $fmtarg \
+          > /tmp/probe.out 2> /tmp/probe.err
+        rc=$?
+        sed 's/^/VMTEST-PROBE-LOG /' /tmp/probe.err
+        line=$(grep '^{' /tmp/probe.out | tail -n 1)
+        [ -n "$line" ] || line='{}'
+        # One retry when the only shortfall is the measured rate: under software emulation on a
+        # shared host a scheduling stall can cost a few frames. The first result stays in the log.
+        fps=$(echo "$line" | sed -n 's/.*"fps_measured":\([0-9]*\).*/\1/p')
+        if [ "$attempt" = 1 ] && [ "$rc" = 0 ] && [ -n "$fps" ] && [ "$fps" -lt "$min_fps" ] \
+           && echo "$line" | grep -q '"error":null'; then
+          echo "VMTEST-PROBE-SLOW fmt=$f rc=$rc $line"
+          attempt=2
+          continue
+        fi
+        break
+      done
       echo "VMTEST-PROBE fmt=$f rc=$rc $line"
     done
   fi
