@@ -55,10 +55,47 @@ final class CaptureShared {
   /// V4L2 only: the camera thread's state (see V4L2Serve.swift; state 4 = retrying).
   let camera = CameraStatus()
   let wakeFd: Int32
+  /// Connected viewers, kept current by the network loop. With none, frames are captured but
+  /// not encoded (no CPU spent on a picture nobody watches).
+  let viewers = Atomic<Int>(0)
+  let framesIdle = Atomic<UInt64>(0)
 
   init(ring: FrameRing, wakeFd: Int32) {
     self.ring = ring
     self.wakeFd = wakeFd
+  }
+
+  /// Wakes the network loop.
+  func wake() {
+    var one: UInt8 = 1
+    _ = rtc_write_all(wakeFd, &one, 1)
+  }
+
+  /// Capture thread: encodes one captured frame (unless nobody watches) and hands the access
+  /// unit to the network loop through the ring. `output` is the thread's reused buffer.
+  func encodeAndPublish(_ frame: FrameView, encoder: H264Encoder, output: inout [UInt8]) throws(EncoderError) {
+    framesCaptured.wrappingAdd(1, ordering: .relaxed)
+    if viewers.load(ordering: .relaxed) == 0 {
+      // The next viewer starts with a keyframe anyway.
+      keyframe.store(true, ordering: .relaxed)
+      framesIdle.wrappingAdd(1, ordering: .relaxed)
+      return
+    }
+    if keyframe.exchange(false, ordering: .acquiringAndReleasing) { encoder.requestKeyframe() }
+    guard let e = try encoder.encode(frame, into: &output) else { return }
+    framesEncoded.wrappingAdd(1, ordering: .relaxed)
+    bytesEncoded.wrappingAdd(UInt64(e.length), ordering: .relaxed)
+    if e.isKeyframe { keyframes.wrappingAdd(1, ordering: .relaxed) }
+    let pushed = output.withUnsafeBytes { all in
+      ring.push(UnsafeRawBufferPointer(rebasing: all[0..<e.length]), isKeyframe: e.isKeyframe,
+        captureTimeNs: e.captureTimeNs)
+    }
+    if pushed {
+      wake()
+    } else {
+      // The network loop fell behind: what follows cannot be decoded without a keyframe.
+      keyframe.store(true, ordering: .releasing)
+    }
   }
 }
 
@@ -87,7 +124,6 @@ func startThread(_ body: ThreadBody) -> Bool {
 func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: CaptureShared) {
   var output: [UInt8] = []
   output.reserveCapacity(1 << 20)
-  let one: [UInt8] = [1]
   shared.state.store(1, ordering: .releasing)
   while !shared.stop.load(ordering: .relaxed) {
     let frame: FrameView
@@ -95,32 +131,15 @@ func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: 
       shared.errorCode = error.code
       shared.errorMessage = error.message
       shared.state.store(2, ordering: .releasing)
-      _ = rtc_write_all(shared.wakeFd, one, 1)
+      shared.wake()
       return
     }
-    shared.framesCaptured.wrappingAdd(1, ordering: .relaxed)
-    if shared.keyframe.exchange(false, ordering: .acquiringAndReleasing) { encoder.requestKeyframe() }
-    let encoded: EncodedFrame?
-    do { encoded = try encoder.encode(frame, into: &output) } catch {
+    do { try shared.encodeAndPublish(frame, encoder: encoder, output: &output) } catch {
       shared.errorCode = error.code
       shared.errorMessage = error.message
       shared.state.store(2, ordering: .releasing)
-      _ = rtc_write_all(shared.wakeFd, one, 1)
+      shared.wake()
       return
-    }
-    guard let e = encoded else { continue }
-    shared.framesEncoded.wrappingAdd(1, ordering: .relaxed)
-    shared.bytesEncoded.wrappingAdd(UInt64(e.length), ordering: .relaxed)
-    if e.isKeyframe { shared.keyframes.wrappingAdd(1, ordering: .relaxed) }
-    let pushed = output.withUnsafeBytes { all in
-      shared.ring.push(UnsafeRawBufferPointer(rebasing: all[0..<e.length]), isKeyframe: e.isKeyframe,
-        captureTimeNs: e.captureTimeNs)
-    }
-    if pushed {
-      _ = rtc_write_all(shared.wakeFd, one, 1)
-    } else {
-      // The network loop fell behind: what follows cannot be decoded without a keyframe.
-      shared.keyframe.store(true, ordering: .releasing)
     }
   }
   shared.state.store(3, ordering: .releasing)
@@ -392,6 +411,7 @@ final class EventLoop {
       core.poll(now: rtc_monotonic_ns(), unixNs: rtc_realtime_ns(), send: send)
       checkClientTimeouts(now: rtc_monotonic_ns())
       updateSourceStatus()
+      shared.viewers.store(core.connectedCount, ordering: .relaxed)
       if core.keyframeRequested {
         core.keyframeRequested = false
         shared.keyframe.store(true, ordering: .releasing)
@@ -421,6 +441,7 @@ final class EventLoop {
     s.keyframes = shared.keyframes.load(ordering: .relaxed)
     s.bytesEncoded = shared.bytesEncoded.load(ordering: .relaxed)
     s.framesDropped = shared.ring.dropped.load(ordering: .relaxed)
+    s.framesIdle = shared.framesIdle.load(ordering: .relaxed)
     switch shared.state.load(ordering: .acquiring) {
     case 1: s.state = "running"
     case 2:

@@ -19,6 +19,8 @@ public struct SourceStatus {
   public var keyframes: UInt64 = 0
   public var bytesEncoded: UInt64 = 0
   public var framesDropped: UInt64 = 0
+  /// Frames captured while nobody watched (not encoded).
+  public var framesIdle: UInt64 = 0
   public var bitrate = 0
   public init() {}
 }
@@ -234,6 +236,13 @@ public final class ServerCore {
     }
   }
 
+  /// Viewers whose media is flowing.
+  public var connectedCount: Int {
+    var n = 0
+    for (_, p) in sessions where p.state == .connected { n += 1 }
+    return n
+  }
+
   // MARK: timers
 
   public var nextDeadline: UInt64? {
@@ -324,7 +333,9 @@ public final class ServerCore {
     w.key("keyframes"); w.int(Int(s.keyframes))
     w.key("bytes"); w.int(Int(s.bytesEncoded))
     w.key("dropped"); w.int(Int(s.framesDropped))
+    w.key("idle_frames"); w.int(Int(s.framesIdle))
     w.endObject()
+    w.key("viewers"); w.int(connectedCount)
     w.key("max_viewers"); w.int(options.maxViewers)
     w.key("sessions"); w.beginArray()
     for id in sessionOrder {

@@ -146,10 +146,7 @@ final class CameraRunner<S: FrameSource> {
 
   var stopped: Bool { shared.stop.load(ordering: .relaxed) }
 
-  func wake() {
-    let one: [UInt8] = [1]
-    _ = rtc_write_all(shared.wakeFd, one, 1)
-  }
+  func wake() { shared.wake() }
 
   func run() {
     while !stopped {
@@ -232,29 +229,12 @@ final class CameraRunner<S: FrameSource> {
         return
       }
       count += 1
-      shared.framesCaptured.wrappingAdd(1, ordering: .relaxed)
-      if shared.keyframe.exchange(false, ordering: .acquiringAndReleasing) { enc.requestKeyframe() }
-      let encoded: EncodedFrame?
-      do { encoded = try enc.encode(frame, into: &output) } catch {
+      do { try shared.encodeAndPublish(frame, encoder: enc, output: &output) } catch {
         encoder = nil
         fail(error.code, error.message)
         return
       }
       if count % 900 == 0 { log(.debug, "source " + name + ": " + counters(source)) }
-      guard let e = encoded else { continue }
-      shared.framesEncoded.wrappingAdd(1, ordering: .relaxed)
-      shared.bytesEncoded.wrappingAdd(UInt64(e.length), ordering: .relaxed)
-      if e.isKeyframe { shared.keyframes.wrappingAdd(1, ordering: .relaxed) }
-      let pushed = output.withUnsafeBytes { all in
-        shared.ring.push(UnsafeRawBufferPointer(rebasing: all[0..<e.length]), isKeyframe: e.isKeyframe,
-          captureTimeNs: e.captureTimeNs)
-      }
-      if pushed {
-        wake()
-      } else {
-        // the network loop fell behind: what follows cannot be decoded without a keyframe
-        shared.keyframe.store(true, ordering: .releasing)
-      }
     }
   }
 }

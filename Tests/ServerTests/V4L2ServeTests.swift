@@ -81,6 +81,7 @@ func drain(_ ring: FrameRing) -> [Bool] {
   @Test func reportsFailuresRecoversAndRestartsWithAKeyframe() throws {
     let shared = CaptureShared(ring: FrameRing(slots: 16, slotCapacity: 1 << 20), wakeFd: -1)
     shared.camera.active = true
+    shared.viewers.store(1, ordering: .relaxed)
     let script = Script([
       .openFails(.cameraNotFound("no camera at /dev/fake")),
       .openFails(.cameraBusy("/dev/fake is busy")),
@@ -128,6 +129,7 @@ func drain(_ ring: FrameRing) -> [Bool] {
   @Test func runKeepsRetryingUntilStopped() {
     let shared = CaptureShared(ring: FrameRing(slots: 64, slotCapacity: 1 << 20), wakeFd: -1)
     shared.camera.active = true
+    shared.viewers.store(1, ordering: .relaxed)
     let script = Script([
       .openFails(.notACamera("/dev/fake is not a V4L2 device")),
       .openFails(.cameraTimeout("no frame")),
@@ -140,6 +142,24 @@ func drain(_ ring: FrameRing) -> [Bool] {
     #expect(shared.state.load(ordering: .acquiring) == 3)
     #expect(shared.framesCaptured.load(ordering: .relaxed) == 4)
     #expect(drain(shared.ring) == [true, false, true, false])
+  }
+
+  @Test func nothingIsEncodedWhileNobodyWatches() throws {
+    let shared = CaptureShared(ring: FrameRing(slots: 64, slotCapacity: 1 << 20), wakeFd: -1)
+    shared.camera.active = true
+    let script = Script([.frames(3, then: nil)])
+    makeRunner(script, shared: shared).run()
+    #expect(shared.framesCaptured.load(ordering: .relaxed) == 3)
+    #expect(shared.framesIdle.load(ordering: .relaxed) == 3)
+    #expect(shared.framesEncoded.load(ordering: .relaxed) == 0)
+    #expect(drain(shared.ring).isEmpty)
+    // The first viewer's first frame is a keyframe.
+    let pending = shared.keyframe.load(ordering: .relaxed)
+    #expect(pending)
+    shared.viewers.store(1, ordering: .relaxed)
+    shared.stop.store(false, ordering: .releasing)  // the first script's end stopped the runner
+    makeRunner(Script([.frames(2, then: nil)]), shared: shared).run()
+    #expect(drain(shared.ring) == [true, false])
   }
 
   @Test func cameraStatusPublishesTheLatestState() {
