@@ -4,7 +4,9 @@
 # Loads the modules listed in /lib/modules/order (vivid with node_types=0x1 n_devs=1), brings
 # up eth0 on qemu's user network (10.0.2.15/24, gateway 10.0.2.2), checks /dev/video0, runs
 # `rtcam probe` once per pixel format, then serves from /dev/video0 until the host kills qemu
-# (or vmtest_serve_secs pass) and powers off.
+# (or vmtest_serve_secs pass) and powers off. With vmtest_faults=1 it also listens on TCP port
+# 8099 (forwarded by the host): when the host connects (after its browser test) it answers
+# "faults", runs the fault phase (/bin/faults, tools/vm/faults.sh) and powers off.
 #
 # Everything the host looks for is one console line starting with VMTEST-:
 #   VMTEST-BOOTED, VMTEST-VERSION <text>, VMTEST-DEVICE <path>, VMTEST-DEVICES <rtcam devices
@@ -12,9 +14,11 @@
 #   VMTEST-NOFORMAT, VMTEST-PROBE fmt=<FOURCC> rc=<exit> <json line> (VMTEST-PROBE-SLOW: a
 #   first attempt that fell short only on the measured rate, retried once), VMTEST-PROBE-LOG
 #   <probe stderr>, VMTEST-RTCAM <log line>,
-#   VMTEST-SERVING, VMTEST-FAIL <reason>, VMTEST-DONE.
+#   VMTEST-SERVING, VMTEST-FAIL <reason>, VMTEST-DONE; the fault phase's lines are described
+#   in tools/vm/faults.sh (VMTEST-FAULT <name> PASS|FAIL <detail>, VMTEST-FAULTS-DONE).
 # Parameters come from the kernel command line (vmtest_udp=, vmtest_formats=, vmtest_source=,
-# vmtest_frames=, vmtest_min_fps=, vmtest_serve_secs=, vmtest_probe=0 to skip the probes).
+# vmtest_frames=, vmtest_min_fps=, vmtest_serve_secs=, vmtest_probe=0 to skip the probes,
+# vmtest_faults=1 to wait for the host's signal and run the fault phase).
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
@@ -29,6 +33,7 @@ fail() { echo "VMTEST-FAIL $*"; echo "VMTEST-DONE"; poweroff -f; sleep 60; }
 
 # kernel command line parameters
 udp=8189; formats="YUYV YU12 NV12"; source=v4l2:/dev/video0; frames=30; serve_secs=600; probe=1; min_fps=20
+faults=0
 for kv in $(cat /proc/cmdline); do
   case "$kv" in
     vmtest_udp=*) udp=${kv#*=} ;;
@@ -38,6 +43,7 @@ for kv in $(cat /proc/cmdline); do
     vmtest_serve_secs=*) serve_secs=${kv#*=} ;;
     vmtest_probe=*) probe=${kv#*=} ;;
     vmtest_min_fps=*) min_fps=${kv#*=} ;;
+    vmtest_faults=*) faults=${kv#*=} ;;
   esac
 done
 
@@ -114,7 +120,10 @@ echo "VMTEST-PROBES-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 # serve from inside the VM; the host's browser reaches it through qemu's port forwards
 ( rtcam --source "$source" --listen 0.0.0.0 --ice-host 127.0.0.1 --http-port 8080 \
-    --udp-port "$udp" --log-level info 2>&1; echo "rtcam exited with $?" ) \
+    --udp-port "$udp" --log-level info 2>&1 &
+  echo $! > /tmp/rtcam.pid
+  wait $!
+  echo "rtcam exited with $?" ) \
   | sed 's/^/VMTEST-RTCAM /' &
 i=0
 until wget -q -O /tmp/status.json http://127.0.0.1:8080/status 2>/dev/null; do
@@ -123,6 +132,15 @@ until wget -q -O /tmp/status.json http://127.0.0.1:8080/status 2>/dev/null; do
   sleep 0.1
 done
 echo "VMTEST-SERVING udp=$udp source=$source uptime=$(cut -d' ' -f1 /proc/uptime)"
-sleep "$serve_secs"
+if [ "$faults" = 1 ]; then
+  # the host connects to port 8099 once its browser test is over; nc answers and returns
+  if echo faults | timeout "$serve_secs" nc -l -p 8099 > /dev/null 2>&1; then
+    faults "$(cat /tmp/rtcam.pid)" "$udp"
+  else
+    echo "VMTEST-FAULT-NOTE no signal for the fault phase within $serve_secs s"
+  fi
+else
+  sleep "$serve_secs"
+fi
 echo "VMTEST-DONE"
 poweroff -f
