@@ -130,6 +130,8 @@ final class CameraRunner<S: FrameSource> {
   var lastLogged = ""
   /// The message of the loss, while the camera has not come back after one.
   var lostMessage: String? = nil
+  /// True once the camera has streamed (so a later success is "back", not "running").
+  var hasStreamed = false
 
   init(
     name: String, bitrate: Int, shared: CaptureShared, open: @escaping () throws(CaptureError) -> S,
@@ -214,7 +216,8 @@ final class CameraRunner<S: FrameSource> {
     snap.fps = source.fps
     shared.camera.publish(snap)
     shared.state.store(1, ordering: .releasing)
-    log(.info, (lastLogged.isEmpty ? "camera running: " : "camera back: ") + source.description + details(source))
+    log(.info, (hasStreamed ? "camera back: " : "camera running: ") + source.description + details(source))
+    hasStreamed = true
     lastLogged = ""
     lostMessage = nil
     wake()
