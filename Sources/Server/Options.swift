@@ -77,31 +77,11 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
     case "serve":
       guard !sawServe, i == 0 else { throw OptionError("'serve' must come first") }
       sawServe = true
-    case "--source":
-      let s = try val()
-      guard isValidSourceSpec(s) else {
-        throw OptionError("--source must be testsrc, y4m:PATH or v4l2:DEVICE, not '\(s)'")
-      }
-      o.source = s
-    case "--size":
-      let s = try val()
-      let parts = s.asciiLowercased.splitASCII(UInt8(ascii: "x"))
-      guard parts.count == 2, let w = parseDecimal(parts[0], max: 7680), let h = parseDecimal(parts[1], max: 4320),
-        w >= 16, h >= 16, w % 2 == 0, h % 2 == 0
-      else { throw OptionError("--size must be WIDTHxHEIGHT with even numbers, e.g. 640x480, not '\(s)'") }
-      o.width = w
-      o.height = h
-    case "--fps": o.fps = try number("--fps", try val(), 1...120)
-    case "--format":
-      let s = try val()
-      guard parsePixelFormatOption(s) != nil else { throw OptionError(pixelFormatOptionError(s)) }
-      o.pixelFormat = s
-    case "--bitrate":
-      let s = try val()
-      guard let b = parseBitrate(s), b >= 50_000, b <= 50_000_000 else {
-        throw OptionError("--bitrate must be bits per second from 50k to 50M (e.g. 800k, 2M), not '\(s)'")
-      }
-      o.bitrate = b
+    case "--source": o.source = try sourceOption(try val())
+    case "--size": (o.width, o.height) = try sizeOption(try val())
+    case "--fps": o.fps = try fpsOption(try val())
+    case "--format": o.pixelFormat = try formatOption(try val())
+    case "--bitrate": o.bitrate = try bitrateOption(try val())
     case "--listen":
       let s = try val()
       guard looksLikeIP(s) else { throw OptionError("--listen must be a numeric IP address (e.g. 0.0.0.0, ::, 127.0.0.1), not '\(s)'") }
@@ -126,6 +106,39 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
   }
   if o.httpPort == o.udpPort { throw OptionError("--http-port and --udp-port must differ") }
   return .serve(o)
+}
+
+// Validators of the options `serve` and `probe` share; each names the option in its error.
+
+func sourceOption(_ s: String) throws(OptionError) -> String {
+  guard isValidSourceSpec(s) else { throw OptionError("--source must be testsrc, y4m:PATH or v4l2:DEVICE, not '\(s)'") }
+  return s
+}
+
+func sizeOption(_ s: String) throws(OptionError) -> (Int, Int) {
+  guard let size = parseSizeOption(s) else {
+    throw OptionError("--size must be WIDTHxHEIGHT with even numbers, e.g. 640x480, not '\(s)'")
+  }
+  return size
+}
+
+func fpsOption(_ s: String) throws(OptionError) -> Int {
+  guard let n = parseDecimal(s), n >= 1, n <= 120 else {
+    throw OptionError("--fps must be a whole number from 1 to 120, not '\(s)'")
+  }
+  return n
+}
+
+func formatOption(_ s: String) throws(OptionError) -> String {
+  guard parsePixelFormatOption(s) != nil else { throw OptionError(pixelFormatOptionError(s)) }
+  return s
+}
+
+func bitrateOption(_ s: String) throws(OptionError) -> Int {
+  guard let b = parseBitrate(s), b >= 50_000, b <= 50_000_000 else {
+    throw OptionError("--bitrate must be bits per second from 50k to 50M (e.g. 800k, 2M), not '\(s)'")
+  }
+  return b
 }
 
 func isValidSourceSpec(_ s: String) -> Bool {

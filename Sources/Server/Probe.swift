@@ -40,41 +40,17 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
       return args[i]
     }
     switch arg {
-    case "--source":
-      let s = try val()
-      guard isValidSourceSpec(s) else {
-        throw OptionError("--source must be testsrc, y4m:PATH or v4l2:DEVICE, not '\(s)'")
-      }
-      o.source = s
-    case "--size":
-      let s = try val()
-      guard let size = parseSizeOption(s) else {
-        throw OptionError("--size must be WIDTHxHEIGHT with even numbers, e.g. 640x480, not '\(s)'")
-      }
-      o.width = size.0
-      o.height = size.1
-    case "--fps":
-      let s = try val()
-      guard let n = parseDecimal(s), n >= 1, n <= 120 else {
-        throw OptionError("--fps must be a whole number from 1 to 120, not '\(s)'")
-      }
-      o.fps = n
+    case "--source": o.source = try sourceOption(try val())
+    case "--size": (o.width, o.height) = try sizeOption(try val())
+    case "--fps": o.fps = try fpsOption(try val())
     case "--frames":
       let s = try val()
       guard let n = parseDecimal(s), n >= 1, n <= 100_000 else {
         throw OptionError("--frames must be a whole number from 1 to 100000, not '\(s)'")
       }
       o.frames = n
-    case "--format":
-      let s = try val()
-      guard parsePixelFormatOption(s) != nil else { throw OptionError(pixelFormatOptionError(s)) }
-      o.format = s
-    case "--bitrate":
-      let s = try val()
-      guard let b = parseBitrate(s), b >= 50_000, b <= 50_000_000 else {
-        throw OptionError("--bitrate must be bits per second from 50k to 50M (e.g. 800k, 2M), not '\(s)'")
-      }
-      o.bitrate = b
+    case "--format": o.format = try formatOption(try val())
+    case "--bitrate": o.bitrate = try bitrateOption(try val())
     case "-h", "--help": throw OptionError("probe takes --source, --frames, --size, --fps, --format, --bitrate")
     default:
       throw OptionError("probe: unknown option '\(arg)'")
