@@ -150,8 +150,6 @@ public final class Peer {
   /// Don't send inter frames until the viewer has had a keyframe.
   var waitingForKeyframe = true
   var nextSenderReportAt: UInt64 = 0
-  var lastRtpTimestamp: UInt32 = 0
-  var lastCaptureNs: UInt64 = 0
   var timestampBaseNs: UInt64? = nil
   /// Reused packet buffer: RTP packet plus room for the SRTP trailer.
   var packetBuffer: UnsafeMutableRawBufferPointer
@@ -320,8 +318,6 @@ public final class Peer {
     let base = timestampBaseNs ?? captureTimeNs
     timestampBaseNs = base
     let ts = rtpTimestamp90k(captureNs: captureTimeNs, baseNs: base, offset: config.timestampOffset)
-    lastRtpTimestamp = ts
-    lastCaptureNs = captureTimeNs
     let buf = packetBuffer
     var failed = false
     packetizer.packetize(accessUnit: accessUnit, timestamp: ts,

@@ -13,7 +13,6 @@ public final class FrameRing {
     public var length: Int
     public var isKeyframe: Bool
     public var captureTimeNs: UInt64
-    public var sequence: UInt64
   }
 
   let slotCount: Int
@@ -31,7 +30,7 @@ public final class FrameRing {
     self.slots = UnsafeMutablePointer<Slot>.allocate(capacity: slots)
     for i in 0..<slots {
       (self.slots + i).initialize(to: Slot(data: UnsafeMutableRawPointer.allocate(byteCount: slotCapacity, alignment: 16),
-        capacity: slotCapacity, length: 0, isKeyframe: false, captureTimeNs: 0, sequence: 0))
+        capacity: slotCapacity, length: 0, isKeyframe: false, captureTimeNs: 0))
     }
   }
 
@@ -55,7 +54,6 @@ public final class FrameRing {
     slots[index].length = bytes.count
     slots[index].isKeyframe = isKeyframe
     slots[index].captureTimeNs = captureTimeNs
-    slots[index].sequence = w
     written.store(w + 1, ordering: .releasing)
     return true
   }

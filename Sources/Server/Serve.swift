@@ -340,7 +340,6 @@ final class EventLoop {
   var recvBuffer = [UInt8](repeating: 0, count: 4096)
   var lastAddr: SocketAddress? = nil
   var lastCAddr = rtc_addr()
-  var running = true
 
   init(core: ServerCore, httpFd: Int32, udpFd: Int32, udpIsV6: Bool, wakeFd: Int32, stopFd: Int32, shared: CaptureShared) {
     self.core = core
@@ -365,7 +364,7 @@ final class EventLoop {
 
   func run() {
     let send: ServerCore.Send = { b, a in self.sendDatagram(b, a) }
-    while running {
+    while true {
       let now = rtc_monotonic_ns()
       // poll timeout: the earliest deadline of sessions and HTTP clients, at most 1 s.
       var deadline = now + 1_000_000_000
@@ -421,9 +420,11 @@ final class EventLoop {
     clients.removeAll()
   }
 
+  /// Empties a wake-up/stop pipe into the receive buffer (no allocation: this runs every frame).
   func drain(_ fd: Int32) {
-    var buf = [UInt8](repeating: 0, count: 64)
-    while read(fd, &buf, 64) > 0 {}
+    recvBuffer.withUnsafeMutableBytes { b in
+      while read(fd, b.baseAddress, b.count) > 0 {}
+    }
   }
 
   func deliverFrames(send: ServerCore.Send) {
