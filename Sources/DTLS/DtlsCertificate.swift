@@ -28,8 +28,9 @@ public final class DtlsCertificate {
     key.deallocate()
   }
 
-  /// Makes a new key pair and a self-signed certificate "CN=<commonName>" (SHA-256 with
-  /// ECDSA, random positive 64-bit serial). `commonName` should be plain ASCII without
+  /// Makes a new key pair and a self-signed X.509 v3 certificate "CN=<commonName>" (ECDSA with
+  /// SHA-256, random positive 64-bit serial), DER-encoded by `tbsCertificate` so that strict
+  /// parsers accept it. `commonName` should be plain ASCII without
   /// ',', '=' or '\\'.
   public static func generate(commonName: String, random: DtlsRandom) throws(DtlsError) -> DtlsCertificate {
     for c in commonName.utf8 where c < 0x20 || c > 0x7e || c == UInt8(ascii: ",") || c == UInt8(ascii: "=")
@@ -74,46 +75,60 @@ public final class DtlsCertificate {
     ret = mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, ec, mbedtls_ctr_drbg_random, random.rngContext)
     guard ret == 0 else { throw .setup("ecp_gen_key", ret) }
 
-    var writer = mbedtls_x509write_cert()
-    mbedtls_x509write_crt_init(&writer)
-    defer { mbedtls_x509write_crt_free(&writer) }
-    mbedtls_x509write_crt_set_version(&writer, MBEDTLS_X509_CRT_VERSION_3)
-    mbedtls_x509write_crt_set_md_alg(&writer, MBEDTLS_MD_SHA256)
-    mbedtls_x509write_crt_set_subject_key(&writer, key)
-    mbedtls_x509write_crt_set_issuer_key(&writer, key)
+    // SubjectPublicKeyInfo (id-ecPublicKey, prime256v1, the uncompressed point), from mbedTLS,
+    // which writes it at the end of the buffer and returns its length.
+    var spkiBuf = [UInt8](repeating: 0, count: 256)
+    let spkiLen = spkiBuf.withUnsafeMutableBufferPointer { b in mbedtls_pk_write_pubkey_der(key, b.baseAddress, b.count) }
+    guard spkiLen > 0, Int(spkiLen) <= spkiBuf.count else { throw .setup("pk_write_pubkey_der", spkiLen) }
+    let spki = Array(spkiBuf[(spkiBuf.count - Int(spkiLen))...])
 
-    let name = cString("CN=" + commonName)
-    ret = name.withUnsafeBufferPointer { n in mbedtls_x509write_crt_set_subject_name(&writer, n.baseAddress) }
-    guard ret == 0 else { throw .setup("x509write_crt_set_subject_name", ret) }
-    ret = name.withUnsafeBufferPointer { n in mbedtls_x509write_crt_set_issuer_name(&writer, n.baseAddress) }
-    guard ret == 0 else { throw .setup("x509write_crt_set_issuer_name", ret) }
-
-    var serialBytes = random.bytes(8)
-    serialBytes[0] = (serialBytes[0] & 0x7f) | 0x01  // positive, full length
-    var serial = mbedtls_mpi()
-    mbedtls_mpi_init(&serial)
-    defer { mbedtls_mpi_free(&serial) }
-    ret = serialBytes.withUnsafeBufferPointer { s in mbedtls_mpi_read_binary(&serial, s.baseAddress, s.count) }
-    guard ret == 0 else { throw .setup("mpi_read_binary", ret) }
-    ret = mbedtls_x509write_crt_set_serial(&writer, &serial)
-    guard ret == 0 else { throw .setup("x509write_crt_set_serial", ret) }
-
-    let from = cString(notBefore)
-    let to = cString(notAfter)
-    ret = from.withUnsafeBufferPointer { f in
-      to.withUnsafeBufferPointer { t in mbedtls_x509write_crt_set_validity(&writer, f.baseAddress, t.baseAddress) }
+    var serial = random.bytes(serialLength)
+    serial[0] = (serial[0] & 0x7f) | 0x01  // positive, full length, so no 0x00 padding is needed
+    guard let validFrom = Der.x509Time(notBefore), let validTo = Der.x509Time(notAfter) else {
+      throw .setup("certificate validity is not YYYYMMDDHHMMSS", 0)
     }
-    guard ret == 0 else { throw .setup("x509write_crt_set_validity", ret) }
-    ret = mbedtls_x509write_crt_set_basic_constraints(&writer, 0, -1)
-    guard ret == 0 else { throw .setup("x509write_crt_set_basic_constraints", ret) }
+    let tbs = tbsCertificate(serial: serial, commonName: commonName, notBefore: validFrom, notAfter: validTo,
+      subjectPublicKeyInfo: spki)
 
-    // mbedtls writes the DER at the end of the buffer and returns its length.
-    var buf = [UInt8](repeating: 0, count: 1024)
-    let len = buf.withUnsafeMutableBufferPointer { b in
-      mbedtls_x509write_crt_der(&writer, b.baseAddress, b.count, mbedtls_ctr_drbg_random, random.rngContext)
+    // ECDSA over SHA-256 of the TBSCertificate; mbedTLS returns the DER Ecdsa-Sig-Value.
+    let hash = Digest.sha256(tbs)
+    var signature = [UInt8](repeating: 0, count: 160)  // a P-256 signature is at most 72 bytes
+    var signatureLength = 0
+    ret = hash.withUnsafeBufferPointer { h in
+      signature.withUnsafeMutableBufferPointer { s in
+        mbedtls_pk_sign(key, MBEDTLS_MD_SHA256, h.baseAddress, h.count, s.baseAddress, &signatureLength,
+          mbedtls_ctr_drbg_random, random.rngContext)
+      }
     }
-    guard len > 0, Int(len) <= buf.count else { throw .setup("x509write_crt_der", len) }
-    return Array(buf[(buf.count - Int(len))...])
+    guard ret == 0, signatureLength > 0, signatureLength <= signature.count else { throw .setup("pk_sign", ret) }
+    return Der.sequence(tbs, signatureAlgorithm, Der.bitString(Array(signature[0..<signatureLength])))
+  }
+
+  /// Serial number length in bytes: 64 random bits (RFC 5280 §4.1.2.2 allows at most 20 octets).
+  static let serialLength = 8
+
+  /// AlgorithmIdentifier ecdsa-with-SHA256, parameters absent (RFC 5758 §3.2), used both inside
+  /// the TBSCertificate and for the outer signature.
+  static let signatureAlgorithm = Der.sequence(Der.objectIdentifier(Oid.ecdsaWithSHA256))
+
+  /// TBSCertificate (RFC 5280 §4.1): v3, the serial, ecdsa-with-SHA256, issuer = subject =
+  /// "CN=<commonName>", the validity, the public key, and one extension: basicConstraints
+  /// (critical, cA FALSE, which DER encodes as an empty SEQUENCE).
+  static func tbsCertificate(
+    serial: [UInt8], commonName: String, notBefore: [UInt8], notAfter: [UInt8], subjectPublicKeyInfo: [UInt8]
+  ) -> [UInt8] {
+    let name = Der.sequence(Der.set(Der.sequence(Der.objectIdentifier(Oid.commonName), Der.utf8String(commonName))))
+    let basicConstraints = Der.sequence(
+      Der.objectIdentifier(Oid.basicConstraints), Der.boolean(true), Der.octetString(Der.sequence()))
+    return Der.sequence(
+      Der.explicit(0, Der.integer(2)),  // version v3
+      Der.unsignedInteger(serial),
+      signatureAlgorithm,
+      name,
+      Der.sequence(notBefore, notAfter),
+      name,
+      subjectPublicKeyInfo,
+      Der.explicit(3, Der.sequence(basicConstraints)))
   }
 
   /// SHA-256 of the DER (32 bytes): what `a=fingerprint:sha-256` carries.

@@ -10,7 +10,7 @@ public enum EncoderComplexity: Equatable {
 }
 
 /// What to encode and how. The stream is H.264 constrained baseline level 3.1
-/// (profile-level-id 42e01f), so the size and rate must fit level 3.1: at most 3600 macroblocks
+/// (profile-level-id 42e01f, `H264ProfileLevel.sent`), so the size and rate must fit level 3.1: at most 3600 macroblocks
 /// per frame (1280x720), 108000 macroblocks per second (640x480 at 90 fps, 1280x720 at 30 fps),
 /// 14 Mbit/s.
 public struct EncoderSettings: Equatable {
@@ -158,10 +158,8 @@ public final class H264Encoder {
 
   /// Creates and initialises the encoder: GetDefaultParams, then camera real-time usage, bitrate
   /// rate control, one spatial/temporal layer, one slice, CAVLC, baseline level 3.1, constant
-  /// SPS/PPS ids, no internal threads, no scene-change IDRs. OpenH264 2.3 writes the SPS as
-  /// profile_idc 66, constraint_set0+1 (0xC0), level_idc 31: constrained baseline 3.1, i.e.
-  /// "42c01f". SDP's "42e01f" names the same profile (constraint_set1 set) and level; only
-  /// constraint_set2 differs, which does not change what a baseline decoder must support.
+  /// SPS/PPS ids, no internal threads, no scene-change IDRs. Every SPS it emits carries
+  /// `H264ProfileLevel.sent` (42e01f, see `conformSps`), what the SDP answer signals.
   public init(_ settings: EncoderSettings) throws(EncoderError) {
     try settings.validate()
     var created: UnsafeMutablePointer<ISVCEncoder?>? = nil
@@ -227,6 +225,28 @@ public final class H264Encoder {
     var format = Int32(videoFormatI420.rawValue)
     let frc = setOption(h, ENCODER_OPTION_DATAFORMAT, &format)
     guard frc == 0 else { throw .initFailed(frc) }
+  }
+
+  /// If the Annex-B NAL unit at `output[nalStart..<nalStart+length]` (start code included) is a
+  /// sequence parameter set, writes `H264ProfileLevel.sent` into its profile_idc, constraint flags
+  /// and level_idc, so the stream says what the SDP answer signals. OpenH264 2.3 writes 42c01f
+  /// (constraint_set2 clear); the three bytes are fixed-length fields right after the NAL header,
+  /// so rewriting them changes no other bit, and 0x42 0xE0 0x1F contain no emulation-prevention
+  /// pattern. In place, no allocation; other NAL units are left alone.
+  static func conformSps(_ output: inout [UInt8], nalStart: Int, length: Int) {
+    let end = nalStart + length
+    guard nalStart >= 0, end <= output.count else { return }
+    var header = nalStart
+    // skip the start code: 00 00 01 or 00 00 00 01
+    while header < end, output[header] == 0 { header += 1 }
+    guard header < end, output[header] == 1, header - nalStart >= 2 else { return }
+    header += 1
+    let nalTypeSps: UInt8 = 7
+    guard header + 3 < end, output[header] & 0x1F == nalTypeSps else { return }
+    let sent = H264ProfileLevel.sent
+    output[header + 1] = sent.profileIdc
+    output[header + 2] = sent.constraintFlags
+    output[header + 3] = sent.levelIdc
   }
 
   deinit {
@@ -307,7 +327,13 @@ public final class H264Encoder {
           guard let lengths = layer.pNalLengthInByte, let bs = layer.pBsBuf else { continue }
           var size = 0
           for n in 0..<max(Int(layer.iNalCount), 0) { size += max(Int(lengths[n]), 0) }
+          var nalStart = output.count
           output.append(contentsOf: UnsafeBufferPointer(start: bs, count: size))
+          for n in 0..<max(Int(layer.iNalCount), 0) {
+            let length = max(Int(lengths[n]), 0)
+            H264Encoder.conformSps(&output, nalStart: nalStart, length: length)
+            nalStart += length
+          }
         }
       }
     }

@@ -90,8 +90,11 @@ public struct SdpAnswer {
 /// URI of the playout-delay RTP header extension.
 public let playoutDelayExtensionURI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
 
-/// The fmtp rtcam always answers for H.264: what OpenH264's baseline encoder produces.
-public let answeredH264Fmtp = "profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1"
+/// The fmtp rtcam always answers for H.264: the profile-level-id of what it sends (the encoder
+/// writes the same three bytes into every SPS).
+public var answeredH264Fmtp: String {
+  "profile-level-id=" + H264ProfileLevel.sent.hex + ";packetization-mode=1;level-asymmetry-allowed=1"
+}
 
 /// Picks the video m-section and H.264 codec and builds the answer text.
 ///
@@ -222,14 +225,15 @@ public func makeAnswer(offer: SdpOffer, _ p: AnswerParameters) throws(SdpError) 
 /// How well an offered codec suits rtcam's constrained-baseline H.264 stream; lower is better,
 /// nil means unusable. Requires H264/90000 with packetization-mode=1. By profile-level-id
 /// (absent = 420010, RFC 6184's default):
-///   0 — exactly 42e01f;
+///   0 — exactly what is sent (`H264ProfileLevel.sent`, 42e01f);
 ///   1 — other constrained baseline: 42 with constraint_set1 (42e0xx, 42c0xx, 4240xx),
 ///       4d with constraint_set0, or 58 with set0 and set1 (those also mean constrained baseline);
 ///   2 — baseline (42 without set1): a baseline decoder decodes constrained baseline;
 ///   3 — main (4d): constrained baseline is a subset of main;
 ///   4 — high (64): likewise a subset of high.
 /// Anything else (high 10/4:2:2/4:4:4, extended without both flags, junk) is unusable.
-/// The answer still signals 42e01f for the chosen payload type, since that is what is sent.
+/// The answer still signals `H264ProfileLevel.sent` for the chosen payload type, since that is
+/// what is sent.
 public func h264Preference(_ c: SdpCodec) -> Int? {
   guard c.name.asciiLowercased == "h264", c.clockRate == 90000 else { return nil }
   guard (c.fmtp["packetization-mode"] ?? "0") == "1" else { return nil }
@@ -238,7 +242,7 @@ public func h264Preference(_ c: SdpCodec) -> Int? {
   let profile = b[0], flags = b[1], level = b[2]
   switch profile {
   case 0x42:
-    if flags == 0xe0 && level == 0x1f { return 0 }
+    if b == H264ProfileLevel.sent.bytes { return 0 }
     return flags & 0x40 != 0 ? 1 : 2
   case 0x4d:
     return flags & 0x80 != 0 ? 1 : 3

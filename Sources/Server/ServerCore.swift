@@ -327,7 +327,7 @@ public final class ServerCore {
     w.key("frames_captured"); w.int(Int(s.framesCaptured))
     w.endObject()
     w.key("encoder"); w.beginObject()
-    w.key("codec"); w.string("H.264 constrained baseline (42e01f)")
+    w.key("codec"); w.string("H.264 constrained baseline (" + H264ProfileLevel.sent.hex + ")")
     w.key("bitrate"); w.int(s.bitrate)
     w.key("frames"); w.int(Int(s.framesEncoded))
     w.key("keyframes"); w.int(Int(s.keyframes))

@@ -1,6 +1,7 @@
 import CRTCam
 import Capture
 import Testing
+import Wire
 @testable import Encoder
 
 @Suite struct EncoderTests {
@@ -46,7 +47,55 @@ import Testing
     #expect(sps.bytes[2] & 0x40 != 0)  // constraint_set1_flag: constrained baseline
     #expect(sps.bytes[3] == 31)  // level 3.1
     // profile-level-id as signalled in SDP
-    #expect(Array(sps.bytes[1...3]) == [0x42, 0xE0, 0x1F] || Array(sps.bytes[1...3]) == [0x42, 0xC0, 0x1F])
+    #expect(Array(sps.bytes[1...3]) == [0x42, 0xE0, 0x1F])
+    #expect(Array(sps.bytes[1...3]) == H264ProfileLevel.sent.bytes)
+  }
+
+  /// Every SPS the encoder emits (first frame, on request, on the intra period, at other sizes)
+  /// carries `H264ProfileLevel.sent`, and the rest of it still parses to the configured picture:
+  /// rewriting the three bytes changed nothing else. constraint_set2 (Extended profile) is only
+  /// honest if the stream also meets Extended's SPS rules: frame_mbs_only and
+  /// direct_8x8_inference set, checked here too.
+  @Test(arguments: [(640, 480, 0), (320, 240, 10), (1280, 720, 0), (176, 144, 5)])
+  func everySpsCarriesTheSignalledProfileLevel(size: (Int, Int, Int)) throws {
+    var settings = EncoderSettings(width: size.0, height: size.1, fps: 30)
+    settings.intraPeriodFrames = size.2
+    let enc = try H264Encoder(settings)
+    var spsCount = 0
+    try encodeFrames(
+      enc, count: 24, width: size.0, height: size.1,
+      before: { i in if i % 7 == 3 { enc.requestKeyframe() } },
+      each: { _, _, out in
+        for nal in splitAnnexB(out) where nal.type == 7 {
+          spsCount += 1
+          #expect(Array(nal.bytes[1...3]) == H264ProfileLevel.sent.bytes)
+          guard let p = try? ParsedSps(nal.bytes) else {
+            Issue.record("SPS does not parse")
+            continue
+          }
+          #expect(p.profileIdc == 66 && p.constraintFlags == 0xE0 && p.levelIdc == 31)
+          #expect(p.width == size.0 && p.height == size.1)
+          #expect(p.frameMbsOnly && p.direct8x8Inference)
+        }
+      })
+    #expect(spsCount >= 4)
+  }
+
+  @Test func conformSpsLeavesOtherNalUnitsAlone() {
+    // a PPS (type 8), a 3-byte start code SPS, a truncated SPS
+    var au: [UInt8] = [0, 0, 0, 1, 0x68, 0xCE, 0x3C, 0x80, 0x11]
+    let pps = au
+    H264Encoder.conformSps(&au, nalStart: 0, length: au.count)
+    #expect(au == pps)
+    var sps3: [UInt8] = [0, 0, 1, 0x67, 0x42, 0xC0, 0x1F, 0x95]
+    H264Encoder.conformSps(&sps3, nalStart: 0, length: sps3.count)
+    #expect(sps3 == [0, 0, 1, 0x67, 0x42, 0xE0, 0x1F, 0x95])
+    var short: [UInt8] = [0, 0, 0, 1, 0x67, 0x42, 0xC0]
+    H264Encoder.conformSps(&short, nalStart: 0, length: short.count)
+    #expect(short == [0, 0, 0, 1, 0x67, 0x42, 0xC0])
+    var outOfRange: [UInt8] = [0, 0, 0, 1, 0x67]
+    H264Encoder.conformSps(&outOfRange, nalStart: 2, length: 10)
+    #expect(outOfRange == [0, 0, 0, 1, 0x67])
   }
 
   @Test func requestKeyframeGivesAnIDRNext() throws {

@@ -126,3 +126,90 @@ struct NoisyPattern: FrameSource {
     return f
   }
 }
+
+/// The fields of a baseline-profile sequence parameter set (ITU-T H.264 §7.3.2.1.1) that the
+/// tests check, read with an exp-Golomb bit reader after removing emulation prevention bytes.
+struct ParsedSps {
+  var profileIdc: UInt8
+  var constraintFlags: UInt8
+  var levelIdc: UInt8
+  var width: Int
+  var height: Int
+  var frameMbsOnly: Bool
+  var direct8x8Inference: Bool
+
+  struct Truncated: Error {}
+
+  struct Bits {
+    var bytes: [UInt8]
+    var pos = 0
+    mutating func bit() throws -> Int {
+      guard pos / 8 < bytes.count else { throw Truncated() }
+      let b = Int(bytes[pos / 8] >> (7 - UInt8(pos % 8))) & 1
+      pos += 1
+      return b
+    }
+    mutating func bits(_ n: Int) throws -> Int {
+      var v = 0
+      for _ in 0..<n { v = v << 1 | (try bit()) }
+      return v
+    }
+    mutating func ue() throws -> Int {
+      var zeros = 0
+      while try bit() == 0 {
+        zeros += 1
+        guard zeros < 32 else { throw Truncated() }
+      }
+      return (1 << zeros) - 1 + (try bits(zeros))
+    }
+    mutating func se() throws -> Int {
+      let k = try ue()
+      return k % 2 == 1 ? (k + 1) / 2 : -(k / 2)
+    }
+  }
+
+  /// `nal` starts with the NAL header byte (0x67).
+  init(_ nal: [UInt8]) throws {
+    var rbsp: [UInt8] = []
+    var zeros = 0
+    for b in nal.dropFirst() {
+      if zeros >= 2 && b == 3 { zeros = 0; continue }
+      zeros = b == 0 ? zeros + 1 : 0
+      rbsp.append(b)
+    }
+    var r = Bits(bytes: rbsp)
+    profileIdc = UInt8(try r.bits(8))
+    constraintFlags = UInt8(try r.bits(8))
+    levelIdc = UInt8(try r.bits(8))
+    _ = try r.ue()  // seq_parameter_set_id
+    guard ![100, 110, 122, 244, 44, 83, 86, 118, 128, 138, 139, 134, 135].contains(Int(profileIdc)) else {
+      throw Truncated()  // high profiles carry chroma fields this reader does not need
+    }
+    _ = try r.ue()  // log2_max_frame_num_minus4
+    let pocType = try r.ue()
+    if pocType == 0 {
+      _ = try r.ue()
+    } else if pocType == 1 {
+      _ = try r.bit()
+      _ = try r.se()
+      _ = try r.se()
+      let n = try r.ue()
+      for _ in 0..<n { _ = try r.se() }
+    }
+    _ = try r.ue()  // max_num_ref_frames
+    _ = try r.bit()  // gaps_in_frame_num_value_allowed_flag
+    let mbW = try r.ue() + 1
+    let mapH = try r.ue() + 1
+    frameMbsOnly = try r.bit() == 1
+    if !frameMbsOnly { _ = try r.bit() }
+    direct8x8Inference = try r.bit() == 1
+    var crop = (left: 0, right: 0, top: 0, bottom: 0)
+    if try r.bit() == 1 {
+      crop = (try r.ue(), try r.ue(), try r.ue(), try r.ue())
+    }
+    // 4:2:0: crop units are 2 luma samples in each direction (times 2 vertically for fields)
+    let unitY = frameMbsOnly ? 2 : 4
+    width = mbW * 16 - 2 * (crop.left + crop.right)
+    height = mapH * 16 * (frameMbsOnly ? 1 : 2) - unitY * (crop.top + crop.bottom)
+  }
+}

@@ -25,10 +25,10 @@ func jsonFails(_ s: String, maxDepth: Int = 16) -> JsonError? {
 
   @Test func browserOfferFixture() throws {
     // the real Chromium offer wrapped the way the viewer page posts it
-    // resolve symlinks (the dev package links Tests/HTTPTests), then repo root/../shared/fixtures
+    // resolve symlinks (the dev package links Tests/HTTPTests), then repo root/Tests/Fixtures
     let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
       .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let path = root.appendingPathComponent("../shared/fixtures/chromium-156-recvonly-offer.sdp").path
+    let path = root.appendingPathComponent("Tests/Fixtures/chromium-156-recvonly-offer.sdp").path
     guard let sdp = try? String(contentsOfFile: path, encoding: .utf8) else {
       Issue.record("fixture missing at \(path)")
       return

@@ -737,3 +737,43 @@ import Wire
     try sc.connect()
   }
 }
+
+/// RFC 6184 §8.1: the SPS on the wire must say what the answer's profile-level-id signals.
+@Suite struct SignalledProfileTests {
+  /// The profile-level-id of the answered payload type, read from the answer text.
+  static func answeredProfileLevelID(_ sdp: String, payloadType: UInt8) -> String? {
+    let prefix = "a=fmtp:\(payloadType) "
+    for line in sdp.split(separator: "\r\n") where line.hasPrefix(prefix) {
+      for param in line.dropFirst(prefix.count).split(separator: ";") {
+        let kv = param.split(separator: "=", maxSplits: 1)
+        if kv.count == 2, kv[0] == "profile-level-id" { return String(kv[1]).lowercased() }
+      }
+    }
+    return nil
+  }
+
+  @Test func everySpsSentMatchesTheAnsweredProfileLevelID() throws {
+    let sc = try Scenario()
+    let answered = try #require(Self.answeredProfileLevelID(sc.answerSDP, payloadType: sc.video.payloadType))
+    #expect(answered == "42e01f")
+    let feed = try FrameFeed(clock: { sc.now })
+    try sc.connect()
+    var idrs = 0
+    for i in 0..<40 {
+      if i % 8 == 0 { feed.encoder.requestKeyframe() }  // several IDRs, each with its own SPS
+      sc.now += 33 * PeerScenarioTests.ms
+      let f = try feed.next()
+      if f.isKeyframe { idrs += 1 }
+      sc.sendFrame(f.au, captureNs: f.captureNs, isKeyframe: f.isKeyframe)
+    }
+    #expect(idrs == 5)
+    #expect(sc.depacketizerErrors.isEmpty)
+    // What the browser reassembled from RTP (the SPS travels in a STAP-A before each IDR).
+    let spss = sc.accessUnits.flatMap { nalUnits($0) }.filter { $0[0] & 0x1F == 7 }
+    #expect(spss.count == idrs)
+    for sps in spss {
+      try #require(sps.count > 4)
+      #expect(Hex.encode(Array(sps[1...3])) == answered, "SPS profile/constraints/level vs the answer")
+    }
+  }
+}

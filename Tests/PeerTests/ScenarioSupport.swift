@@ -14,11 +14,11 @@ import Wire
 // SRTP session, STUN requests, H.264 depacketizer), wired to one rtcam `Peer` through datagrams
 // passed in memory under a fake clock.
 
-/// Reads a fixture from /work/shared/fixtures, found by walking up from this file.
+/// Reads Tests/Fixtures/<name>, found by walking up from this file to the repository root.
 func loadFixture(_ name: String) throws -> String {
   var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
   for _ in 0..<6 {
-    let candidate = dir.appendingPathComponent("../shared/fixtures/" + name).standardizedFileURL
+    let candidate = dir.appendingPathComponent("Tests/Fixtures/" + name).standardizedFileURL
     if FileManager.default.fileExists(atPath: candidate.path) {
       return try String(contentsOf: candidate, encoding: .utf8)
     }
@@ -205,6 +205,8 @@ final class Scenario {
   var loseToPeer: ([UInt8]) -> Bool = { _ in false }
   /// Every DTLS datagram the browser sent, lost or not.
   var browserSent: [[UInt8]] = []
+  /// The SDP answer rtcam gave to the fixture offer.
+  let answerSDP: String
 
   /// - Parameters:
   ///   - offerFingerprintMatches: put the browser certificate's digest into the negotiated
@@ -222,7 +224,9 @@ final class Scenario {
       sessionID: 42, iceUfrag: localIce.ufrag, icePassword: localIce.password,
       fingerprintSHA256: rtcamCert.fingerprintSDP, candidates: [SocketAddress(ip: [192, 168, 1, 2], port: 8443)],
       ssrc: 0x1234_5679, cname: "rtcam", streamID: "rtcam", trackID: "camera")
-    var v = try makeAnswer(offer: offer, params).video
+    let answer = try makeAnswer(offer: offer, params)
+    answerSDP = answer.sdp
+    var v = answer.video
     if offerFingerprintMatches { v.remoteFingerprint = browserCert.fingerprintSHA256 }
     video = v
     config = PeerConfig(video: v, localIce: localIce, ssrc: 0x1234_5679, cname: "rtcam",

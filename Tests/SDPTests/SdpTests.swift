@@ -5,12 +5,12 @@ import Wire
 
 // MARK: - Helpers
 
-/// Finds /work/shared/fixtures: resolve the (possibly symlinked) test file, walk up to the repo
-/// root, then ../shared/fixtures.
+/// Reads Tests/Fixtures/<name>: resolve the (possibly symlinked) test file, then walk up to the
+/// repository root.
 func fixture(_ name: String) throws -> String {
   var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
   for _ in 0..<6 {
-    let candidate = dir.appendingPathComponent("../shared/fixtures/" + name).standardizedFileURL
+    let candidate = dir.appendingPathComponent("Tests/Fixtures/" + name).standardizedFileURL
     if FileManager.default.fileExists(atPath: candidate.path) {
       return try String(contentsOf: candidate, encoding: .utf8)
     }

@@ -12,7 +12,7 @@ import Wire
   static func fixture(_ name: String) throws -> String {
     var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
     for _ in 0..<6 {
-      let candidate = dir.appendingPathComponent("shared/fixtures/\(name)")
+      let candidate = dir.appendingPathComponent("Tests/Fixtures/\(name)")
       if FileManager.default.fileExists(atPath: candidate.path) { return try String(contentsOf: candidate, encoding: .utf8) }
       dir = dir.deletingLastPathComponent()
     }
