@@ -78,7 +78,8 @@ public struct IceOutput {
 ///
 /// Consent: `lastConsentAt` is refreshed by each successful (authenticated, answered with a
 /// success) request — from any source until something is nominated, then only from the
-/// selected address, so checks on other pairs do not keep a dead selected path alive.
+/// selected address, so checks on other pairs do not keep a dead selected path alive — and by
+/// authenticated SRTCP from the selected address (`authenticatedMedia`).
 public struct IceLiteAgent {
   public let local: IceCredentials
   public let remoteUfrag: String
@@ -163,6 +164,21 @@ public struct IceLiteAgent {
       lastConsentAt = now
     }
     return out
+  }
+
+  /// Liveness from authenticated media: the session layer calls this for each SRTCP packet that
+  /// passed authentication, with its source. It refreshes consent only if that source is the
+  /// nominated address, and returns whether it did.
+  ///
+  /// RFC 7675 grants consent through Binding Requests only, but some viewers never send them after
+  /// nomination (GStreamer 1.22's webrtcbin sends only Binding Indications every 25 s unless told
+  /// otherwise). Their receiver reports, protected with keys only the DTLS peer holds and arriving
+  /// on the selected path, prove just as well that the viewer is there and wants the stream; a
+  /// viewer that vanishes sends neither, so it is still reaped `consentTimeout` after its last one.
+  public mutating func authenticatedMedia(from: SocketAddress, now: UInt64) -> Bool {
+    guard let s = selected, s == from else { return false }
+    lastConsentAt = max(lastConsentAt ?? now, now)
+    return true
   }
 
   /// True once consent has lapsed: `consentTimeout` since the last refreshing request, or,

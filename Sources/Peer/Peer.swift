@@ -77,6 +77,8 @@ public struct PeerStats: Equatable {
   public var plis = 0
   public var firs = 0
   public var rtcpReceived = 0
+  /// Authenticated RTCP packets from the nominated address that refreshed liveness.
+  public var rtcpLiveness = 0
   public var badDatagrams = 0
   /// Fraction lost (0-255) and jitter (RTP units) from the last receiver report.
   public var fractionLost = 0
@@ -203,7 +205,7 @@ public final class Peer {
       }
       dtls.receive(datagram, now: now)
       pumpDtls(now: now, send: send)
-    case .rtcp: receiveRtcp(datagram, now: now, send: send)
+    case .rtcp: receiveRtcp(datagram, from: from, now: now, send: send)
     case .rtp, .unknown: stats.badDatagrams += 1
     }
   }
@@ -263,10 +265,14 @@ public final class Peer {
     }
   }
 
-  func receiveRtcp(_ datagram: [UInt8], now: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+  func receiveRtcp(_ datagram: [UInt8], from: SocketAddress, now: UInt64,
+                   send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
     guard let srtp else { stats.badDatagrams += 1; return }
     let plain: [UInt8]
     do { plain = try srtp.unprotectRtcp(datagram) } catch { stats.badDatagrams += 1; return }
+    // Authenticated SRTCP from the nominated address keeps the session alive for viewers that
+    // send no consent checks (see IceLiteAgent.authenticatedMedia).
+    if ice.authenticatedMedia(from: from, now: now) { stats.rtcpLiveness += 1 }
     let packets: [RtcpPacket]
     do { packets = try parseRtcp(plain) } catch { stats.badDatagrams += 1; return }
     stats.rtcpReceived += 1

@@ -279,6 +279,38 @@ let second: UInt64 = 1_000_000_000
     #expect(!a.consentExpired(now: last - 1, startedAt: start))
   }
 
+  @Test func authenticatedMediaFromTheSelectedAddressKeepsConsent() {
+    var a = agent()
+    var browser = FakeBrowser()
+    let start: UInt64 = 100 * second
+    // Before nomination media proves nothing about a path.
+    let early = a.authenticatedMedia(from: v4, now: start)
+    #expect(!early)
+    #expect(a.lastConsentAt == nil)
+    let nominated = start + second
+    _ = a.receive(browser.check(useCandidate: true), from: v4, now: nominated)
+    // Then no more checks (GStreamer 1.22), only receiver reports every 5 s for a minute.
+    var now = nominated
+    for _ in 0..<12 {
+      now += 5 * second
+      let counted = a.authenticatedMedia(from: v4, now: now)
+      #expect(counted)
+      #expect(a.lastConsentAt == now)
+      #expect(!a.consentExpired(now: now + 29 * second, startedAt: start))
+    }
+    // From another address it does not count.
+    let elsewhere = a.authenticatedMedia(from: v4b, now: now + 10 * second)
+    #expect(!elsewhere)
+    #expect(a.lastConsentAt == now)
+    // A report that arrives with an older time does not move consent back.
+    let late = a.authenticatedMedia(from: v4, now: now - second)
+    #expect(late)
+    #expect(a.lastConsentAt == now)
+    // The viewer vanishes: reaped consentTimeout after its last report.
+    #expect(!a.consentExpired(now: now + 30 * second - 1, startedAt: start))
+    #expect(a.consentExpired(now: now + 30 * second, startedAt: start))
+  }
+
   @Test func credentialsFromRandomBytes() {
     let bytes = (0..<32).map { UInt8(truncatingIfNeeded: $0 * 7 + 3) }
     let c = IceCredentials(random: bytes)

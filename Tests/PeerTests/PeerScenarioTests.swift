@@ -562,6 +562,50 @@ import Wire
     #expect(sc.peer.closeReason == .consentExpired)
   }
 
+  /// A viewer like GStreamer 1.22's webrtcbin: after nomination no more Binding Requests, only
+  /// RTCP receiver reports. They keep it playing; once they stop, it is reaped 30 s later.
+  @Test func receiverReportsFromTheNominatedAddressKeepTheSession() throws {
+    let sc = try Scenario()
+    try sc.connect()
+    let rr = BrowserRtcp.receiverReport(mediaSSRC: sc.config.ssrc, fractionLost: 0, jitter: 3)
+    var t = sc.now
+    for _ in 0..<24 {  // two minutes of reports every 5 s
+      t += 5 * Self.s
+      sc.now = t
+      try sc.sendRtcp(rr)
+      sc.poll(at: t)
+      #expect(sc.peer.state == .connected)
+    }
+    #expect(sc.peer.stats.rtcpLiveness == 24)
+    // The viewer vanishes.
+    sc.poll(at: t + 30 * Self.s - 1)
+    #expect(sc.peer.state == .connected)
+    sc.poll(at: t + 30 * Self.s)
+    #expect(sc.peer.closeReason == .consentExpired)
+  }
+
+  @Test func rtcpFromElsewhereOrUnauthenticatedDoesNotKeepTheSession() throws {
+    let sc = try Scenario()
+    try sc.connect()
+    let connectedAt = sc.now
+    let rr = BrowserRtcp.receiverReport(mediaSSRC: sc.config.ssrc, fractionLost: 0, jitter: 3)
+    let srtp = try #require(sc.browserSrtp)
+    let other = SocketAddress(ip: [127, 0, 0, 9], port: 40_000)
+    for i in 1...5 {
+      sc.now = connectedAt + UInt64(i) * 5 * Self.s
+      // valid SRTCP, but from an address that was never nominated
+      sc.toPeer(try srtp.protectRtcp(rr), from: other)
+      // from the nominated address, but with a broken authentication tag
+      var forged = try srtp.protectRtcp(rr)
+      forged[forged.count - 1] ^= 0x01
+      sc.toPeer(forged)
+      sc.deliver()
+    }
+    #expect(sc.peer.stats.rtcpLiveness == 0)
+    sc.poll(at: connectedAt + 30 * Self.s)
+    #expect(sc.peer.closeReason == .consentExpired)
+  }
+
   @Test func iceTimeoutWithoutAnyValidCheck() throws {
     let sc = try Scenario(iceTimeoutNs: 5 * Self.s)
     let created = sc.now
