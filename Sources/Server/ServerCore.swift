@@ -93,7 +93,7 @@ public final class ServerCore {
       if req.method == "PATCH" {
         var r = HttpResponse.error(405, code: "TRICKLE_NOT_SUPPORTED",
           message: "rtcam is ICE-lite and needs no trickled candidates")
-        r.setHeader("Allow", "DELETE")
+        r.setHeader("Allow", "DELETE, OPTIONS")
         r.addCors()
         return r
       }

@@ -186,6 +186,64 @@ func handOffer(
     #expect(l.filter { $0.hasPrefix("a=rtpmap:") }.count == 1)
   }
 
+  /// Offers from other clients (Tests/Fixtures/README.md says where each came from): each gets a
+  /// correct answer on its own constrained-baseline payload type.
+  struct ClientOffer: CustomStringConvertible {
+    var file: String
+    var payloadType: UInt8
+    var mid: String
+    var ufrag: String
+    var playoutDelayID: UInt8?
+    var pli, fir, nack, reducedSize: Bool
+    var description: String { file }
+  }
+
+  static let clientOffers = [
+    // WebKit: H.264 High (96) comes first, constrained baseline is 98; playout-delay on id 12
+    ClientOffer(file: "safari-17-recvonly-offer-reconstructed.sdp", payloadType: 98, mid: "0", ufrag: "w3Kd",
+      playoutDelayID: 12, pli: true, fir: true, nack: true, reducedSize: true),
+    // GStreamer webrtcbin: one H.264 payload type, fingerprint and setup inside the m-section
+    ClientOffer(file: "gstreamer-1.22-webrtcbin-recvonly-offer.sdp", payloadType: 102, mid: "video0",
+      ufrag: "6ySsXmm463YGdc9q7Mc2jCeA9Bq+GUch", playoutDelayID: nil, pli: true, fir: true, nack: false,
+      reducedSize: true),
+    // aiortc: 42001f (99) before 42e01f (101); sha-256/384/512 fingerprints
+    ClientOffer(file: "aiortc-1.16-recvonly-offer.sdp", payloadType: 101, mid: "0", ufrag: "nScr",
+      playoutDelayID: nil, pli: true, fir: false, nack: true, reducedSize: false),
+  ]
+
+  @Test(arguments: clientOffers)
+  func otherClientsGetACorrectAnswer(_ c: ClientOffer) throws {
+    let text = try fixture(c.file)
+    let offer = try SdpOffer.parse(text)
+    let answer = try makeAnswer(offer: offer, params())
+    let v = answer.video
+    #expect(v.payloadType == c.payloadType)
+    #expect(v.offeredProfileLevelID == "42e01f")
+    #expect(v.mid == c.mid)
+    #expect(v.remoteIceUfrag == c.ufrag)
+    #expect(v.playoutDelayExtensionID == c.playoutDelayID)
+    #expect(v.pli == c.pli && v.fir == c.fir && v.nack == c.nack && v.rtcpReducedSize == c.reducedSize)
+    // The fingerprint is the offer's sha-256 one.
+    let fpLine = try #require(text.split(separator: "\r\n").first { $0.hasPrefix("a=fingerprint:sha-256 ") })
+    #expect(v.remoteFingerprint == Hex.decode(String(fpLine.dropFirst("a=fingerprint:sha-256 ".count))))
+    let l = lines(answer.sdp)
+    let pt = String(c.payloadType)
+    #expect(l.contains("m=video 9 UDP/TLS/RTP/SAVPF " + pt))
+    #expect(l.contains("a=mid:" + c.mid))
+    #expect(l.contains("a=group:BUNDLE " + c.mid))
+    #expect(l.contains("a=setup:active"))
+    #expect(l.contains("a=sendonly"))
+    #expect(l.contains("a=rtcp-mux"))
+    #expect(l.contains("a=rtcp-rsize") == c.reducedSize)
+    #expect(l.contains("a=rtpmap:" + pt + " H264/90000"))
+    #expect(l.contains("a=fmtp:" + pt + " profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1"))
+    #expect(l.filter { $0.hasPrefix("a=rtpmap:") }.count == 1)
+    #expect(l.contains("a=rtcp-fb:" + pt + " nack pli") == c.pli)
+    #expect(l.contains("a=rtcp-fb:" + pt + " ccm fir") == c.fir)
+    #expect(l.contains { $0.hasPrefix("a=extmap:") } == (c.playoutDelayID != nil))
+    #expect(l.contains("a=end-of-candidates"))
+  }
+
   @Test func chromiumWithLFOnlyParsesTheSame() throws {
     let crlf = try fixture("chromium-156-recvonly-offer.sdp")
     let lf = crlf.replacingOccurrences(of: "\r\n", with: "\n")
@@ -643,6 +701,9 @@ struct XorShift {
     let seeds = [
       try fixture("chromium-156-recvonly-offer.sdp"),
       try fixture("firefox-esr-153-recvonly-offer-no-h264.sdp"),
+      try fixture("safari-17-recvonly-offer-reconstructed.sdp"),
+      try fixture("gstreamer-1.22-webrtcbin-recvonly-offer.sdp"),
+      try fixture("aiortc-1.16-recvonly-offer.sdp"),
       handOffer(),
     ]
     let pieces = ["=", ":", " ", "/", ";", "\r\n", "\n", "\r", "m=video ", "a=rtpmap:", "a=fmtp:",

@@ -77,6 +77,47 @@ import Wire
     #expect(try json(again)["error"]?.stringValue == "SESSION_NOT_FOUND")
   }
 
+  /// draft-ietf-wish-whep (after WHIP, RFC 9725) as players use it: CORS preflight, 201 with
+  /// Location exposed to scripts, no ICE-server Link header while none is configured, PATCH is
+  /// 405 with Allow (rtcam is ICE-lite: no trickle), OPTIONS and DELETE on the resource.
+  @Test func whepResourceDetails() throws {
+    let core = try makeCore()
+    let pre = core.handle(request("OPTIONS", "/whep"), now: 1_500, send: noSend)
+    #expect(pre.status == 204 || pre.status == 200)
+    #expect(pre.header("Access-Control-Allow-Origin") == "*")
+    #expect(pre.header("Access-Control-Allow-Methods")?.contains("POST") == true)
+    #expect(pre.header("Access-Control-Allow-Headers")?.contains("Content-Type") == true)
+    #expect(pre.header("Access-Control-Allow-Headers")?.contains("Authorization") == true)
+    #expect(pre.header("Accept-Post") == "application/sdp")
+
+    for file in ["gstreamer-1.22-webrtcbin-recvonly-offer.sdp", "aiortc-1.16-recvonly-offer.sdp",
+                 "safari-17-recvonly-offer-reconstructed.sdp"] {
+      let offer = try Self.fixture(file)
+      let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
+      #expect(r.status == 201, "\(file)")
+      #expect(r.header("Content-Type") == "application/sdp")
+      #expect(r.header("Access-Control-Allow-Origin") == "*")
+      #expect(r.header("Access-Control-Expose-Headers")?.contains("Location") == true)
+      #expect(r.header("Link") == nil)
+      let location = try #require(r.header("Location"))
+      #expect(location.hasPrefix("/whep/"))
+
+      let resPre = core.handle(request("OPTIONS", location), now: 2_100, send: noSend)
+      #expect(resPre.header("Access-Control-Allow-Methods")?.contains("DELETE") == true)
+      let patch = core.handle(request("PATCH", location, contentType: "application/trickle-ice-sdpfrag",
+        body: "a=end-of-candidates\r\n"), now: 2_200, send: noSend)
+      #expect(patch.status == 405)
+      #expect(patch.header("Allow") == "DELETE, OPTIONS")
+      #expect(patch.header("Access-Control-Allow-Origin") == "*")
+      let id = String(location.dropFirst("/whep/".count))
+      #expect(core.sessions[id] != nil, "PATCH leaves the session alone")
+      let del = core.handle(request("DELETE", location), now: 2_300, send: noSend)
+      #expect(del.status == 200)
+      #expect(del.header("Access-Control-Allow-Origin") == "*")
+      #expect(core.sessions[id] == nil)
+    }
+  }
+
   @Test func jsonOfferForm() throws {
     let core = try makeCore()
     let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
