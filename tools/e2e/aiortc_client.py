@@ -8,9 +8,11 @@ aiortc's own H.264 decoder (PyAV/FFmpeg), and checks:
     (cryptography.x509.load_der_x509_certificate), is v3 with a positive serial of <= 20 octets and
     no parameters in its ecdsa-with-SHA256 AlgorithmIdentifiers, and its SHA-256 is the answer's
     a=fingerprint;
-  - at least --min-frames decoded frames of 640x480.
+  - at least --min-frames decoded frames of 640x480;
+  - with --vanish: the viewer then goes silent without hanging up, and rtcam must end the session
+    within --reap-within seconds (35).
 Prints frames, size and time to first frame; a failure names its step (HTTP, ICE, DTLS,
-CERTIFICATE, FIRST_FRAME, FRAMES). Network: 127.0.0.1 only (aioice is told to gather only the
+CERTIFICATE, FIRST_FRAME, FRAMES, LIVENESS). Network: 127.0.0.1 only (aioice is told to gather only the
 loopback address, and no STUN server is configured).
 """
 import argparse
@@ -83,7 +85,41 @@ def check_whep_resource(base, location):
     print("  whep: OPTIONS CORS ok, PATCH -> 405 Allow: %s" % h.get("allow"), flush=True)
 
 
-async def watch(rtcam, mode, min_frames, within, name):
+def session_state(rtcam, session_id):
+    st, _, body = http("GET", rtcam.base + "/status")
+    if st != 200:
+        raise StepFailed("HTTP", "GET /status: %d" % st)
+    for s in json.loads(body).get("sessions", []):
+        if s.get("id") == session_id:
+            return s.get("state")
+    return None
+
+
+async def vanish_and_wait_for_reaping(rtcam, location, transport, reap_within):
+    """The viewer vanishes without a word (as when its machine sleeps or leaves the network):
+    from now on nothing it sends leaves its sockets, no consent check, no RTCP, no DTLS alert.
+    rtcam must end the session by itself within `reap_within` seconds."""
+    session_id = location.rsplit("/", 1)[-1]
+    if session_state(rtcam, session_id) != "connected":
+        raise StepFailed("LIVENESS", "session %s is not connected before the viewer vanishes" % session_id)
+    for protocol in transport.transport.iceGatherer._connection._protocols:
+        protocol.transport.sendto = lambda *args, **kwargs: None
+    t0 = time.time()
+    while True:
+        state = session_state(rtcam, session_id)
+        if state is None or state == "closed":
+            break
+        if time.time() - t0 > reap_within:
+            raise StepFailed("LIVENESS", "rtcam still lists the vanished viewer as %s after %.0f s" % (
+                state, reap_within))
+        await asyncio.sleep(0.5)
+    print("  liveness: the vanished viewer was reaped after %.1f s" % (time.time() - t0), flush=True)
+    st, _, _ = http("DELETE", rtcam.base + location)
+    if st != 404:
+        raise StepFailed("HTTP", "DELETE of the reaped session %s: %d, want 404" % (location, st))
+
+
+async def watch(rtcam, mode, min_frames, within, name, vanish=False, reap_within=35.0):
     # aiortc fails a handshake inside a background task (e.g. when it cannot parse the peer's
     # certificate); keep that error so the DTLS step can report it.
     task_errors = []
@@ -182,6 +218,12 @@ async def watch(rtcam, mode, min_frames, within, name):
     if result["sizes"] != {(640, 480)}:
         raise StepFailed("FRAMES", "frame sizes %s, want only 640x480" % sorted(result["sizes"]))
 
+    if vanish:
+        await vanish_and_wait_for_reaping(rtcam, location, transport, reap_within)
+        for f in frames:
+            f.cancel()
+        await pc.close()
+        return
     if mode == "whep":
         check_whep_resource(rtcam.base, location)
     st, _, body = http("DELETE", rtcam.base + location)
@@ -205,6 +247,9 @@ def main():
     ap.add_argument("--within", type=float, default=15.0, help="seconds from the offer to the last frame")
     ap.add_argument("--startup", type=float, default=20.0)
     ap.add_argument("--name", required=True)
+    ap.add_argument("--vanish", action="store_true",
+                    help="after the frames, go silent without hanging up; rtcam must reap the session")
+    ap.add_argument("--reap-within", type=float, default=35.0)
     args = ap.parse_args()
 
     rtcam = Rtcam(args.binary, args.name, qemu=args.qemu)
@@ -212,8 +257,9 @@ def main():
         err = rtcam.start(args.startup)
         if err:
             raise StepFailed("START", err)
-        asyncio.run(asyncio.wait_for(watch(rtcam, args.mode, args.min_frames, args.within, args.name),
-                                     timeout=args.within + 30))
+        asyncio.run(asyncio.wait_for(
+            watch(rtcam, args.mode, args.min_frames, args.within, args.name, args.vanish, args.reap_within),
+            timeout=args.within + args.reap_within + 30))
     except StepFailed as e:
         print("%s: FAIL at %s" % (args.name, e), flush=True)
         print(rtcam.log_tail(), flush=True)
