@@ -59,5 +59,5 @@ let package = Package(
   name: "rtcam",
   products: [.executable(name: "rtcam", targets: ["RTCam"])],
   targets: targets,
-  swiftLanguageModes: [.v5]
+  swiftLanguageModes: [.v6]
 )

@@ -4,7 +4,7 @@ import Wire
 
 /// Pixel layouts a source can hand to the encoder. Only planar I420: V4L2Source uses YU12/YV12
 /// buffers in place and converts YUYV/UYVY/NV12/NV21 into an I420 buffer it owns.
-public enum PixelLayout: Equatable {
+public enum PixelLayout: Equatable, Sendable {
   /// Planar 4:2:0: a full-size Y plane, then U and V planes of (width/2)x(height/2).
   case i420
 }
@@ -46,7 +46,7 @@ public struct FrameView {
 }
 
 /// Why a source cannot deliver frames.
-public enum CaptureError: Error, Equatable {
+public enum CaptureError: Error, Equatable, Sendable {
   /// The file or device does not exist.
   case fileNotFound(String)
   /// The input exists but is not something we can use (bad header, unsupported chroma,
@@ -158,7 +158,7 @@ public func sleepUntilMonotonic(_ deadlineNs: UInt64) {
 }
 
 /// Which source to capture from, as given on the command line.
-public enum SourceSpec: Equatable {
+public enum SourceSpec: Equatable, Sendable {
   /// "testsrc": the moving test pattern.
   case testPattern
   /// "y4m:PATH": a YUV4MPEG2 file played in a loop.

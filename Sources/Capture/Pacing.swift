@@ -2,7 +2,7 @@
 /// frame k is due at anchor + k * den/num seconds, so sleeping late once does not shift every later
 /// frame (no drift). When the caller falls behind by a whole frame interval or more, the schedule
 /// is re-anchored at "now" instead of delivering the missed frames back to back (no bursts).
-public struct FramePacer {
+public struct FramePacer: Sendable {
   public let num: UInt64
   public let den: UInt64
   var anchor: UInt64 = 0

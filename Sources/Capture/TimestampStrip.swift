@@ -19,7 +19,7 @@
 /// - Decoding averages the inside of every block (2 px in from the left/right edges, 2 rows in
 ///   from the top/bottom), thresholds at 126, and requires every bit and its complement to differ
 ///   by at least 64 levels; otherwise the frame carries no strip and decoding returns nil.
-public struct TimestampStrip: Equatable {
+public struct TimestampStrip: Equatable, Sendable {
   public let blocksPerRow: Int
   public let blockWidth: Int
   public let blockHeight: Int

@@ -12,7 +12,7 @@ func errnoDescription(_ e: Int32) -> String {
 }
 
 /// V4L2 ABI constants used here (linux/videodev2.h; fixed by the kernel ABI).
-enum V4L2Const {
+enum V4L2Const: Sendable {
   static let capVideoCapture: UInt32 = 0x0000_0001
   static let capVideoOutput: UInt32 = 0x0000_0002
   static let capVideoCaptureMplane: UInt32 = 0x0000_1000
@@ -75,7 +75,7 @@ extension CaptureError {
 }
 
 /// What VIDIOC_QUERYCAP says about a video node.
-public struct V4L2Capabilities: Equatable {
+public struct V4L2Capabilities: Equatable, Sendable {
   /// Driver name ("uvcvideo", "vivid").
   public var driver: String
   /// Device name ("HD Webcam C270").
@@ -255,7 +255,7 @@ final class V4L2Node {
 }
 
 /// A video node as `rtcam devices` shows it.
-public struct V4L2DeviceInfo: Equatable {
+public struct V4L2DeviceInfo: Equatable, Sendable {
   public var path: String
   public var capabilities: V4L2Capabilities
   /// The driver's own formats (no libv4l2 emulation), with sizes and intervals.

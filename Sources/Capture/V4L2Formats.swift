@@ -5,7 +5,7 @@ import Wire
 
 /// A V4L2 pixel format code: four ASCII characters packed little-endian ("YUYV" = 0x56595559).
 /// Bit 31 set marks a big-endian variant (v4l2_fourcc_be).
-public struct FourCC: Equatable, Hashable {
+public struct FourCC: Equatable, Hashable, Sendable {
   public var rawValue: UInt32
 
   public init(rawValue: UInt32) { self.rawValue = rawValue }
@@ -60,7 +60,7 @@ public struct FourCC: Equatable, Hashable {
 }
 
 /// The camera pixel layouts V4L2Source can turn into I420 frames.
-public enum V4L2PixelLayout: Equatable {
+public enum V4L2PixelLayout: Equatable, Sendable {
   /// YU12: the encoder's own layout; frames are used in place (zero copy).
   case i420
   /// YV12: planar with V before U; also zero copy (the view just swaps the plane pointers).
@@ -122,7 +122,7 @@ public enum V4L2PixelLayout: Equatable {
 }
 
 /// One frame every `numerator`/`denominator` seconds (V4L2's v4l2_fract time-per-frame).
-public struct V4L2FrameInterval: Equatable {
+public struct V4L2FrameInterval: Equatable, Sendable {
   public var numerator: Int
   public var denominator: Int
 
@@ -152,7 +152,7 @@ public struct V4L2FrameInterval: Equatable {
 }
 
 /// The frame intervals a camera offers for one format and size.
-public enum V4L2Intervals: Equatable {
+public enum V4L2Intervals: Equatable, Sendable {
   /// A list (VIDIOC_ENUM_FRAMEINTERVALS, V4L2_FRMIVAL_TYPE_DISCRETE).
   case discrete([V4L2FrameInterval])
   /// Any interval from `min` (fastest) to `max` (slowest) in steps of `step`.
@@ -162,7 +162,7 @@ public enum V4L2Intervals: Equatable {
 }
 
 /// One discrete frame size and its frame intervals.
-public struct V4L2SizeOption: Equatable {
+public struct V4L2SizeOption: Equatable, Sendable {
   public var width: Int
   public var height: Int
   public var intervals: V4L2Intervals
@@ -175,7 +175,7 @@ public struct V4L2SizeOption: Equatable {
 }
 
 /// A range of sizes (V4L2_FRMSIZE_TYPE_STEPWISE / CONTINUOUS, the latter with steps of 1).
-public struct V4L2SizeRange: Equatable {
+public struct V4L2SizeRange: Equatable, Sendable {
   public var minWidth: Int, maxWidth: Int, stepWidth: Int
   public var minHeight: Int, maxHeight: Int, stepHeight: Int
 
@@ -190,7 +190,7 @@ public struct V4L2SizeRange: Equatable {
 }
 
 /// The sizes a camera offers for one format.
-public enum V4L2Sizes: Equatable {
+public enum V4L2Sizes: Equatable, Sendable {
   case discrete([V4L2SizeOption])
   case stepwise(V4L2SizeRange)
   /// The driver does not enumerate sizes (VIDIOC_ENUM_FRAMESIZES fails): S_FMT decides.
@@ -198,7 +198,7 @@ public enum V4L2Sizes: Equatable {
 }
 
 /// One pixel format a camera offers (VIDIOC_ENUM_FMT) with its sizes.
-public struct V4L2FormatOption: Equatable {
+public struct V4L2FormatOption: Equatable, Sendable {
   public var fourcc: FourCC
   /// The driver's description ("YUYV 4:2:2").
   public var description: String
@@ -222,7 +222,7 @@ public struct V4L2FormatOption: Equatable {
 }
 
 /// What `V4L2FormatChooser.choose` picked.
-public struct V4L2FormatChoice: Equatable {
+public struct V4L2FormatChoice: Equatable, Sendable {
   public var fourcc: FourCC
   public var width: Int
   public var height: Int
@@ -238,7 +238,7 @@ public struct V4L2FormatChoice: Equatable {
 }
 
 /// Picks the format, size and frame interval closest to a request.
-public enum V4L2FormatChooser {
+public enum V4L2FormatChooser: Sendable {
   /// Picks among the supported formats (`V4L2FormatOption.isSupported`; only `only` if given) the
   /// size closest to `width`x`height` (smallest |Δw|+|Δh|), then the best reachable frame rate,
   /// then the preferred layout (YU12 first: zero copy), then the smaller picture. Sizes must be
@@ -364,7 +364,7 @@ public enum V4L2FormatChooser {
 
 /// Converts camera layouts into I420 with tight strides (Y: width, U and V: width/2). The caller
 /// guarantees even sizes and buffers large enough; nothing is allocated.
-public enum V4L2Convert {
+public enum V4L2Convert: Sendable {
   /// YUYV (`uyvy` false) or UYVY (`uyvy` true) 4:2:2, rows `srcStride` bytes apart, into I420.
   /// Chroma of each pair of rows is averaged, rounding half up.
   public static func packed422ToI420(
@@ -424,7 +424,7 @@ public enum V4L2Convert {
 
 /// Counts frames the driver dropped from gaps in v4l2_buffer.sequence (a 32-bit counter that
 /// increases by one per captured frame, also for frames no buffer was free for).
-public struct V4L2SequenceTracker: Equatable {
+public struct V4L2SequenceTracker: Equatable, Sendable {
   var last: UInt32? = nil
   /// Frames missing so far.
   public private(set) var dropped: UInt64 = 0
@@ -450,7 +450,7 @@ public struct V4L2SequenceTracker: Equatable {
 }
 
 /// Measures the frame rate from capture timestamps: (frames − 1) / (last − first).
-public struct FpsMeter: Equatable {
+public struct FpsMeter: Equatable, Sendable {
   var first: UInt64 = 0
   var last: UInt64 = 0
   /// Frames recorded.

@@ -3,7 +3,7 @@ import CRTCam
 import Wire
 
 /// What to ask a camera for. The closest offer wins (see `V4L2FormatChooser`).
-public struct V4L2Options: Equatable {
+public struct V4L2Options: Equatable, Sendable {
   public var width = 640
   public var height = 480
   public var fps = 30
@@ -27,7 +27,7 @@ public struct V4L2Options: Equatable {
 }
 
 /// Counters of a V4L2Source.
-public struct V4L2Stats: Equatable {
+public struct V4L2Stats: Equatable, Sendable {
   /// Frames delivered by `nextFrame`.
   public var frames: UInt64 = 0
   /// Frames lost: gaps in the driver's sequence numbers plus buffers the driver flagged as bad.

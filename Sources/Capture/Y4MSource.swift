@@ -2,7 +2,7 @@ import CRTCam
 import Wire
 
 /// The stream header of a YUV4MPEG2 file: "YUV4MPEG2 W640 H480 F30:1 Ip A1:1 C420jpeg\n".
-public struct Y4MHeader: Equatable {
+public struct Y4MHeader: Equatable, Sendable {
   public var width: Int
   public var height: Int
   /// Frame rate as num/den frames per second (30 fps when the header has no F tag).

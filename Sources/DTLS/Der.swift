@@ -5,8 +5,8 @@
 // forbids and strict parsers (Python's `cryptography`, and so aiortc) refuse.
 
 /// Builders for DER values; each returns the whole TLV (tag, length, contents).
-enum Der {
-  enum Tag {
+enum Der: Sendable {
+  enum Tag: Sendable {
     static let boolean: UInt8 = 0x01
     static let integer: UInt8 = 0x02
     static let bitString: UInt8 = 0x03
@@ -108,7 +108,7 @@ enum Der {
 }
 
 /// Object identifiers used in rtcam's certificate.
-enum Oid {
+enum Oid: Sendable {
   /// ecdsa-with-SHA256 (RFC 5758 §3.2): its AlgorithmIdentifier has no parameters.
   static let ecdsaWithSHA256: [UInt32] = [1, 2, 840, 10045, 4, 3, 2]
   /// id-at-commonName (RFC 5280 appendix A).

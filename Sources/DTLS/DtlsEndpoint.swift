@@ -3,7 +3,7 @@ import Wire
 
 /// SRTP master keys exported from a DTLS-SRTP handshake (RFC 5764 section 4.2), already split
 /// into what this side sends with (`local`) and what it receives with (`remote`).
-public struct SrtpKeyMaterial: Equatable {
+public struct SrtpKeyMaterial: Equatable, Sendable {
   /// 16-byte master key for packets this side protects.
   public var localKey: [UInt8]
   /// 14-byte master salt for packets this side protects.
@@ -46,13 +46,13 @@ public struct SrtpKeyMaterial: Equatable {
 
 /// Which side of the handshake an endpoint plays. rtcam answers `a=setup:actpass` with
 /// `a=setup:active` and is the client; `.server` exists so tests can stand in for a browser.
-public enum DtlsRole: Equatable {
+public enum DtlsRole: Equatable, Sendable {
   case client
   case server
 }
 
 /// What an endpoint reports; read with `DtlsEndpoint.takeEvents()`.
-public enum DtlsEvent: Equatable {
+public enum DtlsEvent: Equatable, Sendable {
   /// Handshake complete, peer certificate matches the expected fingerprint, SRTP profile
   /// negotiated: install these keys. Reported at most once.
   case connected(SrtpKeyMaterial)
@@ -70,7 +70,7 @@ public enum DtlsEvent: Equatable {
 ///
 /// Not thread-safe: use an endpoint from one thread at a time.
 public final class DtlsEndpoint {
-  public enum State: Equatable {
+  public enum State: Equatable, Sendable {
     /// Created; the client has not sent its ClientHello yet.
     case idle
     case handshaking

@@ -2,7 +2,7 @@ import CRTCam
 
 /// Why a DTLS operation or association failed. The `Int32` payloads are mbedTLS error codes
 /// (negative numbers, e.g. -0x7780), kept for logs.
-public enum DtlsError: Error, Equatable {
+public enum DtlsError: Error, Equatable, Sendable {
   /// Setting up an mbedTLS context, the RNG or the certificate failed.
   case setup(String, Int32)
   /// The handshake failed inside mbedTLS (bad message, unsupported parameters, ...).

@@ -7,7 +7,7 @@ import Wire
 /// lengths do not add up as fatal. Unauthenticated junk on the port must not end an
 /// association, so datagrams that cannot be well-formed DTLS are dropped here. Encrypted
 /// records (epoch > 0) are left to mbedTLS, which authenticates them.
-public enum DtlsRecords {
+public enum DtlsRecords: Sendable {
   /// DTLS record header length: type(1) version(2) epoch(2) sequence(6) length(2).
   public static let headerLength = 13
   /// DTLS handshake message header length.

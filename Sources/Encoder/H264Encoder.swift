@@ -5,7 +5,7 @@ import Synchronization
 import Wire
 
 /// OpenH264's speed/quality trade-off (ECOMPLEXITY_MODE).
-public enum EncoderComplexity: Equatable {
+public enum EncoderComplexity: Equatable, Sendable {
   case low, medium, high
 }
 
@@ -13,7 +13,7 @@ public enum EncoderComplexity: Equatable {
 /// (profile-level-id 42e01f, `H264ProfileLevel.sent`), so the size and rate must fit level 3.1: at most 3600 macroblocks
 /// per frame (1280x720), 108000 macroblocks per second (640x480 at 90 fps, 1280x720 at 30 fps),
 /// 14 Mbit/s.
-public struct EncoderSettings: Equatable {
+public struct EncoderSettings: Equatable, Sendable {
   public var width = 640
   public var height = 480
   public var fps = 30
@@ -80,7 +80,7 @@ public struct EncoderSettings: Equatable {
 }
 
 /// Why the encoder failed.
-public enum EncoderError: Error, Equatable {
+public enum EncoderError: Error, Equatable, Sendable {
   /// OpenH264 refused to create or initialise the encoder (its return code).
   case initFailed(Int32)
   /// EncodeFrame failed (its return code).
@@ -106,7 +106,7 @@ public enum EncoderError: Error, Equatable {
 }
 
 /// One encoded access unit, written into the caller's buffer by `H264Encoder.encode`.
-public struct EncodedFrame: Equatable {
+public struct EncodedFrame: Equatable, Sendable {
   /// An IDR picture (preceded by SPS and PPS in the same access unit).
   public var isKeyframe: Bool
   /// Bytes written to the output buffer.
@@ -125,7 +125,7 @@ public struct EncodedFrame: Equatable {
 }
 
 /// Counters since the encoder was created.
-public struct EncoderStats: Equatable {
+public struct EncoderStats: Equatable, Sendable {
   /// Frames encoded (not counting skipped ones).
   public var frames: Int
   /// IDR frames among them.
@@ -142,7 +142,11 @@ public struct EncoderStats: Equatable {
 
 /// Owns one OpenH264 encoder. `encode` is called from one thread (capture); `requestKeyframe`
 /// and `stats` may be used from any thread.
-public final class H264Encoder {
+///
+/// `@unchecked Sendable`: what other threads may call (`requestKeyframe`, `stats`) touches only
+/// the `Atomic` counters and flag; the OpenH264 handle and `info` are used by `encode` and
+/// `deinit` alone, which the owner calls from one thread (the capture thread).
+public final class H264Encoder: @unchecked Sendable {
   public let settings: EncoderSettings
   /// OpenH264's handle (`ISVCEncoder*`: a pointer to the vtable pointer).
   let handle: UnsafeMutablePointer<ISVCEncoder?>

@@ -13,7 +13,7 @@
 import Wire
 
 /// What `HttpConnection.receive` produced.
-public enum HttpReceiveResult {
+public enum HttpReceiveResult: Sendable {
   /// Complete requests, in order (at most `HttpLimits.maxRequestsPerReceive`).
   case requests([HttpRequest])
   /// The input is unacceptable: answer `HttpResponse(error:)` with `keepAlive: false`, then close.
@@ -23,7 +23,7 @@ public enum HttpReceiveResult {
 }
 
 /// What `HttpConnection.checkTimeout` found.
-public enum HttpTimeout: Equatable {
+public enum HttpTimeout: Equatable, Sendable {
   /// A header or body deadline passed (408): answer it, then close.
   case error(HttpError)
   /// The connection sat idle too long: close it silently.
@@ -38,8 +38,8 @@ public enum HttpTimeout: Equatable {
 /// or an error found after earlier requests); call `checkTimeout` when `nextDeadline` passes;
 /// close after answering an `.error` or a request whose `keepAlive` is false (the connection
 /// ignores any later input then).
-public struct HttpConnection {
-  enum Phase {
+public struct HttpConnection: Sendable {
+  enum Phase: Sendable {
     case idle  // between requests (or fresh): no byte of the next request yet
     case head  // reading request line and headers
     case body  // reading Content-Length body bytes
@@ -165,7 +165,7 @@ public struct HttpConnection {
 
   // MARK: - parsing
 
-  enum Step {
+  enum Step: Sendable {
     case request(HttpRequest)
     case needMore
     case error(HttpError)

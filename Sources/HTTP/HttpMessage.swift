@@ -3,7 +3,7 @@ import Wire
 
 /// Hard limits for one client connection. Every limit is enforced while bytes arrive, so a client
 /// can neither make the server buffer without bound nor hold a connection open forever.
-public struct HttpLimits {
+public struct HttpLimits: Sendable {
   /// Request line + header lines + the empty line, counted from the first byte of the request
   /// (including ignored leading empty lines). A head of exactly this size is accepted.
   public var maxHeaderBytes = 8192
@@ -31,7 +31,7 @@ public struct HttpLimits {
 
 /// One parsed request. `path` and `query` are raw (still percent-encoded): decode path segments
 /// with `percentDecode` or `pathSegments`.
-public struct HttpRequest {
+public struct HttpRequest: Sendable {
   /// Method token as sent (case-sensitive, e.g. "GET").
   public var method: String
   /// Request target as sent ("/whep/1?x=y", "http://host/x" or "*").
@@ -119,7 +119,7 @@ public struct HttpRequest {
 
 /// A request the connection cannot accept. Answer it with `HttpResponse(error:)` and
 /// `Connection: close`, then close the connection.
-public struct HttpError: Error, Equatable {
+public struct HttpError: Error, Equatable, Sendable {
   /// HTTP status to answer with (400, 408, 411, 413, 414, 417, 431, 501, 505).
   public var status: Int
   /// Stable machine-readable code, e.g. "BAD_HEADER".
@@ -139,7 +139,7 @@ public struct HttpError: Error, Equatable {
 
 /// A response to serialize. Framing headers (Content-Length, Connection, Transfer-Encoding) are
 /// always written by `serialize` and ignored if set in `headers`.
-public struct HttpResponse {
+public struct HttpResponse: Sendable {
   public var status: Int
   /// Extra header fields, in order (name, value).
   public var headers: [(String, String)]

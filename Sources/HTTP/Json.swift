@@ -2,7 +2,7 @@
 import Wire
 
 /// Why JSON text was rejected; `offset` is the byte position where parsing stopped.
-public struct JsonError: Error, Equatable {
+public struct JsonError: Error, Equatable, Sendable {
   public var message: String
   public var offset: Int
 
@@ -133,7 +133,7 @@ public func parseJson(_ text: String, maxDepth: Int = 16, maxBytes: Int = 1 << 2
   try parseJson(Array(text.utf8), maxDepth: maxDepth, maxBytes: maxBytes)
 }
 
-struct JsonParser {
+struct JsonParser: Sendable {
   let b: [UInt8]
   var i = 0
   let maxDepth: Int
@@ -354,7 +354,7 @@ func appendUTF8(_ out: inout [UInt8], _ s: UInt32) {
 ///       w.key("viewers"); w.int(2)
 ///     }
 ///     w.text  // {"type":"answer","viewers":2}
-public struct JsonWriter {
+public struct JsonWriter: Sendable {
   /// The UTF-8 text written so far.
   public private(set) var bytes: [UInt8] = []
   /// One entry per open container: true while it has no element yet.

@@ -2,7 +2,7 @@
 import Wire
 
 /// Our ICE credentials (a=ice-ufrag / a=ice-pwd).
-public struct IceCredentials: Equatable {
+public struct IceCredentials: Equatable, Sendable {
   /// 8 ice-chars (48 random bits; RFC 8445 asks for at least 24).
   public var ufrag: String
   /// 24 ice-chars (144 random bits; RFC 8445 asks for at least 128).
@@ -30,13 +30,13 @@ public struct IceCredentials: Equatable {
 }
 
 /// Something the caller should act on.
-public enum IceEvent: Equatable {
+public enum IceEvent: Equatable, Sendable {
   /// First nomination, or the nominated pair moved to a new address: send media there.
   case selected(SocketAddress)
 }
 
 /// The result of handling one datagram.
-public struct IceOutput {
+public struct IceOutput: Sendable {
   /// Datagram to send back to the request's source.
   public var response: [UInt8]?
   public var event: IceEvent?
@@ -80,7 +80,7 @@ public struct IceOutput {
 /// success) request — from any source until something is nominated, then only from the
 /// selected address, so checks on other pairs do not keep a dead selected path alive — and by
 /// authenticated SRTCP from the selected address (`authenticatedMedia`).
-public struct IceLiteAgent {
+public struct IceLiteAgent: Sendable {
   public let local: IceCredentials
   public let remoteUfrag: String
   /// Kept for completeness; a lite agent sends no checks, so it never uses it.

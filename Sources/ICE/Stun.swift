@@ -3,7 +3,7 @@
 import Wire
 
 /// Why a datagram was not accepted as STUN, or why a request was rejected.
-public enum StunError: Error, Equatable {
+public enum StunError: Error, Equatable, Sendable {
   /// Not a STUN message (first two bits, magic cookie).
   case notStun
   /// Shorter than its header or its length field says.
@@ -27,12 +27,12 @@ public enum StunError: Error, Equatable {
 }
 
 /// The class bits of a STUN message type.
-public enum StunClass: Equatable {
+public enum StunClass: Equatable, Sendable {
   case request, indication, success, error
 }
 
 /// STUN constants: magic cookie, methods and attribute types.
-public enum Stun {
+public enum Stun: Sendable {
   public static let magicCookie: UInt32 = 0x2112_A442
   /// XORed into the CRC-32 of FINGERPRINT ("STUN").
   public static let fingerprintXor: UInt32 = 0x5354_554E
@@ -71,7 +71,7 @@ public enum Stun {
 }
 
 /// One TLV attribute. `value` is unpadded.
-public struct StunAttribute: Equatable {
+public struct StunAttribute: Equatable, Sendable {
   public var type: UInt16
   public var value: [UInt8]
 
@@ -82,7 +82,7 @@ public struct StunAttribute: Equatable {
 }
 
 /// ERROR-CODE contents: `code` is 300...699, `reason` a short phrase.
-public struct StunErrorCode: Equatable {
+public struct StunErrorCode: Equatable, Sendable {
   public var code: Int
   public var reason: String
 
@@ -93,7 +93,7 @@ public struct StunErrorCode: Equatable {
 }
 
 /// A decoded STUN message.
-public struct StunMessage {
+public struct StunMessage: Sendable {
   /// 12-bit method; 0x0001 = Binding.
   public var method: UInt16
   public var cls: StunClass

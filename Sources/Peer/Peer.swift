@@ -6,7 +6,7 @@ import SRTP
 import Wire
 
 /// Where a viewer's session stands.
-public enum PeerState: Equatable {
+public enum PeerState: Equatable, Sendable {
   /// Waiting for the browser's first authenticated STUN check.
   case checking
   /// ICE works; the DTLS handshake is running.
@@ -26,7 +26,7 @@ public enum PeerState: Equatable {
 }
 
 /// Why a session ended, with a stable code for logs and /status.
-public enum PeerCloseReason: Equatable {
+public enum PeerCloseReason: Equatable, Sendable {
   case hangUp
   case iceTimeout
   case consentExpired
@@ -60,7 +60,7 @@ public enum PeerCloseReason: Equatable {
   }
 }
 
-public enum PeerEvent: Equatable {
+public enum PeerEvent: Equatable, Sendable {
   case stateChanged(PeerState)
   /// The viewer needs a keyframe (joined, PLI, FIR, or frames were lost on our side).
   case keyframeNeeded(reason: String)
@@ -68,7 +68,7 @@ public enum PeerEvent: Equatable {
   case closed(PeerCloseReason)
 }
 
-public struct PeerStats: Equatable {
+public struct PeerStats: Equatable, Sendable {
   public var framesSent = 0
   public var packetsSent = 0
   public var bytesSent = 0
@@ -87,7 +87,7 @@ public struct PeerStats: Equatable {
 }
 
 /// What one viewer's session needs to know.
-public struct PeerConfig {
+public struct PeerConfig: Sendable {
   public var video: NegotiatedVideo
   public var localIce: IceCredentials
   public var ssrc: UInt32
@@ -115,7 +115,7 @@ public struct PeerConfig {
 }
 
 /// Kinds of datagram on the shared UDP port (RFC 7983).
-public enum DatagramKind: Equatable {
+public enum DatagramKind: Equatable, Sendable {
   case stun, dtls, rtp, rtcp, unknown
 
   public static func classify(_ d: [UInt8]) -> DatagramKind {

@@ -13,7 +13,7 @@ func rtcamMain(_ argc: Int32, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<
 }
 #else
 @main
-struct RTCamMain {
+struct RTCamMain: Sendable {
   static func main() {
     exitProcess(runCommandLine(CommandLine.arguments))
   }

@@ -1,7 +1,7 @@
 // Annex-B byte stream (ITU-T H.264 Annex B) NAL unit iteration.
 
 /// H.264 NAL unit types used by the packetizer (ITU-T H.264 table 7-1, RFC 6184 table 1).
-public enum NalType {
+public enum NalType: Sendable {
   public static let nonIDRSlice: UInt8 = 1
   public static let idrSlice: UInt8 = 5
   public static let sei: UInt8 = 6

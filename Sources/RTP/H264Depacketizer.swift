@@ -6,7 +6,7 @@
 /// A sequence gap throws `.sequenceGap` and discards the access unit in progress together with
 /// the rest of the packets carrying the gap packet's timestamp; reassembly resumes with the next
 /// timestamp. Other payload errors likewise discard the access unit they belong to.
-public struct H264Depacketizer {
+public struct H264Depacketizer: Sendable {
   /// Upper bound on one reassembled access unit.
   public static let maxAccessUnit = 8 << 20
 

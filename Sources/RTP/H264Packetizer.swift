@@ -6,7 +6,7 @@
 ///
 /// Steady state allocates nothing: packets are written into the caller's buffer, and the cached
 /// SPS/PPS copies reuse their storage (they only grow if a parameter set outgrows 256 bytes).
-public struct H264Packetizer {
+public struct H264Packetizer: Sendable {
   public let ssrc: UInt32
   public let payloadType: UInt8
   /// Largest packet written, header and extension included.
@@ -163,7 +163,7 @@ public struct H264Packetizer {
 }
 
 /// Writes RTP headers and H.264 payload structures; owns the per-stream counters.
-struct RtpPacketWriter {
+struct RtpPacketWriter: Sendable {
   let ssrc: UInt32
   let payloadType: UInt8
   var sequence: UInt16
@@ -237,7 +237,7 @@ struct RtpPacketWriter {
   }
 
   /// STAP-A under construction: write position and accumulated F/NRI bits.
-  struct Stap {
+  struct Stap: Sendable {
     var position: Int
     var fnri: UInt8
   }

@@ -3,7 +3,7 @@
 import Wire
 
 /// Errors from parsing RTCP. Every malformed input ends in one of these, never in a trap.
-public enum RtcpError: Error, Equatable {
+public enum RtcpError: Error, Equatable, Sendable {
   /// Datagram or packet shorter than a header or than its own fields need.
   case truncated
   /// Version field is not 2.
@@ -20,7 +20,7 @@ public enum RtcpError: Error, Equatable {
 public let maxRtcpPackets = 64
 
 /// RTCP packet types.
-public enum RtcpType {
+public enum RtcpType: Sendable {
   public static let senderReport: UInt8 = 200
   public static let receiverReport: UInt8 = 201
   public static let sdes: UInt8 = 202
@@ -33,7 +33,7 @@ public enum RtcpType {
 }
 
 /// A reception report block (RFC 3550 section 6.4.1).
-public struct ReportBlock: Equatable {
+public struct ReportBlock: Equatable, Sendable {
   public var ssrc: UInt32
   /// Fraction lost since the previous report, in 1/256.
   public var fractionLost: UInt8
@@ -63,7 +63,7 @@ public struct ReportBlock: Equatable {
 }
 
 /// One Full Intra Request entry (RFC 5104 section 4.3.1).
-public struct FirRequest: Equatable {
+public struct FirRequest: Equatable, Sendable {
   public var ssrc: UInt32
   public var sequence: UInt8
   public init(ssrc: UInt32, sequence: UInt8) {
@@ -73,7 +73,7 @@ public struct FirRequest: Equatable {
 }
 
 /// One packet of a compound RTCP datagram.
-public enum RtcpPacket: Equatable {
+public enum RtcpPacket: Equatable, Sendable {
   case senderReport(
     ssrc: UInt32, ntpTime: UInt64, rtpTimestamp: UInt32, packetCount: UInt32,
     octetCount: UInt32, blocks: [ReportBlock])

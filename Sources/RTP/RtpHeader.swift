@@ -2,7 +2,7 @@
 import Wire
 
 /// Errors from parsing RTP packets or reassembling H.264 access units.
-public enum RtpError: Error, Equatable {
+public enum RtpError: Error, Equatable, Sendable {
   /// Fewer bytes than the header, CSRC list, extension or padding claims.
   case truncated
   /// Version field is not 2.
@@ -21,7 +21,7 @@ public enum RtpError: Error, Equatable {
 }
 
 /// The fixed RTP header plus the lengths of its optional parts.
-public struct RtpHeader: Equatable {
+public struct RtpHeader: Equatable, Sendable {
   public var version: UInt8
   public var padding: Bool
   public var `extension`: Bool

@@ -2,7 +2,7 @@
 
 /// A ring of recently sent RTP packets (plaintext), indexed by sequence number. All storage is
 /// allocated in `init`; `store` and `withPacket` never allocate.
-public struct RtpHistory {
+public struct RtpHistory: Sendable {
   public let slots: Int
   public let slotSize: Int
   var storage: [UInt8]

@@ -1,7 +1,7 @@
 import Wire
 
 /// rtcam's side of the session, chosen by the caller (randomness and addresses stay outside).
-public struct AnswerParameters {
+public struct AnswerParameters: Sendable {
   /// Goes into the o= line.
   public var sessionID: UInt64
   /// Our ICE credentials: ufrag >= 4 and pwd >= 22 ice-chars (A-Z a-z 0-9 + /).
@@ -36,7 +36,7 @@ public struct AnswerParameters {
 }
 
 /// What the rest of rtcam needs to know about the accepted video section.
-public struct NegotiatedVideo: Equatable {
+public struct NegotiatedVideo: Equatable, Sendable {
   /// The accepted m-section's mid ("" if the offer had none).
   public var mid: String
   /// The offer's payload type for the chosen H.264 format; use it in RTP.
@@ -77,7 +77,7 @@ public struct NegotiatedVideo: Equatable {
 }
 
 /// The answer text (CRLF line endings) and the negotiated parameters.
-public struct SdpAnswer {
+public struct SdpAnswer: Sendable {
   public var sdp: String
   public var video: NegotiatedVideo
 
@@ -293,7 +293,7 @@ func candidateLine(index: Int, address: SocketAddress) -> String {
     + " " + String(address.port) + " typ host"
 }
 
-struct LineWriter {
+struct LineWriter: Sendable {
   var text = ""
   mutating func add(_ line: String) {
     text += line

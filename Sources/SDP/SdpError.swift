@@ -1,6 +1,6 @@
 /// Why an offer cannot be answered. Every parser and negotiation failure is one of these; nothing
 /// in this module traps on bad input.
-public enum SdpError: Error, Equatable {
+public enum SdpError: Error, Equatable, Sendable {
   /// The text is not SDP we understand; the message says which line and what.
   case malformed(String)
   /// More than 64 KiB, more than 4096 lines or more than 16 m-sections.

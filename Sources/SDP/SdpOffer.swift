@@ -1,7 +1,7 @@
 import Wire
 
 /// One payload type of an m-section, with its a=rtpmap, a=fmtp and a=rtcp-fb lines joined.
-public struct SdpCodec: Equatable {
+public struct SdpCodec: Equatable, Sendable {
   /// 0...127.
   public var payloadType: Int
   /// Encoding name as written ("H264", "VP8"); "" if there was no rtpmap and the type is not static.
@@ -24,7 +24,7 @@ public struct SdpCodec: Equatable {
 }
 
 /// One a=extmap line (RFC 8285): `a=extmap:<id>[/<direction>] <uri> ...`.
-public struct SdpExtmap: Equatable {
+public struct SdpExtmap: Equatable, Sendable {
   /// 1...255 (1...14 fit the one-byte header form).
   public var id: Int
   /// "sendonly", "recvonly", "sendrecv", "inactive" as written by the offerer, or nil.
@@ -40,7 +40,7 @@ public struct SdpExtmap: Equatable {
 
 /// One m-section of an offer. Transport fields (ICE, fingerprint, setup, direction, rtcp-mux)
 /// hold the effective value: the media-level attribute if present, else the session-level one.
-public struct SdpMedia: Equatable {
+public struct SdpMedia: Equatable, Sendable {
   /// "video", "audio", "application", ... as written.
   public var kind: String
   /// 0 means the offerer disabled the section.
@@ -93,7 +93,7 @@ public struct SdpMedia: Equatable {
 }
 
 /// A parsed SDP offer (RFC 8866 syntax, the subset browsers send for WebRTC).
-public struct SdpOffer: Equatable {
+public struct SdpOffer: Equatable, Sendable {
   public var media: [SdpMedia]
   /// Mids of the first a=group:BUNDLE line (session level); empty if none.
   public var bundle: [String]
@@ -122,7 +122,7 @@ public struct SdpOffer: Equatable {
 // MARK: - Parser
 
 /// Attributes that may appear at session or media level.
-struct TransportAttributes {
+struct TransportAttributes: Sendable {
   var ufrag: String?
   var pwd: String?
   var fingerprintAlgorithm: String?
@@ -134,7 +134,7 @@ struct TransportAttributes {
   var extmaps: [SdpExtmap] = []
 }
 
-struct MediaBuilder {
+struct MediaBuilder: Sendable {
   var kind: String
   var port: Int
   var proto: String
@@ -189,7 +189,7 @@ func staticPayloadType(_ pt: Int) -> (name: String, clock: Int)? {
   }
 }
 
-struct OfferParser {
+struct OfferParser: Sendable {
   var session = TransportAttributes()
   var bundle: [String] = []
   var bundleSeen = false

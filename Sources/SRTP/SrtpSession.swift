@@ -3,7 +3,7 @@ import Synchronization
 import Wire
 
 /// Why an SRTP operation failed.
-public enum SrtpError: Error, Equatable {
+public enum SrtpError: Error, Equatable, Sendable {
   /// libsrtp2 returned an error: the operation and its `srtp_err_status_t`.
   case libsrtp(String, Int32)
   /// A key was not 16 bytes or a salt not 14 bytes.

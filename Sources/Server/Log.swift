@@ -1,7 +1,7 @@
 import CRTCam
 import Wire
 
-public enum LogLevel: Int, Equatable, Comparable {
+public enum LogLevel: Int, Equatable, Comparable, Sendable {
   case error = 0, warn, info, debug
   public init?(name: String) {
     switch name.asciiLowercased {

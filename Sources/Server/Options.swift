@@ -1,7 +1,7 @@
 import Wire
 
 /// What `rtcam` was asked to do.
-public enum Command: Equatable {
+public enum Command: Equatable, Sendable {
   case serve(ServeOptions)
   /// `rtcam probe ...` (Probe.swift).
   case probe(ProbeOptions)
@@ -12,7 +12,7 @@ public enum Command: Equatable {
 }
 
 /// Options of `rtcam serve` (the default command).
-public struct ServeOptions: Equatable {
+public struct ServeOptions: Equatable, Sendable {
   /// "testsrc", "y4m:PATH" or "v4l2:DEVICE"; nil = the default (camera if present, else test pattern).
   public var source: String? = nil
   /// V4L2 pixel format to capture (--format YUYV, ...); nil = the camera's best match.
@@ -33,7 +33,7 @@ public struct ServeOptions: Equatable {
   public init() {}
 }
 
-public struct OptionError: Error, Equatable {
+public struct OptionError: Error, Equatable, Sendable {
   public var message: String
   public init(_ message: String) { self.message = message }
 }

@@ -7,7 +7,7 @@ import HTTP
 import Wire
 
 /// Options of `rtcam probe`.
-public struct ProbeOptions: Equatable {
+public struct ProbeOptions: Equatable, Sendable {
   /// "testsrc", "y4m:PATH" or "v4l2:DEVICE"; nil = the default (camera if present, else test pattern).
   public var source: String? = nil
   public var width = 640
@@ -99,7 +99,7 @@ func percentile(_ sorted: [UInt64], _ p: Int) -> UInt64 {
 }
 
 /// Everything `rtcam probe` reports.
-struct ProbeReport {
+struct ProbeReport: Sendable {
   var source = ""
   var driver: String? = nil
   var card: String? = nil

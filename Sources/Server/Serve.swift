@@ -146,7 +146,7 @@ func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: 
 }
 
 /// One HTTP client connection of the event loop.
-struct HttpClient {
+struct HttpClient: Sendable {
   var fd: Int32
   var peer: SocketAddress
   var conn: HttpConnection

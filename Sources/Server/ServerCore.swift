@@ -6,7 +6,7 @@ import SDP
 import Wire
 
 /// What the capture thread reports, read by /status.
-public struct SourceStatus {
+public struct SourceStatus: Sendable {
   public var spec = ""
   public var state = "starting"
   public var errorCode: String? = nil
@@ -158,7 +158,7 @@ public final class ServerCore {
     }
   }
 
-  enum CreateResult {
+  enum CreateResult: Sendable {
     case success((String, String))
     case failure(HttpResponse)
   }

@@ -22,7 +22,7 @@ public func defaultSourceSpec() -> (spec: String, note: String) {
 /// What the camera thread tells the network loop: written under a mutex by the capture thread,
 /// picked up by the loop when `generation` changes.
 final class CameraStatus {
-  struct Snapshot {
+  struct Snapshot: Sendable {
     var running = false
     var code = ""
     var message = ""

@@ -1,6 +1,6 @@
 /// A transport address (IP + port) as plain bytes, so that protocol cores stay free of
 /// socket types. The event loop converts it to and from `sockaddr`.
-public struct SocketAddress: Hashable {
+public struct SocketAddress: Hashable, Sendable {
   /// 4 bytes for IPv4, 16 for IPv6.
   public var ip: [UInt8]
   public var port: UInt16

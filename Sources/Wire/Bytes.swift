@@ -1,12 +1,12 @@
 /// Errors from reading malformed bytes. Every parser in rtcam reports bad input through
 /// typed errors rather than traps, so nothing a peer sends can crash the server.
-public enum WireError: Error, Equatable {
+public enum WireError: Error, Equatable, Sendable {
   case truncated
   case invalid
 }
 
 /// Reads big-endian fields from a byte array without copying it.
-public struct ByteReader {
+public struct ByteReader: Sendable {
   public let bytes: [UInt8]
   public private(set) var offset: Int
   public let end: Int
@@ -76,7 +76,7 @@ public func loadU16(_ b: [UInt8], _ at: Int) -> UInt16 {
 
 /// Appends big-endian fields to a growable byte array. Reuse one writer (see `reset`) on hot
 /// paths so that its storage is allocated once.
-public struct ByteWriter {
+public struct ByteWriter: Sendable {
   public var bytes: [UInt8]
 
   public init(capacity: Int = 256) {

@@ -1,7 +1,7 @@
 import CRTCam
 
 /// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), as used by STUN's FINGERPRINT.
-public enum CRC32 {
+public enum CRC32: Sendable {
   static let table: [UInt32] = {
     var t = [UInt32](repeating: 0, count: 256)
     for i in 0..<256 {
@@ -26,7 +26,7 @@ public enum CRC32 {
 }
 
 /// Hashes and MACs, computed by mbedTLS (the one crypto library rtcam ships).
-public enum Digest {
+public enum Digest: Sendable {
   /// HMAC-SHA1 of bytes[from..<to] keyed with `key` (STUN MESSAGE-INTEGRITY).
   public static func hmacSHA1(key: [UInt8], _ bytes: [UInt8], from: Int = 0, to: Int? = nil) -> [UInt8] {
     let end = to ?? bytes.count

@@ -1,7 +1,7 @@
 /// An H.264 profile and level as the three bytes that follow the NAL header in a sequence parameter
 /// set (profile_idc, the constraint_set flags, level_idc), which are also SDP's `profile-level-id`
 /// (RFC 6184 §8.1).
-public struct H264ProfileLevel: Equatable {
+public struct H264ProfileLevel: Equatable, Sendable {
   public var profileIdc: UInt8
   public var constraintFlags: UInt8
   public var levelIdc: UInt8

@@ -1,5 +1,5 @@
 /// Small text helpers that work in Embedded Swift (no Foundation).
-public enum Hex {
+public enum Hex: Sendable {
   static let digitsLower: [UInt8] = Array("0123456789abcdef".utf8)
   static let digitsUpper: [UInt8] = Array("0123456789ABCDEF".utf8)
 
