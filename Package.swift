@@ -26,13 +26,17 @@ let deviceModules: [(String, [String])] = [
   ("Capture", ["Wire"]),
   ("Encoder", ["Wire", "Capture"]),
   ("Peer", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS"]),
-  ("Server", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer"]),
+  // the application core (sans-IO): routes, sessions, connection and source policies, status
+  ("App", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer"]),
+  // the runtime: poll loop, sockets, threads, frame ring, logging; carries out the core's actions
+  ("Runtime", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App"]),
+  // the command line: options, help, probe, devices
+  ("CLI", ["Wire", "Capture", "Encoder", "App", "Runtime"]),
 ]
 
 // Extra modules a test target may use beyond its module's own dependencies.
 let extraTestDependencies: [String: [String]] = [
   "Peer": ["Capture", "Encoder"],
-  "Server": ["Capture", "Encoder"],
 ]
 
 let swiftSettings: [SwiftSetting] = [
@@ -42,7 +46,7 @@ let swiftSettings: [SwiftSetting] = [
 var targets: [Target] = [
   .target(name: "CRTCam", path: "Sources/CRTCam", linkerSettings: cLibraries),
   .executableTarget(
-    name: "RTCam", dependencies: ["Server", "CRTCam"], path: "Sources/RTCam",
+    name: "RTCam", dependencies: ["CLI", "Runtime", "CRTCam"], path: "Sources/RTCam",
     swiftSettings: swiftSettings),
 ]
 for (name, deps) in deviceModules {

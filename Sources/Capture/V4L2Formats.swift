@@ -470,3 +470,10 @@ public struct FpsMeter: Equatable, Sendable {
     return Int(UInt64(frames - 1) &* 1_000_000_000_000 / (last - first))
   }
 }
+
+/// "YUYV", "yu12", "I420" (an alias of YU12) → the pixel format, if V4L2Source can capture it.
+public func parsePixelFormatOption(_ s: String) -> FourCC? {
+  if s.asciiLowercased == "i420" { return .yu12 }
+  guard let f = FourCC(s), V4L2PixelLayout(f) != nil else { return nil }
+  return f
+}

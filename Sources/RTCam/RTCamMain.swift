@@ -1,4 +1,5 @@
-import Server
+import CLI
+import Runtime
 
 // The process entry point. Embedded Swift has no `CommandLine`, so the device build takes
 // argc/argv from C's main directly; the host build uses the standard library's.

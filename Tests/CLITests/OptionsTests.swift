@@ -1,5 +1,6 @@
 import Testing
-@testable import Server
+import App
+@testable import CLI
 
 @Suite struct OptionsTests {
   func serve(_ args: [String]) throws -> ServeOptions {

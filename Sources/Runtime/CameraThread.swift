@@ -1,6 +1,7 @@
 // `serve` with a V4L2 camera: the default source, the camera capture thread (which keeps
 // retrying while the camera is missing, busy or lost, and resumes when it is back) and how its
 // state reaches /status.
+import App
 import CRTCam
 import Capture
 import Encoder

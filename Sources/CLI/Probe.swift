@@ -1,6 +1,8 @@
 // `rtcam probe` (capture and encode a few frames, print one JSON line) and `rtcam devices`
 // (list the V4L2 video nodes with their formats, sizes and frame rates).
+import App
 import CRTCam
+import Runtime
 import Capture
 import Encoder
 import HTTP
@@ -79,12 +81,6 @@ func parseSizeOption(_ s: String) -> (Int, Int)? {
   return (w, h)
 }
 
-/// "YUYV", "yu12", "I420" (an alias of YU12) → the pixel format, if V4L2Source can capture it.
-public func parsePixelFormatOption(_ s: String) -> FourCC? {
-  if s.asciiLowercased == "i420" { return .yu12 }
-  guard let f = FourCC(s), V4L2PixelLayout(f) != nil else { return nil }
-  return f
-}
 
 func pixelFormatOptionError(_ s: String) -> String {
   "--format must be one of " + V4L2PixelLayout.supported.map { $0.text }.joined(separator: ", ") + " (I420 = YU12), not '"

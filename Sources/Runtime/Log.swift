@@ -1,27 +1,6 @@
+import App
 import CRTCam
 import Wire
-
-public enum LogLevel: Int, Equatable, Comparable, Sendable {
-  case error = 0, warn, info, debug
-  public init?(name: String) {
-    switch name.asciiLowercased {
-    case "error": self = .error
-    case "warn", "warning": self = .warn
-    case "info": self = .info
-    case "debug": self = .debug
-    default: return nil
-    }
-  }
-  public var name: String {
-    switch self {
-    case .error: return "error"
-    case .warn: return "warn"
-    case .info: return "info"
-    case .debug: return "debug"
-    }
-  }
-  public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
-}
 
 /// Process-wide log threshold (set once at start-up, before threads start).
 nonisolated(unsafe) public var logThreshold = LogLevel.info

@@ -5,7 +5,7 @@ import Peer
 import SDP
 import Testing
 import Wire
-@testable import Server
+@testable import App
 
 /// The server's routes and session table, driven without sockets.
 @Suite struct ServerCoreTests {

@@ -1,0 +1,23 @@
+import Wire
+
+/// Options of `rtcam serve` (the default command).
+public struct ServeOptions: Equatable, Sendable {
+  /// "testsrc", "y4m:PATH" or "v4l2:DEVICE"; nil = the default (camera if present, else test pattern).
+  public var source: String? = nil
+  /// V4L2 pixel format to capture (--format YUYV, ...); nil = the camera's best match.
+  public var pixelFormat: String? = nil
+  public var width = 640
+  public var height = 480
+  public var fps = 30
+  public var bitrate = 800_000
+  /// Address the HTTP server (and the UDP media socket) bind to. "::" accepts IPv4 too.
+  public var listen = "::"
+  public var httpPort = 8080
+  public var udpPort = 8189
+  /// Addresses advertised as ICE host candidates; empty = every non-loopback interface address.
+  public var iceHosts: [String] = []
+  public var maxViewers = 8
+  public var logLevel = LogLevel.info
+
+  public init() {}
+}

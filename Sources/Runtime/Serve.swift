@@ -1,0 +1,165 @@
+// `rtcam serve`: creates the identity, binds the sockets, starts the capture thread and runs
+// the network loop.
+import App
+import CRTCam
+import Capture
+import DTLS
+import Encoder
+import HTTP
+import ICE
+import Peer
+import SDP
+import SRTP
+import Synchronization
+import Wire
+
+/// `rtcam serve`: binds the sockets, starts the capture thread, runs the network loop until
+/// SIGINT/SIGTERM. Returns the exit code.
+public func serve(_ o: ServeOptions) -> Int32 {
+  logThreshold = o.logLevel
+  rtc_ignore_sigpipe()
+  let now0 = rtc_monotonic_ns()
+
+  // ---- crypto identity ----
+  do { try srtpInitialize() } catch {
+    log(.error, "\(error.code): libsrtp2 failed to initialise")
+    return 1
+  }
+  let random: DtlsRandom
+  let cert: DtlsCertificate
+  do {
+    random = try DtlsRandom(personalization: "rtcam")
+    cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
+  } catch {
+    log(.error, "\(error.code): cannot create the DTLS certificate: \(error.detail)")
+    return 1
+  }
+
+  // ---- sockets ----
+  var listenAddr = rtc_addr()
+  guard rtc_addr_parse(o.listen, UInt16(o.httpPort), &listenAddr) == 0 else {
+    log(.error, "BAD_LISTEN_ADDRESS: '\(o.listen)' is not a numeric IP address")
+    return 2
+  }
+  var httpFd = rtc_bind_socket(&listenAddr, Int32(SOCK_STREAM.rawValue), 64)
+  if httpFd == -EAFNOSUPPORT && o.listen == "::" {
+    // No IPv6 on this machine: fall back to IPv4 only.
+    _ = rtc_addr_parse("0.0.0.0", UInt16(o.httpPort), &listenAddr)
+    httpFd = rtc_bind_socket(&listenAddr, Int32(SOCK_STREAM.rawValue), 64)
+  }
+  guard httpFd >= 0 else {
+    log(.error, "HTTP_BIND_FAILED: cannot listen on \(o.listen) port \(o.httpPort): \(errnoText(-httpFd))")
+    return 1
+  }
+  let v6 = rtc_addr_family(&listenAddr) == AF_INET6
+  var hostText = [CChar](repeating: 0, count: 64)
+  _ = rtc_addr_format(&listenAddr, &hostText, 64)
+  let listenText = String(cString: hostText)
+  var udpAddr = rtc_addr()
+  _ = rtc_addr_parse(listenText, UInt16(o.udpPort), &udpAddr)
+  let udpFd = rtc_bind_socket(&udpAddr, Int32(SOCK_DGRAM.rawValue), 0)
+  guard udpFd >= 0 else {
+    log(.error, "UDP_BIND_FAILED: cannot bind UDP port \(o.udpPort) on \(listenText): \(errnoText(-udpFd))")
+    return 1
+  }
+
+  // ---- ICE candidates ----
+  var candidates: [SocketAddress] = []
+  if o.iceHosts.isEmpty {
+    let c = AddressCollector()
+    let ctx = Unmanaged.passUnretained(c).toOpaque()
+    _ = rtc_list_interface_addrs(0, { ctx, _, addr in
+      let col = Unmanaged<AddressCollector>.fromOpaque(ctx!).takeUnretainedValue()
+      col.list.append(socketAddress(addr!.pointee))
+    }, ctx)
+    for a in c.list where v6 || a.isIPv4 {
+      let cand = SocketAddress(ip: a.ip, port: UInt16(o.udpPort))
+      if !candidates.contains(cand) { candidates.append(cand) }
+    }
+    if candidates.isEmpty {
+      log(.warn, "no non-loopback interface address found; advertising 127.0.0.1 (use --ice-host)")
+      candidates.append(SocketAddress(ip: [127, 0, 0, 1], port: UInt16(o.udpPort)))
+    }
+  } else {
+    for h in o.iceHosts {
+      var a = rtc_addr()
+      guard rtc_addr_parse(h, UInt16(o.udpPort), &a) == 0 else {
+        log(.error, "BAD_ICE_HOST: '\(h)' is not a numeric IP address")
+        return 2
+      }
+      candidates.append(socketAddress(a))
+    }
+  }
+
+  // ---- wake-up and stop pipes ----
+  var wake: [Int32] = [0, 0]
+  var stopPipe: [Int32] = [0, 0]
+  guard pipe(&wake) == 0, pipe(&stopPipe) == 0 else {
+    log(.error, "PIPE_FAILED: \(errnoText(rtc_errno()))")
+    return 1
+  }
+  for fd in wake + stopPipe { _ = rtc_set_nonblocking(fd) }
+  _ = rtc_install_stop_handler(stopPipe[1])
+
+  // ---- source + encoder on the capture thread ----
+  // V4L2: without --source, the camera at /dev/video0 if present, else the test pattern
+  let defaultSource = defaultSourceSpec()
+  if o.source == nil { log(.info, defaultSource.note) }
+  let specText = o.source ?? defaultSource.spec
+  guard let spec = SourceSpec.parse(specText) else {
+    log(.error, "BAD_SOURCE: '\(specText)'")
+    return 2
+  }
+  let ring = FrameRing(slots: 8, slotCapacity: 1 << 20)
+  let shared = CaptureShared(ring: ring, wakeFd: wake[1])
+  let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, now: now0)
+  core.logger = { level, msg in log(level, msg) }
+  core.sourceStatus.spec = spec.description
+  core.sourceStatus.bitrate = o.bitrate
+  core.sourceStatus.width = o.width
+  core.sourceStatus.height = o.height
+  core.sourceStatus.fps = o.fps
+
+  let settings = EncoderSettings(width: o.width, height: o.height, fps: o.fps, bitrate: o.bitrate)
+  switch spec {
+  case .testPattern:
+    let src = TestPattern(width: o.width, height: o.height, fps: o.fps)
+    guard startCapture(src, settings: settings, shared: shared, core: core) else { return 1 }
+  case .y4m(let path):
+    do {
+      let src = try Y4MSource(path: path)
+      core.sourceStatus.width = src.width
+      core.sourceStatus.height = src.height
+      core.sourceStatus.fps = src.fps
+      var s = settings
+      s.width = src.width
+      s.height = src.height
+      s.fps = src.fps
+      guard startCapture(src, settings: s, shared: shared, core: core) else { return 1 }
+    } catch {
+      log(.error, "\(error.code): \(error.message)")
+      core.sourceStatus.state = "failed"
+      core.sourceStatus.errorCode = error.code
+      core.sourceStatus.errorMessage = error.message
+    }
+  case .v4l2(let dev):
+    // V4L2: the camera thread opens (and keeps reopening) the device itself
+    guard startCameraCapture(device: dev, options: o, shared: shared) else { return 1 }
+  }
+
+  let shownHost = o.iceHosts.first ?? candidates.first?.ipString ?? "localhost"
+  let urlHost = shownHost.utf8.contains(UInt8(ascii: ":")) ? "[" + shownHost + "]" : shownHost
+  log(.info, "rtcam \(rtcamVersion) (\(buildArch)): HTTP on \(listenText) port \(o.httpPort), media on UDP port \(o.udpPort)")
+  log(.info, "ICE host candidates: " + candidates.map { $0.description }.joined(separator: ", "))
+  let st = core.sourceStatus
+  log(.info, "source \(spec.description), \(st.width)x\(st.height) at \(st.fps) fps, \(o.bitrate / 1000) kbit/s H.264")
+  log(.info, "watch at http://\(urlHost):\(o.httpPort)/")
+
+  let loop = EventLoop(core: core, httpFd: httpFd, udpFd: udpFd, udpIsV6: v6,
+    wakeFd: wake[0], stopFd: stopPipe[0], shared: shared)
+  loop.run()
+  shared.stop.store(true, ordering: .releasing)
+  log(.info, "stopped")
+  return 0
+}
+
