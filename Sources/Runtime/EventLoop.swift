@@ -12,16 +12,11 @@ import SRTP
 import Synchronization
 import Wire
 
-/// One HTTP client connection of the event loop.
-struct HttpClient: Sendable {
-  var fd: Int32
-  var peer: SocketAddress
-  var conn: HttpConnection
-  var out: [UInt8] = []
-  var outOffset = 0
-  var closeAfterWrite = false
-  /// When the client connected or last completed a request (the idlest is evicted when full).
-  var lastActive: UInt64 = 0
+/// The bytes queued for one HTTP client connection.
+struct PendingOutput {
+  var bytes: [UInt8] = []
+  var offset = 0
+  var isEmpty: Bool { offset >= bytes.count }
 }
 
 /// The network loop: poll(2) over the HTTP listener and clients, the UDP socket, the capture
@@ -34,8 +29,9 @@ final class EventLoop {
   let wakeFd: Int32
   let stopFd: Int32
   let shared: CaptureShared
-  var clients: [Int32: HttpClient] = [:]
-  let maxClients = 64
+  /// The connection policies (App); the loop keeps only each connection's queued output.
+  var http = HttpServer()
+  var outputs: [Int32: PendingOutput] = [:]
   var pollfds: [pollfd] = []
   var recvBuffer = [UInt8](repeating: 0, count: 4096)
   var lastAddr: SocketAddress? = nil
@@ -49,7 +45,7 @@ final class EventLoop {
     self.wakeFd = wakeFd
     self.stopFd = stopFd
     self.shared = shared
-    pollfds.reserveCapacity(maxClients + 8)
+    pollfds.reserveCapacity(http.limits.maxConnections + 8)
   }
 
   /// Sends one datagram on the shared UDP socket.
@@ -69,7 +65,7 @@ final class EventLoop {
       // poll timeout: the earliest deadline of sessions and HTTP clients, at most 1 s.
       var deadline = now + 1_000_000_000
       if let d = core.nextDeadline { deadline = min(deadline, d) }
-      for (_, c) in clients { if let d = c.conn.nextDeadline { deadline = min(deadline, d) } }
+      if let d = http.nextDeadline { deadline = min(deadline, d) }
       let timeoutMs = deadline > now ? Int32(min((deadline - now + 999_999) / 1_000_000, 1000)) : 0
 
       pollfds.removeAll(keepingCapacity: true)
@@ -77,9 +73,9 @@ final class EventLoop {
       pollfds.append(pollfd(fd: wakeFd, events: Int16(POLLIN), revents: 0))
       pollfds.append(pollfd(fd: udpFd, events: Int16(POLLIN), revents: 0))
       pollfds.append(pollfd(fd: httpFd, events: Int16(POLLIN), revents: 0))
-      for (fd, c) in clients {
+      for (fd, o) in outputs {
         var ev = Int16(POLLIN)
-        if c.outOffset < c.out.count { ev |= Int16(POLLOUT) }
+        if !o.isEmpty { ev |= Int16(POLLOUT) }
         pollfds.append(pollfd(fd: fd, events: ev, revents: 0))
       }
       let n = pollfds.withUnsafeMutableBufferPointer { poll($0.baseAddress, nfds_t($0.count), timeoutMs) }
@@ -108,7 +104,7 @@ final class EventLoop {
       }
       deliverFrames(send: send)
       core.poll(now: rtc_monotonic_ns(), unixNs: rtc_realtime_ns(), send: send)
-      checkClientTimeouts(now: rtc_monotonic_ns())
+      perform(http.timeouts(now: rtc_monotonic_ns()))
       updateSourceStatus()
       shared.viewers.store(core.connectedCount, ordering: .relaxed)
       if core.keyframeRequested {
@@ -116,8 +112,7 @@ final class EventLoop {
         shared.keyframe.store(true, ordering: .releasing)
       }
     }
-    for (fd, _) in clients { close(fd) }
-    clients.removeAll()
+    perform(http.closeAll())
   }
 
   /// Empties a wake-up/stop pipe into the receive buffer (no allocation: this runs every frame).
@@ -175,113 +170,78 @@ final class EventLoop {
       var peer = rtc_addr()
       let fd = rtc_accept(httpFd, &peer)
       if fd < 0 { return }
-      if clients.count >= maxClients {
-        // Full: make room by dropping the least recently active connection, so that idle or
-        // trickling clients cannot lock everyone else out.
-        var victim: Int32 = -1
-        var oldest = UInt64.max
-        for (cfd, c) in clients where c.lastActive < oldest {
-          oldest = c.lastActive
-          victim = cfd
-        }
-        if victim >= 0 {
-          log(.debug, "HTTP: \(maxClients) connections open; dropping the idlest (\(clients[victim]?.peer.description ?? "?"))")
-          dropClient(victim)
-        }
-      }
-      clients[fd] = HttpClient(fd: fd, peer: socketAddress(peer), conn: HttpConnection(limits: HttpLimits(), now: now),
-        lastActive: now)
+      outputs[fd] = PendingOutput()
+      perform(http.accepted(fd, peer: socketAddress(peer), now: now))
     }
   }
 
   func serviceClient(_ fd: Int32, revents: Int16, now: UInt64, send: ServerCore.Send) {
-    guard var c = clients[fd] else { return }
-    if revents & Int16(POLLOUT) != 0 { flush(&c) }
-    if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && !c.closeAfterWrite {
+    guard outputs[fd] != nil else { return }
+    if revents & Int16(POLLOUT) != 0 { flush(fd) }
+    guard outputs[fd] != nil else { return }
+    if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && http.wantsInput(fd) {
       let n = recvBuffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
       if n == 0 || (n < 0 && rtc_errno() != EAGAIN && rtc_errno() != EINTR) {
-        dropClient(fd)
+        http.gone(fd)
+        closeClient(fd)
         return
       }
       if n > 0 {
-        let result = recvBuffer.withUnsafeBytes { c.conn.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n]), now: now) }
-        if let interim = c.conn.takeInterimResponse() { queue(&c, interim) }
-        handleResult(result, client: &c, now: now, send: send)
-        // Pipelined requests beyond the per-read bound: keep going, still bounded.
-        var rounds = 0
-        while c.conn.hasBufferedInput && !c.closeAfterWrite && rounds < 16 {
-          handleResult(c.conn.poll(now: now), client: &c, now: now, send: send)
-          rounds += 1
+        let actions = recvBuffer.withUnsafeBytes { b in
+          http.received(fd, UnsafeRawBufferPointer(rebasing: b[0..<n]), now: now) { req in
+            core.handle(req, now: now, send: send)
+          }
         }
+        perform(actions)
       }
     }
-    if c.closeAfterWrite && c.outOffset >= c.out.count {
-      dropClient(fd)
+  }
+
+  /// Carries out the connection table's actions.
+  func perform(_ actions: [HttpAction]) {
+    var touched: [Int32] = []
+    for a in actions {
+      switch a {
+      case .write(let fd, let bytes):
+        guard var o = outputs[fd] else { continue }
+        if o.isEmpty { o.bytes.removeAll(keepingCapacity: true); o.offset = 0 }
+        o.bytes.append(contentsOf: bytes)
+        outputs[fd] = o
+        if !touched.contains(fd) { touched.append(fd) }
+      case .close(let fd):
+        if let o = outputs[fd], !o.isEmpty { flush(fd) }  // best effort for a last response
+        closeClient(fd)
+      case .log(let level, let message):
+        log(level, message)
+      }
+    }
+    for fd in touched where outputs[fd] != nil { flush(fd) }
+  }
+
+  /// Writes what the socket takes; tells the table when everything is out.
+  func flush(_ fd: Int32) {
+    guard var o = outputs[fd] else { return }
+    while !o.isEmpty {
+      let off = o.offset
+      let n = o.bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
+      if n > 0 { o.offset += n; continue }
+      if n < 0 && (rtc_errno() == EAGAIN || rtc_errno() == EINTR) {
+        outputs[fd] = o
+        return
+      }
+      // the peer is gone: nothing more can be written
+      outputs[fd] = o
+      http.gone(fd)
+      closeClient(fd)
       return
     }
-    clients[fd] = c
+    outputs[fd] = o
+    let after = http.flushed(fd)
+    if !after.isEmpty { perform(after) }
   }
 
-  func handleResult(_ result: HttpReceiveResult, client c: inout HttpClient, now: UInt64, send: ServerCore.Send) {
-    switch result {
-    case .needMore: break
-    case .error(let e):
-      log(.debug, "HTTP \(c.peer.description): \(e.status) \(e.code): \(e.message)")
-      queue(&c, HttpResponse(error: e).serialize(keepAlive: false))
-      c.closeAfterWrite = true
-    case .requests(let reqs):
-      // Activity = completed requests (a client trickling bytes never counts as active).
-      c.lastActive = now
-      for req in reqs {
-        let resp = core.handle(req, now: now, send: send)
-        let level: LogLevel = resp.status >= 400 ? .info : .debug
-        log(level, "HTTP \(c.peer.description) \(req.method) \(req.path) → \(resp.status)")
-        let keep = req.keepAlive && resp.status < 500
-        queue(&c, resp.serialize(keepAlive: keep, isHead: req.isHead))
-        if !keep { c.closeAfterWrite = true; break }
-      }
-    }
-    flush(&c)
-  }
-
-  func queue(_ c: inout HttpClient, _ bytes: [UInt8]) {
-    if c.outOffset >= c.out.count { c.out.removeAll(keepingCapacity: true); c.outOffset = 0 }
-    c.out.append(contentsOf: bytes)
-  }
-
-  func flush(_ c: inout HttpClient) {
-    while c.outOffset < c.out.count {
-      let off = c.outOffset
-      let n = c.out.withUnsafeBytes { write(c.fd, $0.baseAddress! + off, $0.count - off) }
-      if n > 0 { c.outOffset += n; continue }
-      if n < 0 && (rtc_errno() == EAGAIN || rtc_errno() == EINTR) { return }
-      c.closeAfterWrite = true
-      c.outOffset = c.out.count
-      return
-    }
-  }
-
-  func checkClientTimeouts(now: UInt64) {
-    var expired: [Int32] = []
-    for (fd, var c) in clients {
-      guard let d = c.conn.nextDeadline, now >= d else { continue }
-      if let t = c.conn.checkTimeout(now: now) {
-        switch t {
-        case .error(let e):
-          queue(&c, HttpResponse(error: e).serialize(keepAlive: false))
-          flush(&c)
-          expired.append(fd)
-        default:
-          expired.append(fd)
-        }
-      }
-      clients[fd] = c
-    }
-    for fd in expired { dropClient(fd) }
-  }
-
-  func dropClient(_ fd: Int32) {
+  func closeClient(_ fd: Int32) {
+    guard outputs.removeValue(forKey: fd) != nil else { return }
     close(fd)
-    clients[fd] = nil
   }
 }

@@ -1,0 +1,160 @@
+import HTTP
+import Testing
+import Wire
+
+@testable import App
+
+/// The connection table's policies, driven with a fake clock and no sockets.
+@Suite struct HttpServerTests {
+  static let s: UInt64 = 1_000_000_000
+  let peer = SocketAddress(ip: [127, 0, 0, 1], port: 40_000)
+
+  /// Feeds text as one read; the handler answers 200 "ok" (or what `answer` says).
+  func feed(_ http: inout HttpServer, _ id: ConnectionID, _ text: String, now: UInt64,
+            answer: (HttpRequest) -> HttpResponse = { _ in HttpResponse(status: 200, contentType: "text/plain", body: Array("ok".utf8)) })
+    -> [HttpAction]
+  {
+    let bytes = Array(text.utf8)
+    return bytes.withUnsafeBytes { http.received(id, $0, now: now, handler: answer) }
+  }
+
+  func writes(_ a: [HttpAction]) -> [String] {
+    a.compactMap { if case .write(_, let b) = $0 { return String(decoding: b, as: UTF8.self) } else { return nil } }
+  }
+
+  func closes(_ a: [HttpAction]) -> [ConnectionID] {
+    a.compactMap { if case .close(let id) = $0 { return id } else { return nil } }
+  }
+
+  @Test func exactBytesOfAKeepAliveExchange() {
+    var http = HttpServer()
+    #expect(http.accepted(5, peer: peer, now: 0).isEmpty)
+    let a = feed(&http, 5, "GET /favicon.ico HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1) { _ in
+      HttpResponse(status: 204, headers: [("Cache-Control", "max-age=86400")])
+    }
+    #expect(writes(a) == ["HTTP/1.1 204 No Content\r\nCache-Control: max-age=86400\r\nConnection: keep-alive\r\n\r\n"])
+    #expect(closes(a).isEmpty)
+    #expect(http.flushed(5).isEmpty, "keep-alive: stays open once written")
+    #expect(http.wantsInput(5))
+    // a second request on the same connection
+    let b = feed(&http, 5, "GET /x HTTP/1.1\r\nHost: cam\r\n\r\n", now: 2)
+    #expect(writes(b) == [
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nCache-Control: no-store\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok"
+    ])
+  }
+
+  @Test func connectionCloseAndHttp10CloseAfterTheWrite() {
+    for request in ["GET / HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n", "GET / HTTP/1.0\r\n\r\n"] {
+      var http = HttpServer()
+      _ = http.accepted(7, peer: peer, now: 0)
+      let a = feed(&http, 7, request, now: 1)
+      #expect(writes(a).count == 1)
+      #expect(writes(a).first?.contains("Connection: close\r\n") == true)
+      #expect(closes(a).isEmpty, "not before the response is out")
+      #expect(!http.wantsInput(7), "no more reading once the last response is queued")
+      #expect(feed(&http, 7, "GET / HTTP/1.1\r\nHost: cam\r\n\r\n", now: 2).isEmpty)
+      #expect(http.flushed(7) == [.close(7)])
+      #expect(!http.contains(7))
+    }
+  }
+
+  @Test func serverErrorsEndKeepAlive() {
+    var http = HttpServer()
+    _ = http.accepted(3, peer: peer, now: 0)
+    let a = feed(&http, 3, "GET /a HTTP/1.1\r\nHost: cam\r\n\r\nGET /b HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1) { req in
+      .error(500, code: "BOOM", message: req.path)
+    }
+    // the first answer is a 5xx: it closes, and the pipelined second request is not answered
+    #expect(writes(a).count == 1)
+    #expect(writes(a).first?.hasPrefix("HTTP/1.1 500 ") == true)
+    #expect(writes(a).first?.contains("Connection: close") == true)
+    #expect(http.flushed(3) == [.close(3)])
+    // a 4xx keeps the connection
+    var h2 = HttpServer()
+    _ = h2.accepted(4, peer: peer, now: 0)
+    let b = feed(&h2, 4, "GET /nope HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1) { _ in .error(404, code: "NOT_FOUND", message: "no") }
+    #expect(writes(b).first?.contains("Connection: keep-alive") == true)
+    #expect(h2.flushed(4).isEmpty)
+  }
+
+  @Test func pipelinedRequestsAreAnsweredInOrderWithinTheBound() {
+    var http = HttpServer()
+    _ = http.accepted(9, peer: peer, now: 0)
+    var text = ""
+    for i in 0..<3 { text += "GET /p\(i) HTTP/1.1\r\nHost: cam\r\n\r\n" }
+    let a = feed(&http, 9, text, now: 1) { req in HttpResponse(status: 200, contentType: "text/plain", body: Array(req.path.utf8)) }
+    #expect(writes(a).map { $0.hasSuffix("/p0") || $0.hasSuffix("/p1") || $0.hasSuffix("/p2") } == [true, true, true])
+    #expect(writes(a).map { String($0.suffix(3)) } == ["/p0", "/p1", "/p2"])
+
+    // One read can cause at most (1 + pipelineRounds) x maxRequestsPerReceive answers.
+    var bounded = HttpServer()
+    _ = bounded.accepted(10, peer: peer, now: 0)
+    var many = ""
+    for _ in 0..<200 { many += "GET / HTTP/1.1\r\nHost: c\r\n\r\n" }
+    let limit = (1 + bounded.limits.pipelineRounds) * bounded.limits.parser.maxRequestsPerReceive
+    let b = feed(&bounded, 10, many, now: 1)
+    #expect(writes(b).count == limit)
+    // the rest is answered on the next read
+    let c = feed(&bounded, 10, "", now: 2)
+    #expect(writes(c).count == min(200 - limit, limit))
+  }
+
+  @Test func parseErrorsAnswerOnceThenClose() {
+    var http = HttpServer()
+    _ = http.accepted(11, peer: peer, now: 0)
+    let a = feed(&http, 11, "BLAH\r\n\r\n", now: 1)
+    #expect(writes(a).count == 1)
+    #expect(writes(a).first?.hasPrefix("HTTP/1.1 400 ") == true)
+    #expect(a.contains { if case .log(.debug, _) = $0 { return true } else { return false } })
+    #expect(!http.wantsInput(11))
+    #expect(http.flushed(11) == [.close(11)])
+  }
+
+  @Test func whenFullTheIdlestConnectionIsDropped() {
+    var http = HttpServer()
+    let max = http.limits.maxConnections
+    for id in 0..<Int32(max) { #expect(http.accepted(id, peer: peer, now: UInt64(id) + 10).isEmpty) }
+    // connection 0 completes a request late: it is now the most recently active
+    _ = feed(&http, 0, "GET / HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1_000)
+    // connection 1 trickles bytes: that is not activity
+    _ = feed(&http, 1, "GET / HT", now: 1_001)
+    let a = http.accepted(100, peer: peer, now: 1_002)
+    #expect(closes(a) == [1])
+    #expect(http.count == max)
+    #expect(http.contains(0) && http.contains(100) && !http.contains(1))
+    let b = http.accepted(101, peer: peer, now: 1_003)
+    #expect(closes(b) == [2])
+  }
+
+  @Test func slowHeadersGet408AndIdleConnectionsCloseSilently() {
+    var http = HttpServer()
+    let limits = http.limits.parser
+    _ = http.accepted(1, peer: peer, now: 0)
+    _ = feed(&http, 1, "GET / HTTP/1.1\r\nHo", now: 1)
+    _ = http.accepted(2, peer: peer, now: 0)
+    _ = feed(&http, 2, "GET / HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1)
+    // the header deadline runs from the request's first byte (at 1)
+    #expect(http.timeouts(now: 1 + limits.headerTimeoutNs - 1).isEmpty)
+    #expect(http.nextDeadline == 1 + limits.headerTimeoutNs)
+    let a = http.timeouts(now: 1 + limits.headerTimeoutNs)
+    #expect(writes(a).count == 1 && writes(a).first?.hasPrefix("HTTP/1.1 408 ") == true)
+    #expect(closes(a) == [1])
+    #expect(!http.contains(1))
+    // connection 2 answered and sits idle: closed without a word after the idle timeout
+    let b = http.timeouts(now: 1 + limits.idleTimeoutNs)
+    #expect(writes(b).isEmpty && closes(b) == [2])
+    #expect(http.count == 0)
+  }
+
+  @Test func goneAndCloseAll() {
+    var http = HttpServer()
+    _ = http.accepted(1, peer: peer, now: 0)
+    _ = http.accepted(2, peer: peer, now: 0)
+    http.gone(1)
+    #expect(!http.contains(1))
+    #expect(http.flushed(1).isEmpty)
+    #expect(feed(&http, 1, "GET / HTTP/1.1\r\nHost: c\r\n\r\n", now: 1).isEmpty)
+    #expect(http.closeAll() == [.close(2)])
+    #expect(http.count == 0)
+  }
+}
