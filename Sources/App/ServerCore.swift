@@ -5,15 +5,13 @@ import Peer
 import SDP
 import Wire
 
-/// What the capture thread reports, read by /status.
+/// The source as /status shows it: what it is, its state, the last known picture format and the
+/// capture thread's counters.
 public struct SourceStatus: Sendable {
   public var spec = ""
-  public var state = "starting"
-  public var errorCode: String? = nil
-  public var errorMessage: String? = nil
-  public var width = 0
-  public var height = 0
-  public var fps = 0
+  public var state = SourceState.starting
+  /// The configured format until the source reports its own.
+  public var format = SourceFormat(width: 0, height: 0, fps: 0)
   public var framesCaptured: UInt64 = 0
   public var framesEncoded: UInt64 = 0
   public var keyframes: UInt64 = 0
@@ -307,6 +305,18 @@ public final class ServerCore {
     sessionOrder = kept
   }
 
+  // MARK: source
+
+  /// The capture thread reported a new state. A source that failed for good is logged here (a
+  /// camera being retried logs its own changes).
+  public func sourceChanged(_ state: SourceState) {
+    if case .running(let f) = state { sourceStatus.format = f }
+    if case .failed(let e) = state, sourceStatus.state != state {
+      logger(.error, "source \(sourceStatus.spec) failed: \(e.code): \(e.message) (the page is still served)")
+    }
+    sourceStatus.state = state
+  }
+
   // MARK: status
 
   public func statusJSON(now: UInt64) -> String {
@@ -318,12 +328,12 @@ public final class ServerCore {
     let s = sourceStatus
     w.key("source"); w.beginObject()
     w.key("spec"); w.string(s.spec)
-    w.key("state"); w.string(s.state)
-    w.key("error"); if let c = s.errorCode { w.string(c) } else { w.null() }
-    w.key("message"); if let m = s.errorMessage { w.string(m) } else { w.null() }
-    w.key("width"); w.int(s.width)
-    w.key("height"); w.int(s.height)
-    w.key("fps"); w.int(s.fps)
+    w.key("state"); w.string(s.state.name)
+    w.key("error"); if let e = s.state.error { w.string(e.code) } else { w.null() }
+    w.key("message"); if let e = s.state.error { w.string(e.message) } else { w.null() }
+    w.key("width"); w.int(s.format.width)
+    w.key("height"); w.int(s.format.height)
+    w.key("fps"); w.int(s.format.fps)
     w.key("frames_captured"); w.int(Int(s.framesCaptured))
     w.endObject()
     w.key("encoder"); w.beginObject()

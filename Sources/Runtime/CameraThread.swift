@@ -20,125 +20,53 @@ public func defaultSourceSpec() -> (spec: String, note: String) {
   return ("testsrc", "no camera at " + defaultCameraPath + ": using the test pattern")
 }
 
-/// What the camera thread tells the network loop: written under a mutex by the capture thread,
-/// picked up by the loop when `generation` changes.
-final class CameraStatus {
-  struct Snapshot: Sendable {
-    var running = false
-    var code = ""
-    var message = ""
-    var width = 0
-    var height = 0
-    var fps = 0
-  }
-
-  let mutex: UnsafeMutablePointer<pthread_mutex_t>
-  let generation = Atomic<Int>(0)
-  /// Guarded by `mutex`.
-  var current = Snapshot()
-  /// Set before the camera thread starts; true when this server captures from V4L2.
-  var active = false
-  /// Network thread only: the generation last applied to /status.
-  var seenGeneration = 0
-
-  init() {
-    mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    mutex.initialize(to: pthread_mutex_t())
-    pthread_mutex_init(mutex, nil)
-  }
-
-  deinit {
-    pthread_mutex_destroy(mutex)
-    mutex.deallocate()
-  }
-
-  /// Capture thread: replaces the state.
-  func publish(_ s: Snapshot) {
-    pthread_mutex_lock(mutex)
-    current = s
-    pthread_mutex_unlock(mutex)
-    generation.wrappingAdd(1, ordering: .releasing)
-  }
-
-  /// Network thread: the state, if it changed since the last call.
-  func takeChange() -> Snapshot? {
-    let g = generation.load(ordering: .acquiring)
-    guard g != seenGeneration else { return nil }
-    seenGeneration = g
-    pthread_mutex_lock(mutex)
-    let s = current
-    pthread_mutex_unlock(mutex)
-    return s
-  }
-}
-
-extension EventLoop {
-  /// Folds the camera thread's state into /status (V4L2 sources only): "running", or "failed"
-  /// with the error code and message while it waits for the camera.
-  func applyCameraStatus(_ s: inout SourceStatus) {
-    guard shared.camera.active, let c = shared.camera.takeChange() else { return }
-    s.state = c.running ? "running" : "failed"
-    s.errorCode = c.running ? nil : c.code
-    s.errorMessage = c.running ? nil : c.message
-    if c.width > 0 {
-      s.width = c.width
-      s.height = c.height
-      s.fps = c.fps
-    }
-  }
-}
-
 /// Starts the capture thread for `--source v4l2:DEVICE`. It never gives up: a camera that is
 /// missing, busy or unusable at start, or lost while streaming, is reported (log and /status)
 /// and tried again every 2 s; when it works again streaming resumes with a keyframe.
 func startCameraCapture(device: String, options o: ServeOptions, shared: CaptureShared) -> Bool {
   var vo = V4L2Options(width: o.width, height: o.height, fps: o.fps)
   if let f = o.pixelFormat { vo.format = parsePixelFormatOption(f) }
-  shared.camera.active = true
-  let runner = CameraRunner<V4L2Source>(
-    name: "v4l2:" + device, bitrate: o.bitrate, shared: shared,
-    open: { () throws(CaptureError) -> V4L2Source in try V4L2Source(device: device, options: vo) },
-    details: { s in
-      " (" + String(s.bufferCount) + " buffers" + (s.layout.isZeroCopy ? ", zero copy)" : ", converted to I420)")
-    },
-    counters: { s in
-      let st = s.stats
-      return String(st.frames) + " frames, " + String(st.dropped) + " dropped"
-        + (st.milliFps.map { ", " + formatFixed($0 / 10, decimals: 2) + " fps measured" } ?? "")
-    })
-  let ok = startThread(ThreadBody { runner.run() })
+  let options = vo
+  let bitrate = o.bitrate
+  let ok = startThread {
+    let runner = CameraRunner<V4L2Source>(
+      name: "v4l2:" + device, bitrate: bitrate, shared: shared,
+      open: { () throws(CaptureError) -> V4L2Source in try V4L2Source(device: device, options: options) },
+      details: { s in
+        " (" + String(s.bufferCount) + " buffers" + (s.layout.isZeroCopy ? ", zero copy)" : ", converted to I420)")
+      },
+      counters: { s in
+        let st = s.stats
+        return String(st.frames) + " frames, " + String(st.dropped) + " dropped"
+          + (st.milliFps.map { ", " + formatFixed($0 / 10, decimals: 2) + " fps measured" } ?? "")
+      })
+    runner.run()
+  }
   if !ok { log(.error, "THREAD_FAILED: cannot start the capture thread") }
   return ok
 }
 
-/// The body of a capture thread that reopens its source after failures (used for cameras).
-/// Each `streamOnce` is one attempt: open, publish "running", capture+encode+push until an error
-/// or stop; failures are published (state 4, CameraStatus) and logged once per change.
+/// The body of a capture thread that reopens its source after failures (used for cameras). What
+/// to publish and log is `CameraSupervisor`'s decision (App); this class opens, captures,
+/// encodes, sleeps between attempts and carries the supervisor's actions out. Lives on its
+/// capture thread only.
 final class CameraRunner<S: FrameSource> {
-  let name: String
-  let bitrate: Int
   let shared: CaptureShared
   let open: () throws(CaptureError) -> S
   /// Extra words for the "camera running" log line.
   let details: (S) -> String
   /// Counters for the log ("N frames, D dropped, F fps measured").
   let counters: (S) -> String
-  /// Pause between attempts.
-  var retryNs: UInt64 = 2_000_000_000
+  let bitrate: Int
+  var supervisor: CameraSupervisor
   var encoder: H264Encoder? = nil
   var output: [UInt8] = []
-  /// code + message of the last failure logged ("" after a success), to log each change once.
-  var lastLogged = ""
-  /// The message of the loss, while the camera has not come back after one.
-  var lostMessage: String? = nil
-  /// True once the camera has streamed (so a later success is "back", not "running").
-  var hasStreamed = false
 
   init(
     name: String, bitrate: Int, shared: CaptureShared, open: @escaping () throws(CaptureError) -> S,
     details: @escaping (S) -> String, counters: @escaping (S) -> String
   ) {
-    self.name = name
+    self.supervisor = CameraSupervisor(name: name)
     self.bitrate = bitrate
     self.shared = shared
     self.open = open
@@ -147,9 +75,24 @@ final class CameraRunner<S: FrameSource> {
     output.reserveCapacity(1 << 20)
   }
 
+  var retryNs: UInt64 {
+    get { supervisor.retryNs }
+    set { supervisor.retryNs = newValue }
+  }
+
   var stopped: Bool { shared.stop.load(ordering: .relaxed) }
 
-  func wake() { shared.wake() }
+  func perform(_ actions: [CameraAction]) {
+    for a in actions {
+      switch a {
+      case .publish(let state):
+        shared.source.publish(state)
+        shared.wake()
+      case .log(let level, let message):
+        log(level, message)
+      }
+    }
+  }
 
   func run() {
     while !stopped {
@@ -163,28 +106,7 @@ final class CameraRunner<S: FrameSource> {
         sleepUntilMonotonic(min(until, now &+ 100_000_000))
       }
     }
-    shared.state.store(3, ordering: .releasing)
-  }
-
-  /// Reports a failure: /status shows it, the log says it once per change.
-  func fail(_ code: String, _ message: String) {
-    var code = code
-    var message = message
-    if let lost = lostMessage, code == "CAMERA_NOT_FOUND" {
-      // still gone after a loss: keep saying it was lost
-      code = "CAMERA_LOST"
-      message = lost + "; not back yet"
-    }
-    shared.state.store(4, ordering: .releasing)  // neither running nor finally failed: retrying
-    var snap = CameraStatus.Snapshot()
-    snap.code = code
-    snap.message = message
-    shared.camera.publish(snap)
-    if code + ": " + message != lastLogged {
-      lastLogged = code + ": " + message
-      log(.error, "source " + name + ": " + lastLogged + " (retrying every 2 s; the page is still served)")
-    }
-    wake()
+    shared.source.publish(.stopped)
   }
 
   /// One attempt: opens the source and streams until it fails or the server stops. The source
@@ -192,7 +114,7 @@ final class CameraRunner<S: FrameSource> {
   func streamOnce() {
     var source: S
     do { source = try open() } catch {
-      fail(error.code, error.message)
+      perform(supervisor.failed(.capture(error)))
       return
     }
     let fps = min(max(source.fps, 1), 120)
@@ -203,42 +125,30 @@ final class CameraRunner<S: FrameSource> {
       do {
         encoder = try H264Encoder(EncoderSettings(width: source.width, height: source.height, fps: fps, bitrate: bitrate))
       } catch {
-        fail(error.code, source.description + ": " + error.message)
+        perform(supervisor.failed(.encoder(error)))
         return
       }
     }
     guard let enc = encoder else { return }
     // a (re)started stream begins with a keyframe so viewers can decode at once
     shared.keyframe.store(true, ordering: .releasing)
-    var snap = CameraStatus.Snapshot()
-    snap.running = true
-    snap.width = source.width
-    snap.height = source.height
-    snap.fps = source.fps
-    shared.camera.publish(snap)
-    shared.state.store(1, ordering: .releasing)
-    log(.info, (hasStreamed ? "camera back: " : "camera running: ") + source.description + details(source))
-    hasStreamed = true
-    lastLogged = ""
-    lostMessage = nil
-    wake()
+    perform(supervisor.streaming(SourceFormat(width: source.width, height: source.height, fps: source.fps),
+      details: source.description + details(source)))
 
     var count: UInt64 = 0
     while !stopped {
       let frame: FrameView
       do { frame = try source.nextFrame() } catch {
-        log(.info, "source " + name + " ended after " + counters(source))
-        if error.code == "CAMERA_LOST" { lostMessage = error.message }
-        fail(error.code, error.message)
+        perform(supervisor.ended(error, counters: counters(source)))
         return
       }
       count += 1
       do { try shared.encodeAndPublish(frame, encoder: enc, output: &output) } catch {
         encoder = nil
-        fail(error.code, error.message)
+        perform(supervisor.failed(.encoder(error)))
         return
       }
-      if count % 900 == 0 { log(.debug, "source " + name + ": " + counters(source)) }
+      if count % 900 == 0 { log(.debug, "source " + supervisor.name + ": " + counters(source)) }
     }
   }
 }

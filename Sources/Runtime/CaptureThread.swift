@@ -7,7 +7,9 @@ import Synchronization
 import Wire
 
 /// State shared between the capture thread and the network loop.
-final class CaptureShared {
+/// `Sendable` as checked by the compiler: every member is a `let` of a thread-safe type
+/// (`Atomic`, the single-producer/single-consumer `FrameRing`, `SourceReport`).
+final class CaptureShared: Sendable {
   let ring: FrameRing
   let stop = Atomic<Bool>(false)
   let keyframe = Atomic<Bool>(true)
@@ -15,13 +17,8 @@ final class CaptureShared {
   let framesEncoded = Atomic<UInt64>(0)
   let keyframes = Atomic<UInt64>(0)
   let bytesEncoded = Atomic<UInt64>(0)
-  /// 0 starting, 1 running, 2 failed, 3 stopped
-  let state = Atomic<Int>(0)
-  /// Error text, written once by the capture thread before state becomes 2.
-  nonisolated(unsafe) var errorCode = ""
-  nonisolated(unsafe) var errorMessage = ""
-  /// V4L2 only: the camera thread's state (see V4L2Serve.swift; state 4 = retrying).
-  let camera = CameraStatus()
+  /// The source's state, published by the capture thread, picked up by the network loop.
+  let source = SourceReport()
   let wakeFd: Int32
   /// Connected viewers, kept current by the network loop. With none, frames are captured but
   /// not encoded (no CPU spent on a picture nobody watches).
@@ -68,44 +65,62 @@ final class CaptureShared {
 }
 
 /// The capture+encode loop: blocks on the source, encodes once, hands the access unit to the
-/// network loop through the ring. Runs on its own thread.
+/// network loop through the ring. Runs on its own thread. A failure ends it (`.failed`); the
+/// test pattern and file sources are not reopened.
 func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: CaptureShared) {
   var output: [UInt8] = []
   output.reserveCapacity(1 << 20)
-  shared.state.store(1, ordering: .releasing)
+  shared.source.publish(.running(SourceFormat(width: source.width, height: source.height, fps: source.fps)))
+  shared.wake()
   while !shared.stop.load(ordering: .relaxed) {
     let frame: FrameView
     do { frame = try source.nextFrame() } catch {
-      shared.errorCode = error.code
-      shared.errorMessage = error.message
-      shared.state.store(2, ordering: .releasing)
+      shared.source.publish(.failed(.capture(error)))
       shared.wake()
       return
     }
     do { try shared.encodeAndPublish(frame, encoder: encoder, output: &output) } catch {
-      shared.errorCode = error.code
-      shared.errorMessage = error.message
-      shared.state.store(2, ordering: .releasing)
+      shared.source.publish(.failed(.encoder(error)))
       shared.wake()
       return
     }
   }
-  shared.state.store(3, ordering: .releasing)
+  shared.source.publish(.stopped)
 }
 
-func startCapture<S: FrameSource>(_ source: S, settings: EncoderSettings, shared: CaptureShared, core: ServerCore) -> Bool {
+/// The source state handed from a capture thread to the network loop: the latest value and a
+/// generation counter, so the loop looks only when something changed.
+final class SourceReport: Sendable {
+  let latest = Locked(SourceState.starting)
+  let generation = Atomic<Int>(0)
+
+  /// Capture thread: replaces the state.
+  func publish(_ s: SourceState) {
+    latest.withLock { $0 = s }
+    generation.wrappingAdd(1, ordering: .releasing)
+  }
+
+  /// Network thread: the state, if its generation moved past `seen` (which is updated).
+  func takeChange(seen: inout Int) -> SourceState? {
+    let g = generation.load(ordering: .acquiring)
+    guard g != seen else { return nil }
+    seen = g
+    return latest.withLock { $0 }
+  }
+}
+
+/// Starts the capture thread for a test pattern or file source. An encoder that cannot start is
+/// reported as the source's failure (the page is still served); false only if no thread started.
+func startCapture<S: FrameSource>(_ source: Transfer<S>, settings: EncoderSettings, shared: CaptureShared) -> Bool {
   let encoder: H264Encoder
   do { encoder = try H264Encoder(settings) } catch {
-    log(.error, "\(error.code): \(error.message)")
-    core.sourceStatus.state = "failed"
-    core.sourceStatus.errorCode = error.code
-    core.sourceStatus.errorMessage = error.message
+    shared.source.publish(.failed(.encoder(error)))
     return true
   }
-  var src = source
-  let ok = startThread(ThreadBody {
+  let ok = startThread {
+    var src = source.take()
     captureLoop(source: &src, encoder: encoder, shared: shared)
-  })
+  }
   if !ok { log(.error, "THREAD_FAILED: cannot start the capture thread") }
   return ok
 }

@@ -32,6 +32,8 @@ final class EventLoop {
   /// The connection policies (App); the loop keeps only each connection's queued output.
   var http = HttpServer()
   var outputs: [Int32: PendingOutput] = [:]
+  /// The source report's generation last handed to the core.
+  var seenSourceGeneration = 0
   var pollfds: [pollfd] = []
   var recvBuffer = [UInt8](repeating: 0, count: 4096)
   var lastAddr: SocketAddress? = nil
@@ -130,6 +132,7 @@ final class EventLoop {
     }
   }
 
+  /// Copies the capture thread's counters into /status and hands a new source state to the core.
   func updateSourceStatus() {
     var s = core.sourceStatus
     s.framesCaptured = shared.framesCaptured.load(ordering: .relaxed)
@@ -138,20 +141,8 @@ final class EventLoop {
     s.bytesEncoded = shared.bytesEncoded.load(ordering: .relaxed)
     s.framesDropped = shared.ring.dropped.load(ordering: .relaxed)
     s.framesIdle = shared.framesIdle.load(ordering: .relaxed)
-    switch shared.state.load(ordering: .acquiring) {
-    case 1: s.state = "running"
-    case 2:
-      if s.state != "failed" {
-        s.state = "failed"
-        s.errorCode = shared.errorCode
-        s.errorMessage = shared.errorMessage
-        log(.error, "source \(s.spec) failed: \(shared.errorCode): \(shared.errorMessage) (the page is still served)")
-      }
-    case 3: s.state = "stopped"
-    default: break
-    }
-    applyCameraStatus(&s)  // V4L2: running / failed while retrying (V4L2Serve.swift)
     core.sourceStatus = s
+    if let state = shared.source.takeChange(seen: &seenSourceGeneration) { core.sourceChanged(state) }
   }
 
   func readDatagrams(now: UInt64, send: ServerCore.Send) {

@@ -6,7 +6,12 @@ import Synchronization
 /// copied in once and read in place. When the consumer falls behind and every slot is full, the
 /// producer drops the new frame (and the caller asks the encoder for a keyframe), so the
 /// network loop never reads a slot that is being written.
-public final class FrameRing {
+///
+/// `@unchecked Sendable`: one producer thread calls `push`, one consumer thread `peek`/`release`.
+/// A slot is written only while it is outside [consumed, written), read only inside it, and the
+/// counters are `Atomic`s stored with release and loaded with acquire ordering, so a slot's bytes
+/// and descriptor are never touched by both threads at once.
+public final class FrameRing: @unchecked Sendable {
   public struct Slot {
     public var data: UnsafeMutableRawPointer
     public var capacity: Int

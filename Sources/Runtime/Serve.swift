@@ -116,31 +116,24 @@ public func serve(_ o: ServeOptions) -> Int32 {
   core.logger = { level, msg in log(level, msg) }
   core.sourceStatus.spec = spec.description
   core.sourceStatus.bitrate = o.bitrate
-  core.sourceStatus.width = o.width
-  core.sourceStatus.height = o.height
-  core.sourceStatus.fps = o.fps
+  core.sourceStatus.format = SourceFormat(width: o.width, height: o.height, fps: o.fps)
 
   let settings = EncoderSettings(width: o.width, height: o.height, fps: o.fps, bitrate: o.bitrate)
   switch spec {
   case .testPattern:
     let src = TestPattern(width: o.width, height: o.height, fps: o.fps)
-    guard startCapture(src, settings: settings, shared: shared, core: core) else { return 1 }
+    guard startCapture(Transfer(src), settings: settings, shared: shared) else { return 1 }
   case .y4m(let path):
     do {
       let src = try Y4MSource(path: path)
-      core.sourceStatus.width = src.width
-      core.sourceStatus.height = src.height
-      core.sourceStatus.fps = src.fps
+      core.sourceStatus.format = SourceFormat(width: src.width, height: src.height, fps: src.fps)
       var s = settings
       s.width = src.width
       s.height = src.height
       s.fps = src.fps
-      guard startCapture(src, settings: s, shared: shared, core: core) else { return 1 }
+      guard startCapture(Transfer(src), settings: s, shared: shared) else { return 1 }
     } catch {
-      log(.error, "\(error.code): \(error.message)")
-      core.sourceStatus.state = "failed"
-      core.sourceStatus.errorCode = error.code
-      core.sourceStatus.errorMessage = error.message
+      core.sourceChanged(.failed(.capture(error)))
     }
   case .v4l2(let dev):
     // V4L2: the camera thread opens (and keeps reopening) the device itself
@@ -151,8 +144,8 @@ public func serve(_ o: ServeOptions) -> Int32 {
   let urlHost = shownHost.utf8.contains(UInt8(ascii: ":")) ? "[" + shownHost + "]" : shownHost
   log(.info, "rtcam \(rtcamVersion) (\(buildArch)): HTTP on \(listenText) port \(o.httpPort), media on UDP port \(o.udpPort)")
   log(.info, "ICE host candidates: " + candidates.map { $0.description }.joined(separator: ", "))
-  let st = core.sourceStatus
-  log(.info, "source \(spec.description), \(st.width)x\(st.height) at \(st.fps) fps, \(o.bitrate / 1000) kbit/s H.264")
+  let f = core.sourceStatus.format
+  log(.info, "source \(spec.description), \(f.width)x\(f.height) at \(f.fps) fps, \(o.bitrate / 1000) kbit/s H.264")
   log(.info, "watch at http://\(urlHost):\(o.httpPort)/")
 
   let loop = EventLoop(core: core, httpFd: httpFd, udpFd: udpFd, udpIsV6: v6,

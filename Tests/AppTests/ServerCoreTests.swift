@@ -201,14 +201,48 @@ import Wire
     #expect(sent == 0)
   }
 
+  /// Source faults and recovery as /status shows them; a source that failed for good is logged
+  /// once, a camera being retried logs through its own supervisor.
+  @Test func sourceStatesInStatus() throws {
+    let core = try makeCore()
+    var logged: [(LogLevel, String)] = []
+    core.logger = { logged.append(($0, $1)) }
+    core.sourceStatus.spec = "v4l2:/dev/video0"
+    core.sourceStatus.format = SourceFormat(width: 640, height: 480, fps: 30)
+    func source() throws -> JsonValue { try #require(try json(.json(200, core.statusJSON(now: 1)))["source"]) }
+    #expect(try source()["state"]?.stringValue == "starting")
+    #expect(try source()["error"]?.isNull == true)
+
+    core.sourceChanged(.retrying(.capture(.cameraNotFound("no camera at /dev/video0"))))
+    #expect(try source()["state"]?.stringValue == "failed")
+    #expect(try source()["error"]?.stringValue == "CAMERA_NOT_FOUND")
+    #expect(try source()["message"]?.stringValue == "no camera at /dev/video0")
+    #expect(logged.isEmpty)
+
+    core.sourceChanged(.running(SourceFormat(width: 320, height: 240, fps: 25)))
+    #expect(try source()["state"]?.stringValue == "running")
+    #expect(try source()["error"]?.isNull == true)
+    #expect(try source()["width"]?.intValue == 320 && source()["fps"]?.intValue == 25)
+
+    core.sourceChanged(.failed(.encoder(.initFailed(-1))))
+    core.sourceChanged(.failed(.encoder(.initFailed(-1))))
+    #expect(try source()["error"]?.stringValue == "ENCODER_INIT_FAILED")
+    #expect(try source()["width"]?.intValue == 320, "the last known format stays")
+    #expect(logged.count == 1 && logged.first?.0 == .error)
+    #expect(logged.first?.1.contains("ENCODER_INIT_FAILED") == true)
+
+    core.sourceChanged(.stopped)
+    #expect(try source()["state"]?.stringValue == "stopped")
+  }
+
   @Test func statusIsValidJSON() throws {
     let core = try makeCore()
     core.sourceStatus.spec = "testsrc"
-    core.sourceStatus.state = "running"
-    core.sourceStatus.errorCode = "X\"Y"
+    core.sourceStatus.state = .failed(.capture(.badFormat("bad \"quote\"")))
     let j = try parseJson(Array(core.statusJSON(now: 5_000_000_000).utf8))
     #expect(j["source"]?["spec"]?.stringValue == "testsrc")
-    #expect(j["source"]?["error"]?.stringValue == "X\"Y")
+    #expect(j["source"]?["error"]?.stringValue == "FORMAT_UNSUPPORTED")
+    #expect(j["source"]?["message"]?.stringValue == "bad \"quote\"")
     #expect(j["encoder"]?["codec"]?.stringValue?.contains("42e01f") == true)
     #expect(j["sessions"]?.arrayValue?.isEmpty == true)
   }

@@ -81,7 +81,6 @@ func drain(_ ring: FrameRing) -> [Bool] {
 @Suite struct CameraRetryTests {
   @Test func reportsFailuresRecoversAndRestartsWithAKeyframe() throws {
     let shared = CaptureShared(ring: FrameRing(slots: 16, slotCapacity: 1 << 20), wakeFd: -1)
-    shared.camera.active = true
     shared.viewers.store(1, ordering: .relaxed)
     let script = Script([
       .openFails(.cameraNotFound("no camera at /dev/fake")),
@@ -92,34 +91,30 @@ func drain(_ ring: FrameRing) -> [Bool] {
     ])
     let runner = makeRunner(script, shared: shared)
 
+    var seen = 0
     runner.streamOnce()
-    var snap = try #require(shared.camera.takeChange())
-    #expect(!snap.running && snap.code == "CAMERA_NOT_FOUND" && snap.message == "no camera at /dev/fake")
-    #expect(shared.state.load(ordering: .acquiring) == 4)
-    #expect(shared.camera.takeChange() == nil)  // nothing new
+    #expect(shared.source.takeChange(seen: &seen) == .retrying(.capture(.cameraNotFound("no camera at /dev/fake"))))
+    #expect(shared.source.takeChange(seen: &seen) == nil)  // nothing new
 
     runner.streamOnce()
-    snap = try #require(shared.camera.takeChange())
-    #expect(snap.code == "CAMERA_BUSY")
+    #expect(shared.source.takeChange(seen: &seen) == .retrying(.capture(.cameraBusy("/dev/fake is busy"))))
 
     // it opens, streams three frames (the first a keyframe), then the camera is lost
     runner.streamOnce()
-    snap = try #require(shared.camera.takeChange())
-    #expect(!snap.running && snap.code == "CAMERA_LOST" && snap.message == "/dev/fake stopped working")
+    #expect(shared.source.takeChange(seen: &seen) == .retrying(.capture(.cameraLost("/dev/fake stopped working"))))
     #expect(shared.framesCaptured.load(ordering: .relaxed) == 3)
     let first = drain(shared.ring)
     #expect(first.count == 3 && first.first == true)
 
     // still gone: the status keeps saying it was lost
     runner.streamOnce()
-    snap = try #require(shared.camera.takeChange())
-    #expect(snap.code == "CAMERA_LOST" && snap.message.contains("stopped working") && snap.message.contains("not back yet"))
+    let gone = try #require(shared.source.takeChange(seen: &seen))
+    #expect(gone.error?.code == "CAMERA_LOST")
+    #expect(gone.error?.message.contains("stopped working") == true && gone.error?.message.contains("not back yet") == true)
 
     // back: running again, starting with a keyframe
     runner.streamOnce()
-    snap = try #require(shared.camera.takeChange())
-    #expect(snap.running && snap.code == "" && snap.width == 64 && snap.height == 48 && snap.fps == 30)
-    #expect(shared.state.load(ordering: .acquiring) == 1)
+    #expect(shared.source.takeChange(seen: &seen) == .running(SourceFormat(width: 64, height: 48, fps: 30)))
     let second = drain(shared.ring)
     #expect(second.count == 4 && second.first == true && second.dropFirst().allSatisfy { !$0 })
     #expect(shared.framesCaptured.load(ordering: .relaxed) == 7)
@@ -129,7 +124,6 @@ func drain(_ ring: FrameRing) -> [Bool] {
 
   @Test func runKeepsRetryingUntilStopped() {
     let shared = CaptureShared(ring: FrameRing(slots: 64, slotCapacity: 1 << 20), wakeFd: -1)
-    shared.camera.active = true
     shared.viewers.store(1, ordering: .relaxed)
     let script = Script([
       .openFails(.notACamera("/dev/fake is not a V4L2 device")),
@@ -140,14 +134,14 @@ func drain(_ ring: FrameRing) -> [Bool] {
     let runner = makeRunner(script, shared: shared)
     runner.run()
     #expect(script.opens == 4)
-    #expect(shared.state.load(ordering: .acquiring) == 3)
+    var seen = 0
+    #expect(shared.source.takeChange(seen: &seen) == .stopped)
     #expect(shared.framesCaptured.load(ordering: .relaxed) == 4)
     #expect(drain(shared.ring) == [true, false, true, false])
   }
 
   @Test func nothingIsEncodedWhileNobodyWatches() throws {
     let shared = CaptureShared(ring: FrameRing(slots: 64, slotCapacity: 1 << 20), wakeFd: -1)
-    shared.camera.active = true
     let script = Script([.frames(3, then: nil)])
     makeRunner(script, shared: shared).run()
     #expect(shared.framesCaptured.load(ordering: .relaxed) == 3)
@@ -163,15 +157,13 @@ func drain(_ ring: FrameRing) -> [Bool] {
     #expect(drain(shared.ring) == [true, false])
   }
 
-  @Test func cameraStatusPublishesTheLatestState() {
-    let c = CameraStatus()
-    #expect(c.takeChange() == nil)
-    var s = CameraStatus.Snapshot()
-    s.code = "CAMERA_BUSY"
-    c.publish(s)
-    s.code = "CAMERA_LOST"
-    c.publish(s)
-    #expect(c.takeChange()?.code == "CAMERA_LOST")
-    #expect(c.takeChange() == nil)
+  @Test func sourceReportHandsOverTheLatestState() {
+    let r = SourceReport()
+    var seen = 0
+    #expect(r.takeChange(seen: &seen) == nil)
+    r.publish(.retrying(.capture(.cameraBusy("busy"))))
+    r.publish(.retrying(.capture(.cameraLost("lost"))))
+    #expect(r.takeChange(seen: &seen) == .retrying(.capture(.cameraLost("lost"))))
+    #expect(r.takeChange(seen: &seen) == nil)
   }
 }
