@@ -43,7 +43,8 @@ public final class ServerCore {
   public var sourceStatus = SourceStatus()
   let startedAt: UInt64
   /// Called with each log line the core wants written.
-  public var logger: (LogLevel, String) -> Void = { _, _ in }
+  /// The message is an autoclosure: it is built only if the sink writes it.
+  public var logger: (LogLevel, @autoclosure () -> String) -> Void = { _, _ in }
 
   public init(options: ServeOptions, certificate: DtlsCertificate, random: DtlsRandom,
               candidates: [SocketAddress], now: UInt64) {
@@ -202,12 +203,19 @@ public final class ServerCore {
 
   // MARK: UDP
 
-  /// Routes one datagram from the shared UDP port: STUN by our ufrag, the rest by source address.
+  /// Routes one datagram (a copy; tests use this form).
   public func receiveDatagram(_ d: [UInt8], from: SocketAddress, now: UInt64, send: Send) {
+    var copy = d
+    copy.withUnsafeMutableBytes { receiveDatagram($0, from: from, now: now, send: send) }
+  }
+
+  /// Routes one datagram from the shared UDP port: STUN by our ufrag, the rest by source address.
+  /// `d` is the loop's receive buffer; the session may decrypt SRTCP in it in place.
+  public func receiveDatagram(_ d: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64, send: Send) {
     let peer: Peer?
-    switch DatagramKind.classify(d) {
+    switch DatagramKind.classify(UnsafeRawBufferPointer(d)) {
     case .stun:
-      guard let ufrag = stunLocalUfrag(d), let id = byUfrag[ufrag] else {
+      guard let ufrag = stunLocalUfrag(Array(d)), let id = byUfrag[ufrag] else {
         logger(.debug, "STUN from \(from.description) for no session: dropped")
         return
       }
@@ -290,7 +298,14 @@ public final class ServerCore {
     }
   }
 
+  /// Forgets closed sessions. Cheap when none closed (it runs every loop turn): only a count.
   func removeClosed() {
+    var anyClosed = false
+    for (_, p) in sessions where p.state == .closed {
+      anyClosed = true
+      break
+    }
+    guard anyClosed else { return }
     var kept: [String] = []
     for id in sessionOrder {
       guard let p = sessions[id] else { continue }

@@ -30,9 +30,9 @@ public enum PeerCloseReason: Equatable, Sendable {
   case hangUp
   case iceTimeout
   case consentExpired
-  case dtlsFailed(code: String, message: String)
+  case dtlsFailed(DtlsError)
   case dtlsClosed
-  case srtpFailed(String)
+  case srtpFailed(SrtpError)
   case shutdown
 
   public var code: String {
@@ -40,7 +40,7 @@ public enum PeerCloseReason: Equatable, Sendable {
     case .hangUp: return "HANG_UP"
     case .iceTimeout: return "ICE_TIMEOUT"
     case .consentExpired: return "CONSENT_EXPIRED"
-    case .dtlsFailed(let code, _): return code
+    case .dtlsFailed(let e): return e.code
     case .dtlsClosed: return "DTLS_CLOSED"
     case .srtpFailed: return "SRTP_FAILED"
     case .shutdown: return "SHUTDOWN"
@@ -52,9 +52,9 @@ public enum PeerCloseReason: Equatable, Sendable {
     case .hangUp: return "the viewer hung up"
     case .iceTimeout: return "no ICE connectivity check arrived from the browser"
     case .consentExpired: return "the browser stopped answering (ICE consent expired)"
-    case .dtlsFailed(_, let m): return "DTLS handshake failed: " + m
+    case .dtlsFailed(let e): return "DTLS handshake failed: " + e.detail
     case .dtlsClosed: return "the browser closed the DTLS session"
-    case .srtpFailed(let m): return "SRTP setup failed: " + m
+    case .srtpFailed(let e): return "SRTP setup failed: " + e.code
     case .shutdown: return "rtcam is shutting down"
     }
   }
@@ -119,6 +119,10 @@ public enum DatagramKind: Equatable, Sendable {
   case stun, dtls, rtp, rtcp, unknown
 
   public static func classify(_ d: [UInt8]) -> DatagramKind {
+    d.withUnsafeBytes { classify($0) }
+  }
+
+  public static func classify(_ d: UnsafeRawBufferPointer) -> DatagramKind {
     guard let b = d.first else { return .unknown }
     switch b {
     case 0...3: return .stun
@@ -192,18 +196,27 @@ public final class Peer {
     return d
   }
 
-  /// Handles one datagram that the loop routed to this session.
+  /// Handles one datagram that the loop routed to this session (a copy; tests use this form).
   public func receive(_ datagram: [UInt8], from: SocketAddress, now: UInt64,
                       send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    var copy = datagram
+    copy.withUnsafeMutableBytes { receive($0, from: from, now: now, send: send) }
+  }
+
+  /// Handles one datagram in the loop's receive buffer, which it may overwrite: SRTCP is
+  /// authenticated and decrypted in place, so the steady-state path (receiver reports, NACKs)
+  /// copies nothing. STUN and DTLS (consent checks, handshake) are copied out: they are rare.
+  public func receive(_ datagram: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64,
+                      send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
     guard state != .closed else { return }
-    switch DatagramKind.classify(datagram) {
-    case .stun: receiveStun(datagram, from: from, now: now, send: send)
+    switch DatagramKind.classify(UnsafeRawBufferPointer(datagram)) {
+    case .stun: receiveStun(Array(datagram), from: from, now: now, send: send)
     case .dtls:
       guard from == remote || ice.selected == from || ice.lastAuthenticatedSource == from else {
         stats.badDatagrams += 1
         return
       }
-      dtls.receive(datagram, now: now)
+      dtls.receive(Array(datagram), now: now)
       pumpDtls(now: now, send: send)
     case .rtcp: receiveRtcp(datagram, from: from, now: now, send: send)
     case .rtp, .unknown: stats.badDatagrams += 1
@@ -246,7 +259,7 @@ public final class Peer {
           srtp = try SrtpSession(localKey: keys.localKey, localSalt: keys.localSalt,
             remoteKey: keys.remoteKey, remoteSalt: keys.remoteSalt)
         } catch {
-          close(.srtpFailed(error.code), now: now, send: send)
+          close(.srtpFailed(error), now: now, send: send)
           return
         }
         setState(.connected)
@@ -254,7 +267,7 @@ public final class Peer {
         nextSenderReportAt = now
         events.append(.keyframeNeeded(reason: "viewer joined"))
       case .failed(let err):
-        close(.dtlsFailed(code: err.code, message: err.detail), now: now, send: send)
+        close(.dtlsFailed(err), now: now, send: send)
         return
       case .closed:
         close(.dtlsClosed, now: now, send: send)
@@ -265,11 +278,15 @@ public final class Peer {
     }
   }
 
-  func receiveRtcp(_ datagram: [UInt8], from: SocketAddress, now: UInt64,
+  func receiveRtcp(_ datagram: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64,
                    send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
     guard let srtp else { stats.badDatagrams += 1; return }
-    let plain: [UInt8]
-    do { plain = try srtp.unprotectRtcp(datagram) } catch { stats.badDatagrams += 1; return }
+    let plainLength: Int
+    do { plainLength = try srtp.unprotectRtcp(datagram, length: datagram.count) } catch {
+      stats.badDatagrams += 1
+      return
+    }
+    let plain = UnsafeRawBufferPointer(rebasing: datagram[0..<plainLength])
     // Authenticated SRTCP from the nominated address keeps the session alive for viewers that
     // send no consent checks (see IceLiteAgent.authenticatedMedia).
     if ice.authenticatedMedia(from: from, now: now) { stats.rtcpLiveness += 1 }

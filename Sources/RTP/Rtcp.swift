@@ -96,6 +96,12 @@ public enum RtcpPacket: Equatable, Sendable {
 /// validated (version 2, length within the datagram, padding); a packet too short for its own
 /// type's fields is an error too. At most `maxRtcpPackets` packets are returned.
 public func parseRtcp(_ datagram: [UInt8]) throws(RtcpError) -> [RtcpPacket] {
+  let r = datagram.withUnsafeBytes { b in Result { () throws(RtcpError) -> [RtcpPacket] in try parseRtcp(b) } }
+  return try r.get()
+}
+
+/// `parseRtcp` over a raw buffer (the receive buffer, after in-place SRTCP decryption).
+public func parseRtcp(_ datagram: UnsafeRawBufferPointer) throws(RtcpError) -> [RtcpPacket] {
   var packets: [RtcpPacket] = []
   var offset = 0
   let n = datagram.count
@@ -123,7 +129,7 @@ public func parseRtcp(_ datagram: [UInt8]) throws(RtcpError) -> [RtcpPacket] {
 
 /// Parses one packet's body `datagram[body..<end]` (after the 4-byte common header).
 func parseRtcpPacket(
-  _ d: [UInt8], type: UInt8, count: Int, body: Int, end: Int
+  _ d: UnsafeRawBufferPointer, type: UInt8, count: Int, body: Int, end: Int
 ) throws(RtcpError) -> RtcpPacket {
   let size = end - body
   switch type {
@@ -203,7 +209,7 @@ func parseRtcpPacket(
   }
 }
 
-func reportBlocks(_ d: [UInt8], at start: Int, count: Int) -> [ReportBlock] {
+func reportBlocks(_ d: UnsafeRawBufferPointer, at start: Int, count: Int) -> [ReportBlock] {
   var blocks: [ReportBlock] = []
   var i = start
   for _ in 0..<count {

@@ -36,8 +36,10 @@ final class EventLoop {
   var seenSourceGeneration = 0
   var pollfds: [pollfd] = []
   var recvBuffer = [UInt8](repeating: 0, count: 4096)
-  var lastAddr: SocketAddress? = nil
-  var lastCAddr = rtc_addr()
+  /// C socket addresses of the destinations media went to (see `sendDatagram`).
+  var cAddresses: [SocketAddress: rtc_addr] = [:]
+  /// Room for every viewer's nominated address and some changes of path (64 viewers at most).
+  let maxCachedAddresses = 256
 
   init(core: ServerCore, httpFd: Int32, udpFd: Int32, udpIsV6: Bool, wakeFd: Int32, stopFd: Int32, shared: CaptureShared) {
     self.core = core
@@ -50,14 +52,18 @@ final class EventLoop {
     pollfds.reserveCapacity(http.limits.maxConnections + 8)
   }
 
-  /// Sends one datagram on the shared UDP socket.
+  /// Sends one datagram on the shared UDP socket. The C address of each destination is made once
+  /// and kept (one per viewer address), so sending to several viewers converts nothing per packet.
   func sendDatagram(_ bytes: UnsafeRawBufferPointer, _ to: SocketAddress) {
-    if lastAddr != to {
-      guard let a = cAddress(to, forIPv6Socket: udpIsV6) else { return }
-      lastCAddr = a
-      lastAddr = to
+    if var a = cAddresses[to] {
+      _ = rtc_sendto(udpFd, bytes.baseAddress, bytes.count, &a)
+      return
     }
-    _ = rtc_sendto(udpFd, bytes.baseAddress, bytes.count, &lastCAddr)
+    guard var a = cAddress(to, forIPv6Socket: udpIsV6) else { return }
+    // Bounded: addresses come from authenticated ICE checks; start over if it somehow fills.
+    if cAddresses.count >= maxCachedAddresses { cAddresses.removeAll(keepingCapacity: true) }
+    cAddresses[to] = a
+    _ = rtc_sendto(udpFd, bytes.baseAddress, bytes.count, &a)
   }
 
   func run() {
@@ -151,8 +157,10 @@ final class EventLoop {
       var from = rtc_addr()
       let n = recvBuffer.withUnsafeMutableBytes { rtc_recvfrom(udpFd, $0.baseAddress, $0.count, &from) }
       if n <= 0 { return }
-      let datagram = Array(recvBuffer[0..<n])
-      core.receiveDatagram(datagram, from: socketAddress(from), now: now, send: send)
+      let source = socketAddress(from)
+      recvBuffer.withUnsafeMutableBytes { b in
+        core.receiveDatagram(UnsafeMutableRawBufferPointer(rebasing: b[0..<n]), from: source, now: now, send: send)
+      }
     }
   }
 

@@ -1,17 +1,26 @@
 import App
 import CRTCam
+import Synchronization
 import Wire
 
-/// Process-wide log threshold (set once at start-up, before threads start).
-nonisolated(unsafe) public var logThreshold = LogLevel.info
+/// Process-wide log threshold (LogLevel's raw value), set at start-up; read by both threads.
+let logThresholdLevel = Atomic<Int>(LogLevel.info.rawValue)
+
+/// Sets the level below which `log` writes nothing.
+public func setLogThreshold(_ level: LogLevel) {
+  logThresholdLevel.store(level.rawValue, ordering: .relaxed)
+}
+
+/// Whether a line at `level` would be written.
+public func logs(_ level: LogLevel) -> Bool { level.rawValue <= logThresholdLevel.load(ordering: .relaxed) }
 
 /// One line to stderr: "2026-11-21T19:42:31.123Z info  message". Each line is a single write(2),
-/// so lines from the two threads never interleave.
-public func log(_ level: LogLevel, _ message: String) {
-  guard level <= logThreshold else { return }
+/// so lines from the two threads never interleave. The message is built only if it is written.
+public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
+  guard logs(level) else { return }
   var tag = level.name
   while tag.utf8.count < 5 { tag += " " }
-  writeErr(utcTimestamp(rtc_realtime_ns()) + " " + tag + " " + message)
+  writeErr(utcTimestamp(rtc_realtime_ns()) + " " + tag + " " + message())
 }
 
 /// ISO 8601 UTC with milliseconds.

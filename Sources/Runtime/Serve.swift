@@ -16,7 +16,7 @@ import Wire
 /// `rtcam serve`: binds the sockets, starts the capture thread, runs the network loop until
 /// SIGINT/SIGTERM. Returns the exit code.
 public func serve(_ o: ServeOptions) -> Int32 {
-  logThreshold = o.logLevel
+  setLogThreshold(o.logLevel)
   rtc_ignore_sigpipe()
   let now0 = rtc_monotonic_ns()
 
@@ -113,7 +113,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
   let ring = FrameRing(slots: 8, slotCapacity: 1 << 20)
   let shared = CaptureShared(ring: ring, wakeFd: wake[1])
   let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, now: now0)
-  core.logger = { level, msg in log(level, msg) }
+  core.logger = { level, msg in log(level, msg()) }
   core.sourceStatus.spec = spec.description
   core.sourceStatus.bitrate = o.bitrate
   core.sourceStatus.format = SourceFormat(width: o.width, height: o.height, fps: o.fps)

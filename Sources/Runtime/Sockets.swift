@@ -3,11 +3,15 @@ import CRTCam
 import Wire
 
 /// Converts between the cores' SocketAddress and the C socket address.
+/// No allocation: the address bytes go through a 16-byte stack value (this runs per datagram).
 func socketAddress(_ a: rtc_addr) -> SocketAddress {
   var copy = a
-  var bytes = [UInt8](repeating: 0, count: 16)
-  let n = bytes.withUnsafeMutableBufferPointer { rtc_addr_bytes(&copy, $0.baseAddress) }
-  return SocketAddress(ip: Array(bytes[0..<Int(max(0, n))]), port: UInt16(truncatingIfNeeded: rtc_addr_port(&copy)))
+  var bytes: (UInt64, UInt64) = (0, 0)
+  return withUnsafeMutableBytes(of: &bytes) { b in
+    let n = rtc_addr_bytes(&copy, b.baseAddress!.assumingMemoryBound(to: UInt8.self))
+    return SocketAddress(bytes: UnsafeRawBufferPointer(rebasing: b[0..<Int(max(0, min(n, 16)))]),
+      port: UInt16(truncatingIfNeeded: rtc_addr_port(&copy)))
+  }
 }
 
 func cAddress(_ a: SocketAddress, forIPv6Socket v6: Bool) -> rtc_addr? {

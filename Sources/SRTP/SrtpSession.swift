@@ -4,7 +4,11 @@ import Wire
 
 /// Why an SRTP operation failed.
 public enum SrtpError: Error, Equatable, Sendable {
-  /// libsrtp2 returned an error: the operation and its `srtp_err_status_t`.
+  /// The packet failed authentication (tampered, or keyed differently): the operation.
+  case authenticationFailed(String)
+  /// The packet was already received, or is older than the replay window: the operation.
+  case replayed(String)
+  /// libsrtp2 returned another error: the operation and its `srtp_err_status_t`.
   case libsrtp(String, Int32)
   /// A key was not 16 bytes or a salt not 14 bytes.
   case badKeyLength
@@ -13,15 +17,21 @@ public enum SrtpError: Error, Equatable, Sendable {
   /// Too short to be RTP/RTCP (or a length outside the buffer).
   case malformed
 
+  /// The error for a failed libsrtp2 call, sorted into the cases callers tell apart.
+  static func failed(_ operation: String, _ status: srtp_err_status_t) -> SrtpError {
+    switch status {
+    case srtp_err_status_auth_fail: return .authenticationFailed(operation)
+    case srtp_err_status_replay_fail, srtp_err_status_replay_old: return .replayed(operation)
+    default: return .libsrtp(operation, Int32(bitPattern: status.rawValue))
+    }
+  }
+
   /// Stable identifier for logs and status pages.
   public var code: String {
     switch self {
-    case .libsrtp(_, let status):
-      switch UInt32(bitPattern: status) {
-      case srtp_err_status_auth_fail.rawValue: return "SRTP_AUTH_FAILED"
-      case srtp_err_status_replay_fail.rawValue, srtp_err_status_replay_old.rawValue: return "SRTP_REPLAY"
-      default: return "SRTP_ERROR"
-      }
+    case .authenticationFailed: return "SRTP_AUTH_FAILED"
+    case .replayed: return "SRTP_REPLAY"
+    case .libsrtp: return "SRTP_ERROR"
     case .badKeyLength: return "SRTP_BAD_KEY"
     case .bufferTooSmall: return "SRTP_BUFFER_TOO_SMALL"
     case .malformed: return "SRTP_MALFORMED"
@@ -29,9 +39,16 @@ public enum SrtpError: Error, Equatable, Sendable {
   }
 
   /// The packet failed authentication (tampered, or keyed differently).
-  public var isAuthFailure: Bool { code == "SRTP_AUTH_FAILED" }
+  public var isAuthFailure: Bool {
+    if case .authenticationFailed = self { return true }
+    return false
+  }
+
   /// The packet was already received (or is older than the replay window).
-  public var isReplay: Bool { code == "SRTP_REPLAY" }
+  public var isReplay: Bool {
+    if case .replayed = self { return true }
+    return false
+  }
 }
 
 /// 0 = not started, 1 = initialising, 2 = done.
@@ -47,7 +64,7 @@ public func srtpInitialize() throws(SrtpError) {
       let status = srtp_init()
       guard status == srtp_err_status_ok else {
         srtpInitState.store(0, ordering: .releasing)
-        throw .libsrtp("srtp_init", Int32(bitPattern: status.rawValue))
+        throw SrtpError.failed("srtp_init", status)
       }
       srtpInitState.store(2, ordering: .releasing)
       return
@@ -108,7 +125,7 @@ public final class SrtpSession {
     }
     for i in 0..<keyBytes.count { keyBytes[i] = 0 }
     guard status == srtp_err_status_ok, let session else {
-      throw .libsrtp("srtp_create", Int32(bitPattern: status.rawValue))
+      throw SrtpError.failed("srtp_create", status)
     }
     return session
   }
@@ -122,7 +139,7 @@ public final class SrtpSession {
     guard let tx, let base = buffer.baseAddress else { throw .malformed }
     var len = Int32(length)
     let status = srtp_protect(tx, base, &len)
-    guard status == srtp_err_status_ok else { throw .libsrtp("srtp_protect", Int32(bitPattern: status.rawValue)) }
+    guard status == srtp_err_status_ok else { throw SrtpError.failed("srtp_protect", status) }
     return Int(len)
   }
 
@@ -134,7 +151,7 @@ public final class SrtpSession {
     var len = Int32(length)
     let status = srtp_protect_rtcp(tx, base, &len)
     guard status == srtp_err_status_ok else {
-      throw .libsrtp("srtp_protect_rtcp", Int32(bitPattern: status.rawValue))
+      throw SrtpError.failed("srtp_protect_rtcp", status)
     }
     return Int(len)
   }
@@ -178,7 +195,7 @@ public final class SrtpSession {
     var len = Int32(length)
     let status = srtp_unprotect_rtcp(rx, base, &len)
     guard status == srtp_err_status_ok else {
-      throw .libsrtp("srtp_unprotect_rtcp", Int32(bitPattern: status.rawValue))
+      throw SrtpError.failed("srtp_unprotect_rtcp", status)
     }
     return Int(len)
   }
@@ -190,7 +207,7 @@ public final class SrtpSession {
     else { throw .malformed }
     var len = Int32(length)
     let status = srtp_unprotect(rx, base, &len)
-    guard status == srtp_err_status_ok else { throw .libsrtp("srtp_unprotect", Int32(bitPattern: status.rawValue)) }
+    guard status == srtp_err_status_ok else { throw SrtpError.failed("srtp_unprotect", status) }
     return Int(len)
   }
 

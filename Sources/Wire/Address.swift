@@ -1,16 +1,47 @@
 /// A transport address (IP + port) as plain bytes, so that protocol cores stay free of
 /// socket types. The event loop converts it to and from `sockaddr`.
+///
+/// A fixed-size value (no heap storage), so the receive path can make, compare and hash one per
+/// datagram without allocating: the address bytes live in two integers, big-endian.
 public struct SocketAddress: Hashable, Sendable {
-  /// 4 bytes for IPv4, 16 for IPv6.
-  public var ip: [UInt8]
+  /// Address bytes 0-7 and 8-15 (an IPv4 address uses the first 4 bytes of `high`).
+  var high: UInt64
+  var low: UInt64
+  /// 4 for IPv4, 16 for IPv6, 0 for an address of another length (invalid).
+  let length: UInt8
   public var port: UInt16
 
   public init(ip: [UInt8], port: UInt16) {
-    self.ip = ip
+    self = ip.withUnsafeBytes { SocketAddress(bytes: $0, port: port) }
+  }
+
+  /// From 4 (IPv4) or 16 (IPv6) address bytes; any other count gives an invalid address whose
+  /// `ip` is empty.
+  public init(bytes: UnsafeRawBufferPointer, port: UInt16) {
+    var h: UInt64 = 0
+    var l: UInt64 = 0
+    let n = bytes.count == 4 || bytes.count == 16 ? bytes.count : 0
+    for i in 0..<n {
+      let b = UInt64(bytes[i])
+      if i < 8 { h |= b << UInt64(56 - 8 * i) } else { l |= b << UInt64(56 - 8 * (i - 8)) }
+    }
+    high = h
+    low = l
+    length = UInt8(n)
     self.port = port
   }
 
-  public var isIPv4: Bool { ip.count == 4 }
+  /// The address bytes: 4 for IPv4, 16 for IPv6 (allocates; not for the per-packet path).
+  public var ip: [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(Int(length))
+    for i in 0..<Int(length) {
+      out.append(UInt8(truncatingIfNeeded: (i < 8 ? high >> UInt64(56 - 8 * i) : low >> UInt64(56 - 8 * (i - 8)))))
+    }
+    return out
+  }
+
+  public var isIPv4: Bool { length == 4 }
 
   /// Parses dotted IPv4 ("127.0.0.1"); IPv6 text is parsed by the event loop (inet_pton).
   public init?(ipv4 text: String, port: UInt16) {
@@ -26,6 +57,7 @@ public struct SocketAddress: Hashable, Sendable {
 
   /// "1.2.3.4" or RFC 5952-ish "2001:db8::1" (zero runs compressed).
   public var ipString: String {
+    let ip = self.ip
     if ip.count == 4 {
       return "\(ip[0]).\(ip[1]).\(ip[2]).\(ip[3])"
     }
@@ -59,7 +91,7 @@ public struct SocketAddress: Hashable, Sendable {
 
   /// "1.2.3.4:5" or "[::1]:5".
   public var description: String {
-    ip.count == 16 ? "[\(ipString)]:\(port)" : "\(ipString):\(port)"
+    length == 16 ? "[\(ipString)]:\(port)" : "\(ipString):\(port)"
   }
 }
 

@@ -74,6 +74,17 @@ public func loadU16(_ b: [UInt8], _ at: Int) -> UInt16 {
   UInt16(b[at]) << 8 | UInt16(b[at + 1])
 }
 
+/// Big-endian loads from a raw buffer (the receive path reads datagrams in place).
+@inline(__always)
+public func loadU32(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt32 {
+  UInt32(b[at]) << 24 | UInt32(b[at + 1]) << 16 | UInt32(b[at + 2]) << 8 | UInt32(b[at + 3])
+}
+
+@inline(__always)
+public func loadU16(_ b: UnsafeRawBufferPointer, _ at: Int) -> UInt16 {
+  UInt16(b[at]) << 8 | UInt16(b[at + 1])
+}
+
 /// Appends big-endian fields to a growable byte array. Reuse one writer (see `reset`) on hot
 /// paths so that its storage is allocated once.
 public struct ByteWriter: Sendable {

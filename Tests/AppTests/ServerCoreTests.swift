@@ -206,7 +206,7 @@ import Wire
   @Test func sourceStatesInStatus() throws {
     let core = try makeCore()
     var logged: [(LogLevel, String)] = []
-    core.logger = { logged.append(($0, $1)) }
+    core.logger = { level, message in logged.append((level, message())) }
     core.sourceStatus.spec = "v4l2:/dev/video0"
     core.sourceStatus.format = SourceFormat(width: 640, height: 480, fps: 30)
     func source() throws -> JsonValue { try #require(try json(.json(200, core.statusJSON(now: 1)))["source"]) }

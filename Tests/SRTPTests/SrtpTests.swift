@@ -291,9 +291,12 @@ import Wire
   }
 
   @Test func errorCodes() {
-    #expect(SrtpError.libsrtp("x", 7).code == "SRTP_AUTH_FAILED")
-    #expect(SrtpError.libsrtp("x", 9).code == "SRTP_REPLAY")
-    #expect(SrtpError.libsrtp("x", 10).code == "SRTP_REPLAY")
+    #expect(SrtpError.failed("x", srtp_err_status_auth_fail) == .authenticationFailed("x"))
+    #expect(SrtpError.failed("x", srtp_err_status_replay_fail) == .replayed("x"))
+    #expect(SrtpError.failed("x", srtp_err_status_replay_old) == .replayed("x"))
+    #expect(SrtpError.failed("x", srtp_err_status_bad_param) == .libsrtp("x", 2))
+    #expect(SrtpError.authenticationFailed("x").code == "SRTP_AUTH_FAILED" && SrtpError.authenticationFailed("x").isAuthFailure)
+    #expect(SrtpError.replayed("x").code == "SRTP_REPLAY" && SrtpError.replayed("x").isReplay)
     #expect(SrtpError.libsrtp("x", 2).code == "SRTP_ERROR")
     #expect(SrtpError.bufferTooSmall(needed: 2, capacity: 1).code == "SRTP_BUFFER_TOO_SMALL")
   }
