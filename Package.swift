@@ -49,13 +49,15 @@ var targets: [Target] = [
     name: "RTCam", dependencies: ["CLI", "Runtime", "CRTCam"], path: "Sources/RTCam",
     swiftSettings: swiftSettings),
 ]
+// Shared by every test target: seeded PRNG, fake clock, fixtures (Tests/Fixtures).
+targets.append(.target(name: "TestSupport", dependencies: ["Capture"], path: "Tests/TestSupport"))
 for (name, deps) in deviceModules {
   targets.append(.target(
     name: name, dependencies: ["CRTCam"] + deps.map { .target(name: $0) },
     path: "Sources/\(name)", swiftSettings: swiftSettings))
   targets.append(.testTarget(
     name: "\(name)Tests",
-    dependencies: [.target(name: name), "CRTCam"] + (deps + (extraTestDependencies[name] ?? [])).map { .target(name: $0) },
+    dependencies: [.target(name: name), "CRTCam", "TestSupport"] + (deps + (extraTestDependencies[name] ?? [])).map { .target(name: $0) },
     path: "Tests/\(name)Tests", resources: nil))
 }
 

@@ -4,21 +4,12 @@ import HTTP
 import Peer
 import SDP
 import Testing
+import TestSupport
 import Wire
 @testable import App
 
 /// The server's routes and session table, driven without sockets.
 @Suite struct ServerCoreTests {
-  static func fixture(_ name: String) throws -> String {
-    var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-    for _ in 0..<6 {
-      let candidate = dir.appendingPathComponent("Tests/Fixtures/\(name)")
-      if FileManager.default.fileExists(atPath: candidate.path) { return try String(contentsOf: candidate, encoding: .utf8) }
-      dir = dir.deletingLastPathComponent()
-    }
-    throw CocoaError(.fileNoSuchFile)
-  }
-
   func makeCore(maxViewers: Int = 8) throws -> ServerCore {
     let random = try DtlsRandom(deterministicSeed: Array("server-core-tests".utf8))
     let cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
@@ -49,7 +40,7 @@ import Wire
 
   @Test func whepOfferFromChromiumCreatesASession() throws {
     let core = try makeCore()
-    let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
+    let offer = try fixture("chromium-156-recvonly-offer.sdp")
     let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
     #expect(r.status == 201)
     #expect(r.header("Content-Type") == "application/sdp")
@@ -92,7 +83,7 @@ import Wire
 
     for file in ["gstreamer-1.22-webrtcbin-recvonly-offer.sdp", "aiortc-1.16-recvonly-offer.sdp",
                  "safari-17-recvonly-offer-reconstructed.sdp"] {
-      let offer = try Self.fixture(file)
+      let offer = try fixture(file)
       let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
       #expect(r.status == 201, "\(file)")
       #expect(r.header("Content-Type") == "application/sdp")
@@ -120,7 +111,7 @@ import Wire
 
   @Test func jsonOfferForm() throws {
     let core = try makeCore()
-    let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
+    let offer = try fixture("chromium-156-recvonly-offer.sdp")
     var w = JsonWriter()
     w.beginObject(); w.key("type"); w.string("offer"); w.key("sdp"); w.string(offer); w.endObject()
     let r = core.handle(request("POST", "/offer", contentType: "application/json", body: w.text), now: 2_000, send: noSend)
@@ -134,7 +125,7 @@ import Wire
 
   @Test func firefoxWithoutH264GetsAClearClientError() throws {
     let core = try makeCore()
-    let offer = try Self.fixture("firefox-esr-153-recvonly-offer-no-h264.sdp")
+    let offer = try fixture("firefox-esr-153-recvonly-offer-no-h264.sdp")
     let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
     #expect(r.status == 422)
     let j = try json(r)
@@ -167,7 +158,7 @@ import Wire
 
   @Test func viewerLimitIsEnforced() throws {
     let core = try makeCore(maxViewers: 2)
-    let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
+    let offer = try fixture("chromium-156-recvonly-offer.sdp")
     for _ in 0..<2 {
       #expect(core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend).status == 201)
     }
@@ -179,7 +170,7 @@ import Wire
 
   @Test func sessionsWithoutIceExpire() throws {
     let core = try makeCore()
-    let offer = try Self.fixture("chromium-156-recvonly-offer.sdp")
+    let offer = try fixture("chromium-156-recvonly-offer.sdp")
     _ = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
     #expect(core.sessions.count == 1)
     let deadline = try #require(core.nextDeadline)

@@ -1,34 +1,6 @@
 import Capture
+import TestSupport
 import Foundation
-
-/// A controllable clock: `sleepUntil` records the deadline and jumps the time there, so paced
-/// sources run instantly and deterministically.
-final class FakeTime {
-  var mono: UInt64
-  var real: UInt64
-  var sleeps: [UInt64] = []
-
-  init(mono: UInt64 = 1_000_000_000, real: UInt64 = 1_700_000_000_123_000_000) {
-    self.mono = mono
-    self.real = real
-  }
-
-  /// Advances both clocks (time passing while the caller works).
-  func advance(_ ns: UInt64) {
-    mono += ns
-    real += ns
-  }
-
-  var clock: CaptureClock {
-    CaptureClock(
-      monotonicNs: { self.mono },
-      realtimeNs: { self.real },
-      sleepUntil: { deadline in
-        self.sleeps.append(deadline)
-        if deadline > self.mono { self.advance(deadline - self.mono) }
-      })
-  }
-}
 
 /// Copies a frame's planes into arrays (tight strides).
 func planes(_ f: FrameView) -> (y: [UInt8], u: [UInt8], v: [UInt8]) {

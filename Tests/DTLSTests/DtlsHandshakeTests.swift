@@ -1,3 +1,4 @@
+import TestSupport
 import CRTCam
 import Testing
 import Wire

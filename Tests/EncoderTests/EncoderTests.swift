@@ -1,3 +1,4 @@
+import TestSupport
 import CRTCam
 import Capture
 import Testing

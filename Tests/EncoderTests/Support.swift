@@ -1,24 +1,7 @@
 import CRTCam
 import Capture
+import TestSupport
 import Encoder
-
-/// A controllable clock for paced sources: sleeping jumps the time to the deadline.
-final class FakeTime {
-  var mono: UInt64 = 5_000_000_000
-  var real: UInt64 = 1_723_456_789_000_000_000
-
-  var clock: CaptureClock {
-    CaptureClock(
-      monotonicNs: { self.mono },
-      realtimeNs: { self.real },
-      sleepUntil: { d in
-        if d > self.mono {
-          self.real += d - self.mono
-          self.mono = d
-        }
-      })
-  }
-}
 
 /// One NAL unit of an Annex-B stream: its type and its bytes after the start code.
 struct NAL {

@@ -1,17 +1,6 @@
 import Testing
+import TestSupport
 @testable import HTTP
-
-/// Deterministic xorshift generator so failures reproduce.
-struct XorShift {
-  var s: UInt64
-  mutating func next() -> UInt64 {
-    s ^= s << 13
-    s ^= s >> 7
-    s ^= s << 17
-    return s
-  }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 @Suite struct FuzzTests {
   static let fragments: [String] = [
@@ -22,7 +11,7 @@ struct XorShift {
   ]
 
   @Test func randomBytesIntoConnection() {
-    var rng = XorShift(s: 0x9E37_79B9_7F4A_7C15)
+    var rng = TestPRNG(state: 0x9E37_79B9_7F4A_7C15)
     var limits = HttpLimits()
     limits.maxHeaderBytes = 512
     limits.maxBodyBytes = 256
@@ -67,7 +56,7 @@ struct XorShift {
   }
 
   @Test func randomBytesIntoJson() {
-    var rng = XorShift(s: 0xD1B5_4A32_D192_ED03)
+    var rng = TestPRNG(state: 0xD1B5_4A32_D192_ED03)
     let alphabet = Array("{}[]\",:0123456789-+.eEtruefalsn \\u/bDdAa\u{1}\n".utf8) + [0xC3, 0xA9, 0xED, 0xFF, 0xF0, 0x9F]
     var ok = 0
     var failed = 0
@@ -94,7 +83,7 @@ struct XorShift {
   @Test func mutatedValidRequests() {
     // flip, drop and duplicate bytes of a valid request: never a trap, always a decision
     let base = Array("POST /whep?x=1 HTTP/1.1\r\nHost: cam\r\nContent-Type: application/sdp\r\nContent-Length: 4\r\n\r\nv=0\n".utf8)
-    var rng = XorShift(s: 42)
+    var rng = TestPRNG(state: 42)
     for _ in 0..<3000 {
       var m = base
       for _ in 0..<(1 + rng.below(4)) {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 @testable import HTTP
 
 func json(_ s: String, maxDepth: Int = 16) throws(JsonError) -> JsonValue { try parseJson(Array(s.utf8), maxDepth: maxDepth) }
@@ -25,10 +26,7 @@ func jsonFails(_ s: String, maxDepth: Int = 16) -> JsonError? {
 
   @Test func browserOfferFixture() throws {
     // the real Chromium offer wrapped the way the viewer page posts it
-    // resolve symlinks (the dev package links Tests/HTTPTests), then repo root/Tests/Fixtures
-    let root = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath()
-      .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    let path = root.appendingPathComponent("Tests/Fixtures/chromium-156-recvonly-offer.sdp").path
+    let path = try fixturePath("chromium-156-recvonly-offer.sdp")
     guard let sdp = try? String(contentsOfFile: path, encoding: .utf8) else {
       Issue.record("fixture missing at \(path)")
       return

@@ -1,4 +1,5 @@
 import Testing
+import TestSupport
 import Wire
 @testable import ICE
 
@@ -339,18 +340,6 @@ let second: UInt64 = 1_000_000_000
   }
 }
 
-/// Deterministic xorshift generator for the fuzz loop.
-struct XorShift {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state ^= state << 13
-    state ^= state >> 7
-    state ^= state << 17
-    return state
-  }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-}
-
 @Suite struct StunFuzzTests {
   @Test func truncatedAndMutatedDatagramsNeverTrap() {
     let creds = IceCredentials(ufrag: "rtcAM123", password: "0123456789abcdefghijklmn")
@@ -358,7 +347,7 @@ struct XorShift {
     let key = Array(creds.password.utf8)
     let seeds = [browser.check(), browser.check(useCandidate: true), browser.check(controlled: true),
                  RFC5769.request, RFC5769.ipv4Response, RFC5769.ipv6Response]
-    var rng = XorShift(state: 0x9E37_79B9_7F4A_7C15)
+    var rng = TestPRNG(state: 0x9E37_79B9_7F4A_7C15)
     let from = SocketAddress(ip: [10, 0, 0, 1], port: 1234)
     var successes = 0
     var parsed = 0

@@ -8,43 +8,17 @@ import RTP
 import SDP
 import SRTP
 import Testing
+import TestSupport
 import Wire
 
 // An in-process stand-in for a browser, built from the project's own pieces (DTLS server role,
 // SRTP session, STUN requests, H.264 depacketizer), wired to one rtcam `Peer` through datagrams
 // passed in memory under a fake clock.
 
-/// Reads Tests/Fixtures/<name>, found by walking up from this file to the repository root.
-func loadFixture(_ name: String) throws -> String {
-  var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-  for _ in 0..<6 {
-    let candidate = dir.appendingPathComponent("Tests/Fixtures/" + name).standardizedFileURL
-    if FileManager.default.fileExists(atPath: candidate.path) {
-      return try String(contentsOf: candidate, encoding: .utf8)
-    }
-    dir = dir.deletingLastPathComponent()
-  }
-  throw CocoaError(.fileNoSuchFile)
-}
-
 /// One datagram rtcam's peer handed to its send callback.
 struct SentDatagram {
   var bytes: [UInt8]
   var to: SocketAddress
-}
-
-/// Deterministic pseudo-random numbers (splitmix64) for transaction ids and garbage.
-struct TestPRNG {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 
 /// The H.264 parts of an access unit: NAL units without start codes, trailing zero bytes cut
@@ -218,7 +192,7 @@ final class Scenario {
     rtcamCert = try DtlsCertificate.generate(commonName: "rtcam", random: rtcamRandom)
     browserCert = try DtlsCertificate.generate(commonName: "WebRTC", random: browserRandom)
 
-    let offer = try SdpOffer.parse(try loadFixture("chromium-156-recvonly-offer.sdp"))
+    let offer = try SdpOffer.parse(try fixture("chromium-156-recvonly-offer.sdp"))
     localIce = IceCredentials(ufrag: "rtcamUfr", password: "rtcamPasswordRtcamPasswd")
     let params = AnswerParameters(
       sessionID: 42, iceUfrag: localIce.ufrag, icePassword: localIce.password,

@@ -1,23 +1,10 @@
 import Foundation
 import Testing
+import TestSupport
 import Wire
 @testable import SDP
 
 // MARK: - Helpers
-
-/// Reads Tests/Fixtures/<name>: resolve the (possibly symlinked) test file, then walk up to the
-/// repository root.
-func fixture(_ name: String) throws -> String {
-  var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
-  for _ in 0..<6 {
-    let candidate = dir.appendingPathComponent("Tests/Fixtures/" + name).standardizedFileURL
-    if FileManager.default.fileExists(atPath: candidate.path) {
-      return try String(contentsOf: candidate, encoding: .utf8)
-    }
-    dir = dir.deletingLastPathComponent()
-  }
-  throw CocoaError(.fileNoSuchFile)
-}
 
 func params(candidates: [SocketAddress]? = nil) -> AnswerParameters {
   AnswerParameters(
@@ -682,18 +669,6 @@ func handOffer(
 
 // MARK: - Junk
 
-/// Deterministic xorshift so failures reproduce.
-struct XorShift {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state ^= state << 13
-    state ^= state >> 7
-    state ^= state << 17
-    return state
-  }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
-}
-
 @Suite struct JunkTests {
   /// Mutates real offers (byte flips, deletions, duplications, truncation, splices of SDP
   /// tokens) and runs parse + makeAnswer on each: any error is fine, a trap is not.
@@ -709,7 +684,7 @@ struct XorShift {
     let pieces = ["=", ":", " ", "/", ";", "\r\n", "\n", "\r", "m=video ", "a=rtpmap:", "a=fmtp:",
                   "a=extmap:", "a=fingerprint:sha-256 ", "a=rtcp-fb:* ", "99999999999999999999",
                   "-1", "\u{0}", "é", "🎥", "a=setup:", "a=group:BUNDLE ", "a=mid:", "128", "0"]
-    var rng = XorShift(state: 0x9E37_79B9_7F4A_7C15)
+    var rng = TestPRNG(state: 0x9E37_79B9_7F4A_7C15)
     var answered = 0, failed = 0
     for iteration in 0..<3000 {
       var b = Array(seeds[iteration % seeds.count].utf8)
@@ -752,7 +727,7 @@ struct XorShift {
   }
 
   @Test func randomBytesNeverTrap() {
-    var rng = XorShift(state: 12345)
+    var rng = TestPRNG(state: 12345)
     for _ in 0..<500 {
       let n = rng.below(2000)
       let b = (0..<n).map { _ in UInt8(truncatingIfNeeded: rng.next()) }

@@ -1,3 +1,4 @@
+import TestSupport
 import CRTCam
 import Wire
 
@@ -107,20 +108,6 @@ struct SrtpReference {
 
 func hex(_ s: String) -> [UInt8] {
   Hex.decode(s.filter { !$0.isWhitespace }) ?? []
-}
-
-/// Deterministic pseudo-random bytes.
-struct TestPRNG {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-  mutating func bytes(_ n: Int) -> [UInt8] { (0..<n).map { _ in UInt8(truncatingIfNeeded: next()) } }
-  mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
 
 /// An RTP packet: V=2, optional CSRCs and a one-byte-header extension.
