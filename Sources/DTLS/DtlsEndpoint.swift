@@ -1,74 +1,6 @@
 import CRTCam
 import Wire
 
-/// SRTP master keys exported from a DTLS-SRTP handshake (RFC 5764 section 4.2), already split
-/// into what this side sends with (`local`) and what it receives with (`remote`).
-public struct SrtpKeyMaterial: Equatable, Sendable {
-  /// 16-byte master key for packets this side protects.
-  public var localKey: [UInt8]
-  /// 14-byte master salt for packets this side protects.
-  public var localSalt: [UInt8]
-  /// 16-byte master key for packets the peer protects.
-  public var remoteKey: [UInt8]
-  /// 14-byte master salt for packets the peer protects.
-  public var remoteSalt: [UInt8]
-  /// Negotiated DTLS-SRTP protection profile (0x0001 = SRTP_AES128_CM_HMAC_SHA1_80).
-  public var profile: UInt16
-
-  public init(localKey: [UInt8], localSalt: [UInt8], remoteKey: [UInt8], remoteSalt: [UInt8], profile: UInt16) {
-    self.localKey = localKey
-    self.localSalt = localSalt
-    self.remoteKey = remoteKey
-    self.remoteSalt = remoteSalt
-    self.profile = profile
-  }
-
-  /// SRTP_AES128_CM_HMAC_SHA1_80, the only profile rtcam negotiates.
-  public static let aes128CmHmacSha1_80: UInt16 = 0x0001
-  /// "EXTRACTOR-dtls_srtp" output length for that profile: 2 * (16 + 14).
-  public static let exporterLength = 60
-
-  /// Splits the 60 exporter bytes (client key | server key | client salt | server salt).
-  /// The DTLS client sends with the client half.
-  public init?(exported: [UInt8], isClient: Bool, profile: UInt16 = SrtpKeyMaterial.aes128CmHmacSha1_80) {
-    guard exported.count == SrtpKeyMaterial.exporterLength else { return nil }
-    let clientKey = Array(exported[0..<16])
-    let serverKey = Array(exported[16..<32])
-    let clientSalt = Array(exported[32..<46])
-    let serverSalt = Array(exported[46..<60])
-    if isClient {
-      self.init(localKey: clientKey, localSalt: clientSalt, remoteKey: serverKey, remoteSalt: serverSalt, profile: profile)
-    } else {
-      self.init(localKey: serverKey, localSalt: serverSalt, remoteKey: clientKey, remoteSalt: clientSalt, profile: profile)
-    }
-  }
-}
-
-/// Which side of the handshake an endpoint plays. rtcam answers `a=setup:actpass` with
-/// `a=setup:active` and is the client; `.server` exists so tests can stand in for a browser.
-public enum DtlsRole: Equatable, Sendable {
-  case client
-  case server
-}
-
-/// What an endpoint reports; read with `DtlsEndpoint.takeEvents()`.
-public enum DtlsEvent: Equatable, Sendable {
-  /// Handshake complete, peer certificate matches the expected fingerprint, SRTP profile
-  /// negotiated: install these keys. Reported at most once.
-  case connected(SrtpKeyMaterial)
-  /// The association failed (reported at most once; no keys are reported after it).
-  case failed(DtlsError)
-  /// The peer closed the association with close_notify.
-  case closed
-  /// Application data from the peer (diagnostics and tests; media goes through SRTP).
-  case data([UInt8])
-}
-
-/// One DTLS 1.2 association (mbedTLS) over in-memory datagram queues. It never touches
-/// sockets or clocks: feed it datagrams with `receive`, drive retransmissions with
-/// `handleTimeout` at `nextTimeout`, and send what `takeOutgoing` returns.
-///
-/// Not thread-safe: use an endpoint from one thread at a time.
 public final class DtlsEndpoint {
   public enum State: Equatable, Sendable {
     /// Created; the client has not sent its ClientHello yet.
@@ -80,7 +12,7 @@ public final class DtlsEndpoint {
   }
 
   public let role: DtlsRole
-  public private(set) var state: State = .idle
+  public internal(set) var state: State = .idle
   let certificate: DtlsCertificate
   let random: DtlsRandom
   let expectedPeerFingerprint: [UInt8]
@@ -106,7 +38,7 @@ public final class DtlsEndpoint {
   /// Set by the verify callback when the peer's leaf certificate did not match.
   var fingerprintRejected = false
   /// SHA-256 of the peer's leaf certificate, as seen by the verify callback.
-  public private(set) var peerFingerprint: [UInt8]? = nil
+  public internal(set) var peerFingerprint: [UInt8]? = nil
 
   /// At most this many received datagrams wait for processing; more are dropped.
   public static let maxQueuedDatagrams = 64
@@ -238,7 +170,7 @@ public final class DtlsEndpoint {
     if role == .server { try setTransportId() }
   }
 
-  private func setTransportId() throws(DtlsError) {
+  func setTransportId() throws(DtlsError) {
     let ret = clientTransportId.withUnsafeBufferPointer { b in
       mbedtls_ssl_set_client_transport_id(ssl, b.baseAddress, b.count)
     }
@@ -339,259 +271,5 @@ public final class DtlsEndpoint {
       guard ret > 0 else { throw .record("ssl_write", ret) }
       offset += Int(ret)
     }
-  }
-
-  // MARK: - Driving mbedTLS
-
-  private func drive() {
-    switch state {
-    case .handshaking: stepHandshake()
-    case .connected: readRecords()
-    case .idle, .failed, .closed: incoming.removeAll()
-    }
-  }
-
-  private func stepHandshake() {
-    // mbedtls_ssl_handshake runs until it needs more input; it returns WANT_READ both when
-    // the queue is empty and after resending a flight, so loop while datagrams remain.
-    var rounds = 0
-    while state == .handshaking {
-      rounds += 1
-      if rounds > 4 * DtlsEndpoint.maxQueuedDatagrams + 8 { return }
-      let queuedBefore = outgoing.count
-      let ret = mbedtls_ssl_handshake(ssl)
-      if ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_READ && ret != MBEDTLS_ERR_SSL_WANT_WRITE
-        && ret != MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED && role == .server && awaitingClientHello
-      {
-        // A server that has not accepted a ClientHello yet keeps no state worth failing
-        // for: drop the bad datagram (and any alert about it) and wait for the next one.
-        if outgoing.count > queuedBefore { outgoing.removeSubrange(queuedBefore...) }
-        let r = mbedtls_ssl_session_reset(ssl)
-        guard r == 0 else { fail(.handshake("ssl_session_reset", r)); return }
-        do { try setTransportId() } catch { fail(error); return }
-        if incoming.isEmpty { return }
-        continue
-      }
-      if ret == 0 {
-        finishHandshake()
-        if state == .connected && !incoming.isEmpty { readRecords() }
-        return
-      }
-      switch ret {
-      case MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE:
-        if incoming.isEmpty { return }
-      case MBEDTLS_ERR_SSL_HELLO_VERIFY_REQUIRED:
-        // Server: HelloVerifyRequest sent; forget this attempt and wait for the ClientHello
-        // that carries the cookie.
-        let r = mbedtls_ssl_session_reset(ssl)
-        guard r == 0 else { fail(.handshake("ssl_session_reset", r)); return }
-        do { try setTransportId() } catch { fail(error); return }
-        if incoming.isEmpty { return }
-      case MBEDTLS_ERR_SSL_TIMEOUT:
-        fail(.timeout)
-        return
-      case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-        fail(.alert(receivedAlertText()))
-        return
-      case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
-        fail(.closed)
-        return
-      default:
-        if fingerprintRejected { fail(.fingerprintMismatch) } else { fail(.handshake("ssl_handshake", ret)) }
-        return
-      }
-    }
-  }
-
-  /// True while a server is still waiting for (or parsing) the first ClientHello.
-  private var awaitingClientHello: Bool {
-    ssl.pointee.state <= Int32(truncatingIfNeeded: MBEDTLS_SSL_CLIENT_HELLO.rawValue)
-  }
-
-  /// Handshake done: check use_srtp, the peer certificate and the exported keys, then report.
-  private func finishHandshake() {
-    var info = mbedtls_dtls_srtp_info()
-    mbedtls_ssl_get_dtls_srtp_negotiation_result(ssl, &info)
-    guard info.chosen_dtls_srtp_profile == SrtpKeyMaterial.aes128CmHmacSha1_80 else {
-      rejectPeer(.noSrtpProfile, alert: UInt8(MBEDTLS_SSL_ALERT_MSG_HANDSHAKE_FAILURE))
-      return
-    }
-    guard let peer = mbedtls_ssl_get_peer_cert(ssl), let raw = peer.pointee.raw.p, peer.pointee.raw.len > 0 else {
-      rejectPeer(.noPeerCertificate, alert: UInt8(MBEDTLS_SSL_ALERT_MSG_NO_CERT))
-      return
-    }
-    let digest = Digest.sha256(Array(UnsafeBufferPointer(start: raw, count: peer.pointee.raw.len)))
-    peerFingerprint = digest
-    guard !fingerprintRejected, constantTimeEqual(digest, expectedPeerFingerprint) else {
-      rejectPeer(.fingerprintMismatch, alert: UInt8(MBEDTLS_SSL_ALERT_MSG_BAD_CERT))
-      return
-    }
-    guard let exported = exportedKeys,
-      let keys = SrtpKeyMaterial(exported: exported, isClient: role == .client, profile: info.chosen_dtls_srtp_profile)
-    else {
-      rejectPeer(.handshake("no exported keying material", 0), alert: UInt8(MBEDTLS_SSL_ALERT_MSG_INTERNAL_ERROR))
-      return
-    }
-    exportedKeys = nil
-    state = .connected
-    events.append(.connected(keys))
-  }
-
-  private func rejectPeer(_ error: DtlsError, alert: UInt8) {
-    _ = mbedtls_ssl_send_alert_message(ssl, UInt8(MBEDTLS_SSL_ALERT_LEVEL_FATAL), alert)
-    fail(error)
-  }
-
-  private func readRecords() {
-    var buf = [UInt8](repeating: 0, count: 2048)
-    var rounds = 0
-    while state == .connected {
-      rounds += 1
-      if rounds > 4 * DtlsEndpoint.maxQueuedDatagrams + 8 { return }
-      let ret = buf.withUnsafeMutableBufferPointer { b in mbedtls_ssl_read(ssl, b.baseAddress, b.count) }
-      if ret > 0 {
-        events.append(.data(Array(buf[0..<Int(ret)])))
-        continue
-      }
-      switch ret {
-      case 0, MBEDTLS_ERR_SSL_WANT_READ, MBEDTLS_ERR_SSL_WANT_WRITE, MBEDTLS_ERR_SSL_TIMEOUT:
-        if incoming.isEmpty { return }
-      case MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY:
-        // Answer with our own close_notify, as TLS asks.
-        _ = mbedtls_ssl_close_notify(ssl)
-        state = .closed
-        timerActive = false
-        incoming.removeAll()
-        events.append(.closed)
-        return
-      case MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE:
-        fail(.alert(receivedAlertText()))
-        return
-      case MBEDTLS_ERR_SSL_CLIENT_RECONNECT:
-        // Server role: the client started a new handshake from the same address.
-        fail(.record("client reconnected", ret))
-        return
-      default:
-        fail(.record("ssl_read", ret))
-        return
-      }
-    }
-  }
-
-  private func fail(_ error: DtlsError) {
-    guard state != .failed && state != .closed else { return }
-    state = .failed
-    timerActive = false
-    exportedKeys = nil
-    incoming.removeAll()
-    events.append(.failed(error))
-  }
-
-  /// "fatal alert 42 (bad_certificate)" from the last received alert record.
-  private func receivedAlertText() -> String {
-    guard let msg = ssl.pointee.in_msg, ssl.pointee.in_msglen >= 2 else { return "fatal alert" }
-    let code = msg[1]
-    return "fatal alert " + String(code) + " (" + alertName(code) + ")"
-  }
-
-  // MARK: - Callbacks from mbedTLS
-
-  func readQueued(_ buf: UnsafeMutablePointer<UInt8>, _ len: Int) -> Int32 {
-    guard !incoming.isEmpty else { return MBEDTLS_ERR_SSL_WANT_READ }
-    let datagram = incoming.removeFirst()
-    // mbedTLS offers its whole input buffer (~16 KB); a larger datagram is cut, and the
-    // record layer then discards the broken record.
-    let n = min(len, datagram.count)
-    datagram.withUnsafeBufferPointer { d in
-      if n > 0 { buf.update(from: d.baseAddress!, count: n) }
-    }
-    return Int32(n)
-  }
-
-  func setTimer(_ intermediateMs: UInt32, _ finalMs: UInt32) {
-    if finalMs == 0 {
-      timerActive = false
-      return
-    }
-    timerActive = true
-    timerIntermediate = now &+ UInt64(intermediateMs) * 1_000_000
-    timerFinal = now &+ UInt64(finalMs) * 1_000_000
-  }
-
-  /// mbedtls_ssl_get_timer_t: -1 cancelled, 0 running, 1 intermediate passed, 2 final passed.
-  func timerState() -> Int32 {
-    guard timerActive else { return -1 }
-    if now >= timerFinal { return 2 }
-    if now >= timerIntermediate { return 1 }
-    return 0
-  }
-
-  /// Verify callback, called for each certificate of the peer's chain (leaf at depth 0).
-  /// Rejecting a mismatching leaf here aborts the handshake before any keys are used.
-  func verifyCertificate(_ crt: UnsafeMutablePointer<mbedtls_x509_crt>, depth: Int32) -> Int32 {
-    guard depth == 0 else { return 0 }
-    guard let raw = crt.pointee.raw.p, crt.pointee.raw.len > 0 else {
-      fingerprintRejected = true
-      return MBEDTLS_ERR_X509_FATAL_ERROR
-    }
-    let digest = Digest.sha256(Array(UnsafeBufferPointer(start: raw, count: crt.pointee.raw.len)))
-    peerFingerprint = digest
-    guard constantTimeEqual(digest, expectedPeerFingerprint) else {
-      fingerprintRejected = true
-      return MBEDTLS_ERR_X509_FATAL_ERROR
-    }
-    return 0
-  }
-
-  /// Key export callback: RFC 5705 exporter with label "EXTRACTOR-dtls_srtp", no context,
-  /// using the handshake's PRF (SHA-256 for the suites above, SHA-384 for *_SHA384 ones).
-  func exportKeys(
-    master: UnsafePointer<UInt8>, clientRandom: UnsafePointer<UInt8>, serverRandom: UnsafePointer<UInt8>,
-    prf: mbedtls_tls_prf_types
-  ) -> Int32 {
-    var seed = [UInt8](repeating: 0, count: 64)
-    for i in 0..<32 {
-      seed[i] = clientRandom[i]
-      seed[32 + i] = serverRandom[i]
-    }
-    let label = cString("EXTRACTOR-dtls_srtp")
-    var out = [UInt8](repeating: 0, count: SrtpKeyMaterial.exporterLength)
-    let ret = label.withUnsafeBufferPointer { l in
-      seed.withUnsafeBufferPointer { s in
-        out.withUnsafeMutableBufferPointer { o in
-          mbedtls_ssl_tls_prf(prf, master, 48, l.baseAddress, s.baseAddress, s.count, o.baseAddress, o.count)
-        }
-      }
-    }
-    guard ret == 0 else { return ret }
-    exportedKeys = out
-    return 0
-  }
-}
-
-/// TLS alert descriptions (RFC 5246 section 7.2, RFC 8446 section 6).
-func alertName(_ code: UInt8) -> String {
-  switch code {
-  case 0: return "close_notify"
-  case 10: return "unexpected_message"
-  case 20: return "bad_record_mac"
-  case 22: return "record_overflow"
-  case 40: return "handshake_failure"
-  case 42: return "bad_certificate"
-  case 43: return "unsupported_certificate"
-  case 44: return "certificate_revoked"
-  case 45: return "certificate_expired"
-  case 46: return "certificate_unknown"
-  case 47: return "illegal_parameter"
-  case 48: return "unknown_ca"
-  case 49: return "access_denied"
-  case 50: return "decode_error"
-  case 51: return "decrypt_error"
-  case 70: return "protocol_version"
-  case 71: return "insufficient_security"
-  case 80: return "internal_error"
-  case 90: return "user_canceled"
-  case 110: return "unsupported_extension"
-  default: return "unknown"
   }
 }

@@ -1,0 +1,135 @@
+// A viewer session's states, close reasons, events, counters, configuration and datagram kinds.
+import DTLS
+import ICE
+import RTP
+import SDP
+import SRTP
+import Wire
+
+/// Where a viewer's session stands.
+public enum PeerState: Equatable, Sendable {
+  /// Waiting for the browser's first authenticated STUN check.
+  case checking
+  /// ICE works; the DTLS handshake is running.
+  case handshaking
+  /// SRTP keys are installed; media flows.
+  case connected
+  case closed
+
+  public var name: String {
+    switch self {
+    case .checking: return "checking"
+    case .handshaking: return "handshaking"
+    case .connected: return "connected"
+    case .closed: return "closed"
+    }
+  }
+}
+
+/// Why a session ended, with a stable code for logs and /status.
+public enum PeerCloseReason: Equatable, Sendable {
+  case hangUp
+  case iceTimeout
+  case consentExpired
+  case dtlsFailed(DtlsError)
+  case dtlsClosed
+  case srtpFailed(SrtpError)
+  case shutdown
+
+  public var code: String {
+    switch self {
+    case .hangUp: return "HANG_UP"
+    case .iceTimeout: return "ICE_TIMEOUT"
+    case .consentExpired: return "CONSENT_EXPIRED"
+    case .dtlsFailed(let e): return e.code
+    case .dtlsClosed: return "DTLS_CLOSED"
+    case .srtpFailed: return "SRTP_FAILED"
+    case .shutdown: return "SHUTDOWN"
+    }
+  }
+
+  public var message: String {
+    switch self {
+    case .hangUp: return "the viewer hung up"
+    case .iceTimeout: return "no ICE connectivity check arrived from the browser"
+    case .consentExpired: return "the browser stopped answering (ICE consent expired)"
+    case .dtlsFailed(let e): return "DTLS handshake failed: " + e.detail
+    case .dtlsClosed: return "the browser closed the DTLS session"
+    case .srtpFailed(let e): return "SRTP setup failed: " + e.code
+    case .shutdown: return "rtcam is shutting down"
+    }
+  }
+}
+
+public enum PeerEvent: Equatable, Sendable {
+  case stateChanged(PeerState)
+  /// The viewer needs a keyframe (joined, PLI, FIR, or frames were lost on our side).
+  case keyframeNeeded(reason: String)
+  case remoteAddressChanged(SocketAddress)
+  case closed(PeerCloseReason)
+}
+
+public struct PeerStats: Equatable, Sendable {
+  public var framesSent = 0
+  public var packetsSent = 0
+  public var bytesSent = 0
+  public var retransmissions = 0
+  public var nacks = 0
+  public var plis = 0
+  public var firs = 0
+  public var rtcpReceived = 0
+  /// Authenticated RTCP packets from the nominated address that refreshed liveness.
+  public var rtcpLiveness = 0
+  public var badDatagrams = 0
+  /// Fraction lost (0-255) and jitter (RTP units) from the last receiver report.
+  public var fractionLost = 0
+  public var jitter = 0
+  public init() {}
+}
+
+/// What one viewer's session needs to know.
+public struct PeerConfig: Sendable {
+  public var video: NegotiatedVideo
+  public var localIce: IceCredentials
+  public var ssrc: UInt32
+  public var cname: String
+  public var initialSequence: UInt16
+  public var timestampOffset: UInt32
+  public var mtu: Int
+  /// Without any authenticated STUN check for this long after creation, the session ends.
+  public var iceTimeoutNs: UInt64
+  public var senderReportIntervalNs: UInt64
+
+  public init(video: NegotiatedVideo, localIce: IceCredentials, ssrc: UInt32, cname: String,
+              initialSequence: UInt16, timestampOffset: UInt32, mtu: Int = 1200,
+              iceTimeoutNs: UInt64 = 30_000_000_000, senderReportIntervalNs: UInt64 = 1_000_000_000) {
+    self.video = video
+    self.localIce = localIce
+    self.ssrc = ssrc
+    self.cname = cname
+    self.initialSequence = initialSequence
+    self.timestampOffset = timestampOffset
+    self.mtu = mtu
+    self.iceTimeoutNs = iceTimeoutNs
+    self.senderReportIntervalNs = senderReportIntervalNs
+  }
+}
+
+/// Kinds of datagram on the shared UDP port (RFC 7983).
+public enum DatagramKind: Equatable, Sendable {
+  case stun, dtls, rtp, rtcp, unknown
+
+  public static func classify(_ d: [UInt8]) -> DatagramKind {
+    d.withUnsafeBytes { classify($0) }
+  }
+
+  public static func classify(_ d: UnsafeRawBufferPointer) -> DatagramKind {
+    guard let b = d.first else { return .unknown }
+    switch b {
+    case 0...3: return .stun
+    case 20...63: return .dtls
+    case 128...191: return isRtcp(d) ? .rtcp : .rtp
+    default: return .unknown
+    }
+  }
+}
