@@ -38,8 +38,9 @@ public final class ServerCore {
   var sessionOrder: [String] = []
   var byUfrag: [String: String] = [:]
   var byAddress: [SocketAddress: String] = [:]
-  /// Set when some viewer needs a keyframe; the loop forwards it to the encoder.
-  public var keyframeRequested = false
+  /// Called when some viewer needs a keyframe (joined, PLI, FIR); the runtime passes it to the
+  /// capture thread.
+  public var requestKeyframe: () -> Void = {}
   public var sourceStatus = SourceStatus()
   let startedAt: UInt64
   /// Called with each log line the core wants written.
@@ -287,7 +288,7 @@ public final class ServerCore {
         if s != .closed { logger(.info, "session \(p.id): \(s.name)" + (p.remote.map { " (\($0.description))" } ?? "")) }
       case .keyframeNeeded(let why):
         logger(.debug, "session \(p.id): keyframe requested (\(why))")
-        keyframeRequested = true
+        requestKeyframe()
       case .remoteAddressChanged(let a):
         byAddress[a] = p.id
         logger(.debug, "session \(p.id): media address \(a.description)")

@@ -60,6 +60,7 @@ final class CameraRunner<S: FrameSource> {
   let bitrate: Int
   var supervisor: CameraSupervisor
   var encoder: H264Encoder? = nil
+  var policy = EncodePolicy()
   var output: [UInt8] = []
 
   init(
@@ -131,7 +132,7 @@ final class CameraRunner<S: FrameSource> {
     }
     guard let enc = encoder else { return }
     // a (re)started stream begins with a keyframe so viewers can decode at once
-    shared.keyframe.store(true, ordering: .releasing)
+    policy.restarted()
     perform(supervisor.streaming(SourceFormat(width: source.width, height: source.height, fps: source.fps),
       details: source.description + details(source)))
 
@@ -143,7 +144,7 @@ final class CameraRunner<S: FrameSource> {
         return
       }
       count += 1
-      do { try shared.encodeAndPublish(frame, encoder: enc, output: &output) } catch {
+      do { try shared.encodeAndPublish(frame, encoder: enc, policy: &policy, output: &output) } catch {
         encoder = nil
         perform(supervisor.failed(.encoder(error)))
         return

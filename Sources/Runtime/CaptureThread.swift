@@ -12,7 +12,9 @@ import Wire
 final class CaptureShared: Sendable {
   let ring: FrameRing
   let stop = Atomic<Bool>(false)
-  let keyframe = Atomic<Bool>(true)
+  /// A viewer asked for a keyframe (joined, PLI, FIR): set by the network loop, taken by the
+  /// capture thread, whose `EncodePolicy` decides.
+  let keyframeRequested = Atomic<Bool>(false)
   let framesCaptured = Atomic<UInt64>(0)
   let framesEncoded = Atomic<UInt64>(0)
   let keyframes = Atomic<UInt64>(0)
@@ -36,17 +38,21 @@ final class CaptureShared: Sendable {
     _ = rtc_write_all(wakeFd, &one, 1)
   }
 
-  /// Capture thread: encodes one captured frame (unless nobody watches) and hands the access
-  /// unit to the network loop through the ring. `output` is the thread's reused buffer.
-  func encodeAndPublish(_ frame: FrameView, encoder: H264Encoder, output: inout [UInt8]) throws(EncoderError) {
+  /// Capture thread: encodes one captured frame (unless nobody watches, as `policy` decides) and
+  /// hands the access unit to the network loop through the ring. `output` is the thread's reused
+  /// buffer.
+  func encodeAndPublish(_ frame: FrameView, encoder: H264Encoder, policy: inout EncodePolicy,
+                        output: inout [UInt8]) throws(EncoderError) {
     framesCaptured.wrappingAdd(1, ordering: .relaxed)
-    if viewers.load(ordering: .relaxed) == 0 {
-      // The next viewer starts with a keyframe anyway.
-      keyframe.store(true, ordering: .relaxed)
+    let requested = keyframeRequested.exchange(false, ordering: .acquiringAndReleasing)
+    switch policy.frame(viewers: viewers.load(ordering: .relaxed), keyframeRequested: requested) {
+    case .skip:
       framesIdle.wrappingAdd(1, ordering: .relaxed)
       return
+    case .encode(let keyframe):
+      // the encoder keeps the request pending until it actually produces an IDR
+      if keyframe { encoder.requestKeyframe() }
     }
-    if keyframe.exchange(false, ordering: .acquiringAndReleasing) { encoder.requestKeyframe() }
     guard let e = try encoder.encode(frame, into: &output) else { return }
     framesEncoded.wrappingAdd(1, ordering: .relaxed)
     bytesEncoded.wrappingAdd(UInt64(e.length), ordering: .relaxed)
@@ -55,12 +61,7 @@ final class CaptureShared: Sendable {
       ring.push(UnsafeRawBufferPointer(rebasing: all[0..<e.length]), isKeyframe: e.isKeyframe,
         captureTimeNs: e.captureTimeNs)
     }
-    if pushed {
-      wake()
-    } else {
-      // The network loop fell behind: what follows cannot be decoded without a keyframe.
-      keyframe.store(true, ordering: .releasing)
-    }
+    if pushed { wake() } else { policy.frameLost() }
   }
 }
 
@@ -70,6 +71,7 @@ final class CaptureShared: Sendable {
 func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: CaptureShared) {
   var output: [UInt8] = []
   output.reserveCapacity(1 << 20)
+  var policy = EncodePolicy()
   shared.source.publish(.running(SourceFormat(width: source.width, height: source.height, fps: source.fps)))
   shared.wake()
   while !shared.stop.load(ordering: .relaxed) {
@@ -79,7 +81,7 @@ func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: 
       shared.wake()
       return
     }
-    do { try shared.encodeAndPublish(frame, encoder: encoder, output: &output) } catch {
+    do { try shared.encodeAndPublish(frame, encoder: encoder, policy: &policy, output: &output) } catch {
       shared.source.publish(.failed(.encoder(error)))
       shared.wake()
       return

@@ -115,10 +115,6 @@ final class EventLoop {
       perform(http.timeouts(now: rtc_monotonic_ns()))
       updateSourceStatus()
       shared.viewers.store(core.connectedCount, ordering: .relaxed)
-      if core.keyframeRequested {
-        core.keyframeRequested = false
-        shared.keyframe.store(true, ordering: .releasing)
-      }
     }
     perform(http.closeAll())
   }

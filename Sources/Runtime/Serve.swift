@@ -114,6 +114,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
   let shared = CaptureShared(ring: ring, wakeFd: wake[1])
   let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, now: now0)
   core.logger = { level, msg in log(level, msg()) }
+  core.requestKeyframe = { shared.keyframeRequested.store(true, ordering: .releasing) }
   core.sourceStatus.spec = spec.description
   core.sourceStatus.bitrate = o.bitrate
   core.sourceStatus.format = SourceFormat(width: o.width, height: o.height, fps: o.fps)
