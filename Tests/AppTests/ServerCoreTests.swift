@@ -1,6 +1,7 @@
 import DTLS
 import Foundation
 import HTTP
+import ICE
 import Peer
 import SDP
 import Testing
@@ -178,6 +179,57 @@ import Wire
     #expect(core.sessions.count == 1)
     core.poll(now: deadline, unixNs: 0, send: noSend)
     #expect(core.sessions.isEmpty)
+  }
+
+  /// A viewer that passed ICE and then went silent is reaped when its consent lapses (30 s after
+  /// its last check), and routing forgets it: its address and ufrag lead nowhere afterwards.
+  @Test func silentViewersAreReaped() throws {
+    let core = try makeCore()
+    let offer = try fixture("chromium-156-recvonly-offer.sdp")
+    let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), now: 2_000, send: noSend)
+    let answer = String(decoding: r.body, as: UTF8.self)
+    func value(_ prefix: String) -> String {
+      String(answer.split(separator: "\r\n").first { $0.hasPrefix(prefix) }!.dropFirst(prefix.count))
+    }
+    let ufrag = value("a=ice-ufrag:")
+    let pwd = value("a=ice-pwd:")
+    let browser = SocketAddress(ip: [127, 0, 0, 1], port: 50_123)
+    var tid: UInt8 = 0
+    func check(at now: UInt64) -> [SocketAddress] {
+      tid &+= 1
+      var m = StunMessage(method: Stun.binding, cls: .request, transactionID: [tid, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11])
+      m.append(Stun.username, Array((ufrag + ":Lo4s").utf8))
+      m.append(Stun.priority, [0x6e, 0x7f, 0x1e, 0xff])
+      m.append(Stun.iceControlling, [1, 2, 3, 4, 5, 6, 7, 8])
+      m.append(Stun.useCandidate, [])
+      var sentTo: [SocketAddress] = []
+      core.receiveDatagram(m.encode(integrityKey: Array(pwd.utf8), fingerprint: true), from: browser, now: now) { _, to in
+        sentTo.append(to)
+      }
+      return sentTo
+    }
+    let s: UInt64 = 1_000_000_000
+    // the check is answered and the DTLS ClientHello goes to the browser
+    let first = check(at: s)
+    #expect(first.count >= 2 && first.allSatisfy { $0 == browser })
+    let id = try #require(core.sessions.keys.first)
+    #expect(core.sessions[id]?.state == .handshaking)
+    // a check 20 s later keeps it
+    _ = check(at: 21 * s)
+    core.poll(now: 50 * s, unixNs: 0, send: noSend)
+    #expect(core.sessions[id] != nil)
+    // then silence: reaped 30 s after the last check
+    core.poll(now: 51 * s - 1, unixNs: 0, send: noSend)
+    #expect(core.sessions[id] != nil)
+    core.poll(now: 51 * s, unixNs: 0, send: noSend)
+    #expect(core.sessions.isEmpty)
+    let status = try json(.json(200, core.statusJSON(now: 52 * s)))
+    #expect(status["sessions"]?.arrayValue?.isEmpty == true)
+    // its ufrag and address route nowhere now
+    #expect(check(at: 52 * s).isEmpty)
+    var sent = 0
+    core.receiveDatagram([0x80, 0xC9, 0, 1, 0, 0, 0, 1], from: browser, now: 52 * s) { _, _ in sent += 1 }
+    #expect(sent == 0)
   }
 
   @Test func strayDatagramsAreIgnored() throws {
