@@ -36,7 +36,7 @@ let deviceModules: [(String, [String])] = [
 
 // Extra modules a test target may use beyond its module's own dependencies.
 let extraTestDependencies: [String: [String]] = [
-  "Peer": ["Capture", "Encoder"],
+  "Peer": ["Capture", "Encoder", "AllocCounter"],
 ]
 
 let swiftSettings: [SwiftSetting] = [
@@ -51,6 +51,8 @@ var targets: [Target] = [
 ]
 // Shared by every test target: seeded PRNG, fake clock, fixtures (Tests/Fixtures).
 targets.append(.target(name: "TestSupport", dependencies: ["Capture"], path: "Tests/TestSupport"))
+// Counts heap allocations per thread (test binary only): pins the allocation-free paths.
+targets.append(.target(name: "AllocCounter", path: "Tests/AllocCounter"))
 for (name, deps) in deviceModules {
   targets.append(.target(
     name: name, dependencies: ["CRTCam"] + deps.map { .target(name: $0) },

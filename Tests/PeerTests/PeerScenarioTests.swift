@@ -1,5 +1,8 @@
+import AllocCounter
 import TestSupport
+import Capture
 import DTLS
+import Encoder
 import ICE
 import Peer
 import RTP
@@ -819,6 +822,79 @@ import Wire
     for sps in spss {
       try #require(sps.count > 4)
       #expect(Hex.encode(Array(sps[1...3])) == answered, "SPS profile/constraints/level vs the answer")
+    }
+  }
+}
+
+/// The steady-state media path allocates nothing of its own: counted exactly, per call, on this
+/// thread (AllocCounter). The host build links Debian's libsrtp2, whose NSS crypto backend
+/// allocates inside every protect call (the device binary's libsrtp2 uses mbedTLS instead); that
+/// call is measured alone in the same run and must be all there is.
+@Suite struct AllocationTests {
+  /// Allocations libsrtp2 itself makes per RTP protect (after its first calls, which warm up).
+  static func libsrtpAllocationsPerProtect() throws -> Int {
+    let a = (key: [UInt8](repeating: 1, count: 16), salt: [UInt8](repeating: 2, count: 14))
+    let b = (key: [UInt8](repeating: 3, count: 16), salt: [UInt8](repeating: 4, count: 14))
+    let tx = try SrtpSession(localKey: a.key, localSalt: a.salt, remoteKey: b.key, remoteSalt: b.salt)
+    let buf = UnsafeMutableRawBufferPointer.allocate(byteCount: 1400, alignment: 16)
+    defer { buf.deallocate() }
+    var counts: [Int] = []
+    for (i, size) in [100, 1200, 600, 1200, 200, 100, 1200].enumerated() {
+      buf.initializeMemory(as: UInt8.self, repeating: 0)
+      buf[0] = 0x80; buf[1] = 96; buf[3] = UInt8(i); buf[11] = 7
+      alloc_counter_begin()
+      _ = try tx.protectRtp(buf, length: size)
+      counts.append(alloc_counter_end())
+    }
+    // constant per call whatever the packet: then it can be subtracted exactly
+    let steady = Set(counts.dropFirst(2))
+    try #require(steady.count == 1, "libsrtp2 allocations per protect: \(counts)")
+    return steady.first!
+  }
+
+  @Test func sendingAFrameAllocatesOnlyInsideLibsrtp() throws {
+    let perProtect = try Self.libsrtpAllocationsPerProtect()
+    let sc = try Scenario()
+    let feed = try FrameFeed(clock: { sc.now })
+    try sc.connect()
+    var frames: [(au: [UInt8], isKeyframe: Bool, captureNs: UInt64)] = []
+    for _ in 0..<30 {
+      sc.now += 33 * PeerScenarioTests.ms
+      frames.append(try feed.next())
+    }
+    var packets = 0
+    // warm up: the first frames fill the retransmission history's slots once
+    for f in frames.prefix(20) {
+      f.au.withUnsafeBytes { au in sc.peer.sendFrame(au, captureTimeNs: f.captureNs, isKeyframe: f.isKeyframe) { _, _ in packets += 1 } }
+    }
+    for f in frames.dropFirst(20) {
+      let before = packets
+      let n = f.au.withUnsafeBytes { au -> Int in
+        alloc_counter_begin()
+        sc.peer.sendFrame(au, captureTimeNs: f.captureNs, isKeyframe: f.isKeyframe) { _, _ in packets += 1 }
+        return alloc_counter_end()
+      }
+      #expect(n == (packets - before) * perProtect, "packetize, history, send: nothing but libsrtp2's own")
+    }
+    #expect(packets > 30)
+    #expect(sc.peer.stats.framesSent == 30)
+  }
+
+  @Test func encodingAFrameAllocatesNothing() throws {
+    let t = FakeTime()
+    var src = TestPattern(width: 640, height: 480, fps: 30, clock: t.clock)
+    let enc = try H264Encoder(EncoderSettings())
+    var out: [UInt8] = []
+    out.reserveCapacity(1 << 20)
+    for _ in 0..<10 { _ = try enc.encode(try src.nextFrame(), into: &out) }
+    for i in 0..<10 {
+      let frame = try src.nextFrame()
+      if i == 5 { enc.requestKeyframe() }
+      alloc_counter_begin()
+      let e = try enc.encode(frame, into: &out)
+      let n = alloc_counter_end()
+      #expect(n == 0, "allocations for one encode")
+      #expect(e != nil)
     }
   }
 }
