@@ -27,6 +27,9 @@ public struct HttpServerLimits: Sendable {
   /// Extra rounds of pipelined requests handled after one read (the parser returns a bounded
   /// number per call); bounds the work one read can cause so UDP and frames are never starved.
   public var pipelineRounds = 16
+  /// Connections one address may hold; a new one beyond it drops that address's idlest, so one
+  /// address cannot fill the table (see `AddressLimitOptions.connectionsPerAddress`).
+  public var connectionsPerAddress = 16
   /// Per-connection parser limits.
   public var parser = HttpLimits()
 
@@ -68,20 +71,34 @@ public struct HttpServer: Sendable {
   /// A new connection. When the table is full the least recently active one is closed first.
   public mutating func accepted(_ id: ConnectionID, peer: SocketAddress, now: UInt64) -> [HttpAction] {
     var actions: [HttpAction] = []
-    if clients.count >= limits.maxConnections, clients[id] == nil {
-      var victim: ConnectionID? = nil
-      var oldest = UInt64.max
-      for (cid, c) in clients where c.lastActive < oldest || (c.lastActive == oldest && cid < (victim ?? .max)) {
-        oldest = c.lastActive
-        victim = cid
-      }
-      if let v = victim, let c = clients.removeValue(forKey: v) {
-        actions.append(.log(.debug, "HTTP: \(limits.maxConnections) connections open; dropping the idlest (\(c.peer.description))"))
-        actions.append(.close(v))
+    if clients[id] == nil {
+      let host = addressKey(peer)
+      let fromHost = clients.values.filter { addressKey($0.peer) == host }.count
+      if fromHost >= limits.connectionsPerAddress {
+        if let v = idlest(where: { addressKey($0.peer) == host }), let c = clients.removeValue(forKey: v) {
+          actions.append(.log(.debug, "HTTP: \(host.ipString) holds \(limits.connectionsPerAddress) connections; dropping its idlest (\(c.peer.description))"))
+          actions.append(.close(v))
+        }
+      } else if clients.count >= limits.maxConnections {
+        if let v = idlest(where: { _ in true }), let c = clients.removeValue(forKey: v) {
+          actions.append(.log(.debug, "HTTP: \(limits.maxConnections) connections open; dropping the idlest (\(c.peer.description))"))
+          actions.append(.close(v))
+        }
       }
     }
     clients[id] = Client(peer: peer, conn: HttpConnection(limits: limits.parser, now: now), lastActive: now)
     return actions
+  }
+
+  /// The least recently active connection among those that match (ties: the lowest id).
+  func idlest(where matches: (Client) -> Bool) -> ConnectionID? {
+    var victim: ConnectionID? = nil
+    var oldest = UInt64.max
+    for (cid, c) in clients where matches(c) && (c.lastActive < oldest || (c.lastActive == oldest && cid < (victim ?? .max))) {
+      oldest = c.lastActive
+      victim = cid
+    }
+    return victim
   }
 
   /// Bytes read from the connection: parses them and answers every complete request with
@@ -89,7 +106,8 @@ public struct HttpServer: Sendable {
   /// server error (a 5xx may leave the server's view of the connection uncertain); otherwise, and
   /// after a parse error, the connection stops reading and closes once its output is flushed.
   public mutating func received(
-    _ id: ConnectionID, _ bytes: UnsafeRawBufferPointer, now: UInt64, handler: (HttpRequest) -> HttpResponse
+    _ id: ConnectionID, _ bytes: UnsafeRawBufferPointer, now: UInt64,
+    handler: (HttpRequest, SocketAddress) -> HttpResponse
   ) -> [HttpAction] {
     guard var c = clients[id], !c.closeAfterWrite else { return [] }
     var actions: [HttpAction] = []
@@ -107,7 +125,7 @@ public struct HttpServer: Sendable {
 
   static func answer(
     _ result: HttpReceiveResult, id: ConnectionID, client c: inout Client, now: UInt64,
-    handler: (HttpRequest) -> HttpResponse, into actions: inout [HttpAction]
+    handler: (HttpRequest, SocketAddress) -> HttpResponse, into actions: inout [HttpAction]
   ) {
     switch result {
     case .needMore: break
@@ -118,7 +136,7 @@ public struct HttpServer: Sendable {
     case .requests(let reqs):
       c.lastActive = now
       for req in reqs {
-        let resp = handler(req)
+        let resp = handler(req, c.peer)
         let level: LogLevel = resp.status >= 400 ? .info : .debug
         actions.append(.log(level, "HTTP \(c.peer.description) \(req.method) \(req.path) → \(resp.status)"))
         let keep = req.keepAlive && resp.status < 500

@@ -18,6 +18,13 @@ public struct ServeOptions: Equatable, Sendable {
   public var iceHosts: [String] = []
   public var maxViewers = 8
   public var logLevel = LogLevel.info
+  /// Who may watch (off when empty): --auth, --auth-file, --token, --token-file.
+  public var auth = AuthConfig()
+  /// --auth-file and --token-file paths, read into `auth` by the command line before serving.
+  public var authFiles: [String] = []
+  public var tokenFiles: [String] = []
+  /// Per-address limits: --max-connections-per-ip, --max-viewers-per-ip, ...
+  public var limits = AddressLimitOptions()
 
   public init() {}
 }

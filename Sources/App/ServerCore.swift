@@ -38,6 +38,12 @@ public final class ServerCore {
   var sessionOrder: [String] = []
   var byUfrag: [String: String] = [:]
   var byAddress: [SocketAddress: String] = [:]
+  /// The address (host part) each session's offer came from, for the per-address viewer limit.
+  var sessionOrigin: [String: SocketAddress] = [:]
+  /// Access control (App/Auth.swift) and per-address limits (App/AddressLimits.swift).
+  var authenticator: Authenticator
+  var authFailures: WindowCounter
+  var offers: WindowCounter
   /// Called when some viewer needs a keyframe (joined, PLI, FIR); the runtime passes it to the
   /// capture thread.
   public var requestKeyframe: () -> Void = {}
@@ -54,12 +60,15 @@ public final class ServerCore {
     self.random = random
     self.candidates = candidates
     self.startedAt = now
+    authenticator = Authenticator(config: options.auth)
+    authFailures = WindowCounter(limit: options.limits.authFailuresPerMinute)
+    offers = WindowCounter(limit: options.limits.offersPerMinute)
   }
 
   // MARK: HTTP
 
-  /// Answers one HTTP request.
-  public func handle(_ req: HttpRequest, now: UInt64, send: Send) -> HttpResponse {
+  /// Answers one HTTP request that passed access control (see `handle`, ServerAccess.swift).
+  func route(_ req: HttpRequest, from origin: SocketAddress, now: UInt64, send: Send) -> HttpResponse {
     let path = req.path
     if path == "/" || path == "/index.html" {
       guard req.method == "GET" || req.method == "HEAD" else { return methodNotAllowed("GET") }
@@ -83,7 +92,7 @@ public final class ServerCore {
         return r
       }
       guard req.method == "POST" else { return methodNotAllowed("POST, OPTIONS") }
-      var r = path == "/whep" ? postWhep(req, now: now) : postOfferJSON(req, now: now)
+      var r = path == "/whep" ? postWhep(req, origin: origin, now: now) : postOfferJSON(req, origin: origin, now: now)
       r.addCors()
       return r
     }
@@ -119,12 +128,12 @@ public final class ServerCore {
     return r
   }
 
-  func postWhep(_ req: HttpRequest, now: UInt64) -> HttpResponse {
+  func postWhep(_ req: HttpRequest, origin: SocketAddress, now: UInt64) -> HttpResponse {
     let ctype = (req.header("content-type") ?? "").asciiLowercased
     guard ctype.hasPrefix("application/sdp") else {
       return .error(415, code: "UNSUPPORTED_MEDIA_TYPE", message: "POST /whep takes an application/sdp offer")
     }
-    switch createSession(offerText: String(decoding: req.body, as: UTF8.self), now: now) {
+    switch createSession(offerText: String(decoding: req.body, as: UTF8.self), origin: origin, now: now) {
     case .failure(let e): return e
     case .success(let (id, sdp)):
       var r = HttpResponse(status: 201, contentType: "application/sdp", body: Array(sdp.utf8))
@@ -134,7 +143,7 @@ public final class ServerCore {
     }
   }
 
-  func postOfferJSON(_ req: HttpRequest, now: UInt64) -> HttpResponse {
+  func postOfferJSON(_ req: HttpRequest, origin: SocketAddress, now: UInt64) -> HttpResponse {
     let json: JsonValue
     do { json = try parseJson(req.body) } catch {
       return .error(400, code: "BAD_JSON", message: "the body is not valid JSON: " + error.message)
@@ -145,7 +154,7 @@ public final class ServerCore {
     if let t = json["type"]?.stringValue, t != "offer" {
       return .error(400, code: "BAD_OFFER", message: "type must be \"offer\", not \"\(t)\"")
     }
-    switch createSession(offerText: sdp, now: now) {
+    switch createSession(offerText: sdp, origin: origin, now: now) {
     case .failure(let e): return e
     case .success(let (id, answer)):
       var w = JsonWriter()
@@ -163,11 +172,18 @@ public final class ServerCore {
     case failure(HttpResponse)
   }
 
-  func createSession(offerText: String, now: UInt64) -> CreateResult {
+  func createSession(offerText: String, origin: SocketAddress, now: UInt64) -> CreateResult {
     removeClosed()
     guard sessions.count < options.maxViewers else {
       return .failure(.error(503, code: "TOO_MANY_VIEWERS",
         message: "rtcam already serves \(options.maxViewers) viewers (--max-viewers)"))
+    }
+    let key = addressKey(origin)
+    let fromHere = sessionOrigin.values.filter { $0 == key }.count
+    let perAddress = min(options.limits.viewersPerAddress, options.maxViewers)
+    guard fromHere < perAddress else {
+      return .failure(.error(429, code: "TOO_MANY_VIEWERS_FROM_ADDRESS",
+        message: "\(key.ipString) already holds \(perAddress) viewer sessions (--max-viewers-per-ip)"))
     }
     let offer: SdpOffer
     do { offer = try SdpOffer.parse(offerText) } catch {
@@ -197,6 +213,7 @@ public final class ServerCore {
     }
     sessions[id] = peer
     sessionOrder.append(id)
+    sessionOrigin[id] = key
     byUfrag[ice.ufrag] = id
     logger(.info, "session \(id): offer accepted (H.264 pt \(answer.video.payloadType), mid \(answer.video.mid)); waiting for ICE")
     return .success((id, answer.sdp))
@@ -312,6 +329,7 @@ public final class ServerCore {
       guard let p = sessions[id] else { continue }
       if p.state == .closed {
         sessions[id] = nil
+        sessionOrigin[id] = nil
         byUfrag[p.config.localIce.ufrag] = nil
         for (addr, owner) in byAddress where owner == id { byAddress[addr] = nil }
       } else {

@@ -25,6 +25,9 @@ public let viewerPageHTML = #"""
 <div id="bar"><span id="dot"></span><span id="state">Starting…</span><span id="error"></span><span id="stats"></span></div>
 <script>
 "use strict";
+// Requests go to the origin, never to a URL with user:password in it (as when the page was opened
+// as http://user:pass@camera/): fetch refuses those, and the browser sends the login it has.
+const api = (path) => new URL(path, location.origin).href;
 const video = document.getElementById("video");
 const stateEl = document.getElementById("state");
 const errorEl = document.getElementById("error");
@@ -40,7 +43,7 @@ function showError(text) { rtcam.error = text; errorEl.textContent = text; }
 
 async function hangUp() {
   if (pc) { pc.ontrack = null; pc.onconnectionstatechange = null; pc.close(); pc = null; }
-  if (sessionUrl) { const u = sessionUrl; sessionUrl = null; fetch(u, { method: "DELETE", keepalive: true }).catch(() => {}); }
+  if (sessionUrl) { const u = sessionUrl; sessionUrl = null; fetch(u, { method: "DELETE", keepalive: true, credentials: "same-origin" }).catch(() => {}); }
 }
 
 function scheduleRetry(reason) {
@@ -78,7 +81,7 @@ async function connect() {
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     // No waiting for ICE gathering: the camera is ICE-lite and needs no candidates from us.
-    const res = await fetch("/whep", { method: "POST", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
+    const res = await fetch(api("/whep"), { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
     const text = await res.text();
     if (!res.ok) {
       let msg = "HTTP " + res.status;
@@ -92,7 +95,7 @@ async function connect() {
       throw new Error(msg);
     }
     const loc = res.headers.get("Location");
-    sessionUrl = loc ? new URL(loc, location.href).href : null;
+    sessionUrl = loc ? api(loc) : null;
     rtcam.session = sessionUrl;
     await pc.setRemoteDescription({ type: "answer", sdp: text });
     for (const r of pc.getReceivers()) {
@@ -127,7 +130,7 @@ setInterval(() => {
   if (live && Date.now() - Math.max(lastProgress, rtcam.connectedAt) > 6000) {
     scheduleRetry(frames === 0 ? "No picture" : "The picture stopped");
     // Say why, when the camera itself is the problem.
-    fetch("/status").then((r) => r.json()).then((st) => {
+    fetch(api("/status"), { credentials: "same-origin" }).then((r) => r.json()).then((st) => {
       if (st.source && st.source.state === "failed") showError("Camera: " + (st.source.message || st.source.error));
     }).catch(() => {});
   }

@@ -1,5 +1,6 @@
 import App
 import Capture
+import Runtime
 import Wire
 
 /// What `rtcam` was asked to do.
@@ -9,6 +10,8 @@ public enum Command: Equatable, Sendable {
   case probe(ProbeOptions)
   /// `rtcam devices [--json]` (Probe.swift).
   case devices(json: Bool)
+  /// `rtcam passwd USER [--iterations N]`: reads a password on stdin, prints an auth-file line.
+  case passwd(user: String, iterations: Int)
   case help
   case version
 }
@@ -26,6 +29,7 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
     return .probe(try parseProbeOptions(Array(args.dropFirst())))
   }
   if args.first == "devices" { return .devices(json: try parseDevicesOptions(Array(args.dropFirst()))) }
+  if args.first == "passwd" { return try parsePasswdOptions(Array(args.dropFirst())) }
   var o = ServeOptions()
   var i = 0
   var sawServe = false
@@ -73,6 +77,27 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
       guard looksLikeIP(s) else { throw OptionError("--ice-host must be a numeric IP address, not '\(s)'") }
       o.iceHosts.append(s)
     case "--max-viewers": o.maxViewers = try number("--max-viewers", try val(), 1...64)
+    case "--auth":
+      let s = try val()
+      guard let colon = s.utf8.firstIndex(of: UInt8(ascii: ":")) else {
+        throw OptionError("--auth must be USER:PASSWORD")
+      }
+      let user = String(s[..<colon])
+      let password = String(s[s.index(after: colon)...])
+      do { try PasswordHashLine.checkUserName(user) } catch { throw OptionError("--auth: " + error.message) }
+      guard !password.isEmpty else { throw OptionError("--auth: the password must not be empty") }
+      o.auth.users.append(UserCredential(name: user, verifier: .plain(password: password)))
+    case "--auth-file": o.authFiles.append(try val())
+    case "--token":
+      let t = try val()
+      guard isValidToken(t) else { throw OptionError("--token must be 8-256 visible ASCII characters without spaces") }
+      o.auth.addToken(t)
+    case "--token-file": o.tokenFiles.append(try val())
+    case "--max-connections-per-ip": o.limits.connectionsPerAddress = try number("--max-connections-per-ip", try val(), 1...64)
+    case "--max-viewers-per-ip": o.limits.viewersPerAddress = try number("--max-viewers-per-ip", try val(), 1...64)
+    case "--auth-failures-per-minute":
+      o.limits.authFailuresPerMinute = try number("--auth-failures-per-minute", try val(), 1...10_000)
+    case "--offers-per-minute": o.limits.offersPerMinute = try number("--offers-per-minute", try val(), 1...10_000)
     case "--log-level":
       let s = try val()
       guard let l = LogLevel(name: s) else { throw OptionError("--log-level must be error, warn, info or debug, not '\(s)'") }
@@ -164,6 +189,8 @@ Usage: rtcam [serve] [options]      serve the viewer page and stream (the defaul
                                     capture and encode N frames (default 30), print one JSON line
        rtcam devices [--json]       list the V4L2 video devices (/dev/video*) with their
                                     formats, sizes and frame rates
+       rtcam passwd USER [--iterations N]
+                                    read a password on standard input, print an --auth-file line
        rtcam --help | --version
 
 Open http://<this machine>:<http-port>/ in a browser to watch.
@@ -188,6 +215,17 @@ Options:
                       address; repeatable (port forwarding, NAT, tests)
   --max-viewers N     simultaneous viewers, 1-64 (default 8)
   --log-level LEVEL   error, warn, info or debug (default info)
+
+Access control (off by default):
+  --auth USER:PASSWORD   HTTP Basic login required on every page and endpoint; repeatable.
+                         Visible to `ps`: prefer --auth-file
+  --auth-file PATH       users with salted PBKDF2-SHA256 hashes, one `rtcam passwd` line each
+  --token TOKEN          Bearer token accepted on /whep and /offer (WHIP/WHEP players); repeatable
+  --token-file PATH      one token per line
+  --max-connections-per-ip N   HTTP connections one address may hold (default 16)
+  --max-viewers-per-ip N       viewer sessions one address may hold (default 4)
+  --auth-failures-per-minute N failed logins per address per minute before 429 (default 10)
+  --offers-per-minute N        offers per address per minute before 429 (default 30)
   -h, --help          show this help and exit
   -V, --version       print the version and target architecture and exit
 

@@ -30,7 +30,7 @@ final class EventLoop {
   let stopFd: Int32
   let shared: CaptureShared
   /// The connection policies (App); the loop keeps only each connection's queued output.
-  var http = HttpServer()
+  var http: HttpServer
   var outputs: [Int32: PendingOutput] = [:]
   /// The source report's generation last handed to the core.
   var seenSourceGeneration = 0
@@ -49,6 +49,9 @@ final class EventLoop {
     self.wakeFd = wakeFd
     self.stopFd = stopFd
     self.shared = shared
+    var limits = HttpServerLimits()
+    limits.connectionsPerAddress = core.options.limits.connectionsPerAddress
+    http = HttpServer(limits: limits)
     pollfds.reserveCapacity(http.limits.maxConnections + 8)
   }
 
@@ -183,8 +186,8 @@ final class EventLoop {
       }
       if n > 0 {
         let actions = recvBuffer.withUnsafeBytes { b in
-          http.received(fd, UnsafeRawBufferPointer(rebasing: b[0..<n]), now: now) { req in
-            core.handle(req, now: now, send: send)
+          http.received(fd, UnsafeRawBufferPointer(rebasing: b[0..<n]), now: now) { req, peer in
+            core.handle(req, from: peer, now: now, send: send)
           }
         }
         perform(actions)

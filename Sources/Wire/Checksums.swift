@@ -42,6 +42,36 @@ public enum Digest: Sendable {
     return out
   }
 
+  /// PBKDF2-HMAC-SHA256 (RFC 8018 §5.2) of `password` with `salt`: `length` bytes (nil if
+  /// mbedTLS refuses the parameters). Password hashes for `--auth-file`.
+  public static func pbkdf2SHA256(password: [UInt8], salt: [UInt8], iterations: Int, length: Int = 32) -> [UInt8]? {
+    guard iterations > 0, iterations <= 10_000_000, length > 0, length <= 64 else { return nil }
+    var ctx = mbedtls_md_context_t()
+    mbedtls_md_init(&ctx)
+    defer { mbedtls_md_free(&ctx) }
+    guard mbedtls_md_setup(&ctx, mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), 1) == 0 else { return nil }
+    var out = [UInt8](repeating: 0, count: length)
+    let rc = password.withUnsafeBufferPointer { p in
+      salt.withUnsafeBufferPointer { s in
+        out.withUnsafeMutableBufferPointer { o in
+          mbedtls_pkcs5_pbkdf2_hmac(&ctx, p.baseAddress, p.count, s.baseAddress, s.count, UInt32(iterations),
+            UInt32(length), o.baseAddress)
+        }
+      }
+    }
+    return rc == 0 ? out : nil
+  }
+
+  /// Equality that takes the same time wherever the arrays differ (for secrets). Arrays of
+  /// different lengths are unequal; only the length may show in the timing, so compare digests of
+  /// secrets, not the secrets themselves, when their length is secret too.
+  public static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    guard a.count == b.count else { return false }
+    var diff: UInt8 = 0
+    for i in 0..<a.count { diff |= a[i] ^ b[i] }
+    return diff == 0
+  }
+
   /// SHA-256 of the whole array (certificate fingerprints).
   public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
     var out = [UInt8](repeating: 0, count: 32)

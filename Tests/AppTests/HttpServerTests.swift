@@ -11,11 +11,11 @@ import Wire
 
   /// Feeds text as one read; the handler answers 200 "ok" (or what `answer` says).
   func feed(_ http: inout HttpServer, _ id: ConnectionID, _ text: String, now: UInt64,
-            answer: (HttpRequest) -> HttpResponse = { _ in HttpResponse(status: 200, contentType: "text/plain", body: Array("ok".utf8)) })
+            answer: @escaping (HttpRequest) -> HttpResponse = { _ in HttpResponse(status: 200, contentType: "text/plain", body: Array("ok".utf8)) })
     -> [HttpAction]
   {
     let bytes = Array(text.utf8)
-    return bytes.withUnsafeBytes { http.received(id, $0, now: now, handler: answer) }
+    return bytes.withUnsafeBytes { http.received(id, $0, now: now) { req, _ in answer(req) } }
   }
 
   func writes(_ a: [HttpAction]) -> [String] {
@@ -113,17 +113,36 @@ import Wire
   @Test func whenFullTheIdlestConnectionIsDropped() {
     var http = HttpServer()
     let max = http.limits.maxConnections
-    for id in 0..<Int32(max) { #expect(http.accepted(id, peer: peer, now: UInt64(id) + 10).isEmpty) }
+    // from different addresses (one address alone is capped lower, see below)
+    func from(_ id: Int32) -> SocketAddress { SocketAddress(ip: [127, 0, 1, UInt8(id)], port: 40_000) }
+    for id in 0..<Int32(max) { #expect(http.accepted(id, peer: from(id), now: UInt64(id) + 10).isEmpty) }
     // connection 0 completes a request late: it is now the most recently active
     _ = feed(&http, 0, "GET / HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1_000)
     // connection 1 trickles bytes: that is not activity
     _ = feed(&http, 1, "GET / HT", now: 1_001)
-    let a = http.accepted(100, peer: peer, now: 1_002)
+    let a = http.accepted(100, peer: from(100), now: 1_002)
     #expect(closes(a) == [1])
     #expect(http.count == max)
     #expect(http.contains(0) && http.contains(100) && !http.contains(1))
-    let b = http.accepted(101, peer: peer, now: 1_003)
+    let b = http.accepted(101, peer: from(101), now: 1_003)
     #expect(closes(b) == [2])
+  }
+
+  @Test func oneAddressCannotFillTheTable() {
+    var http = HttpServer()
+    let perAddress = http.limits.connectionsPerAddress
+    let attacker = SocketAddress(ip: [10, 9, 8, 7], port: 1)
+    let other = SocketAddress(ip: [10, 1, 1, 1], port: 2)
+    #expect(http.accepted(1000, peer: other, now: 0).isEmpty)
+    for id in 0..<Int32(perAddress) {
+      // any port: the limit is per host
+      #expect(http.accepted(id, peer: SocketAddress(ip: attacker.ip, port: UInt16(id)), now: UInt64(id) + 1).isEmpty)
+    }
+    // the next one from the same host drops that host's idlest, never the other client
+    let a = http.accepted(500, peer: attacker, now: 100)
+    #expect(closes(a) == [0])
+    #expect(http.contains(1000))
+    #expect(http.count == perAddress + 1)
   }
 
   @Test func slowHeadersGet408AndIdleConnectionsCloseSilently() {

@@ -1,5 +1,6 @@
 import Testing
 import App
+import Runtime
 @testable import CLI
 
 @Suite struct OptionsTests {
@@ -76,6 +77,80 @@ import App
     for opt in ["--source", "--size", "--fps", "--bitrate", "--listen", "--http-port", "--udp-port",
                 "--ice-host", "--max-viewers", "--log-level", "--help", "--version"] {
       #expect(helpText.contains(opt), "help lacks \(opt)")
+    }
+  }
+}
+
+@Suite struct AccessOptionsTests {
+  func serve(_ args: [String]) throws -> ServeOptions {
+    guard case .serve(let o) = try parseCommandLine(args) else { throw OptionError("not serve") }
+    return o
+  }
+
+  @Test func authAndTokenOptions() throws {
+    let o = try serve(["--auth", "cam:pa:ss", "--auth", "viewer:x", "--token", "abcdefgh12", "--auth-file", "/etc/rtcam/users",
+                       "--token-file", "/etc/rtcam/tokens", "--max-connections-per-ip", "8", "--max-viewers-per-ip", "2",
+                       "--auth-failures-per-minute", "5", "--offers-per-minute", "12"])
+    #expect(o.auth.users.map(\.name) == ["cam", "viewer"])
+    #expect(o.auth.users[0].verifier.verify(Array("pa:ss".utf8)))
+    #expect(o.auth.tokenDigests.count == 1)
+    #expect(o.authFiles == ["/etc/rtcam/users"] && o.tokenFiles == ["/etc/rtcam/tokens"])
+    #expect(o.limits.connectionsPerAddress == 8 && o.limits.viewersPerAddress == 2)
+    #expect(o.limits.authFailuresPerMinute == 5 && o.limits.offersPerMinute == 12)
+    #expect(!(try serve([])).auth.isEnabled)
+  }
+
+  @Test func badAccessOptionsNameThemselves() {
+    let cases: [([String], String)] = [
+      (["--auth", "nocolon"], "--auth"), (["--auth", ":pw"], "--auth"), (["--auth", "cam:"], "--auth"),
+      (["--token", "short"], "--token"), (["--token", "has space in it"], "--token"),
+      (["--max-viewers-per-ip", "0"], "--max-viewers-per-ip"), (["--offers-per-minute", "x"], "--offers-per-minute"),
+    ]
+    for (args, name) in cases {
+      do {
+        _ = try parseCommandLine(args)
+        Issue.record("\(args) parsed")
+      } catch {
+        #expect(error.message.contains(name), "\(args): \(error.message)")
+      }
+    }
+  }
+
+  @Test func passwdCommand() throws {
+    #expect(try parseCommandLine(["passwd", "cam"]) == .passwd(user: "cam", iterations: PasswordHashLine.defaultIterations))
+    #expect(try parseCommandLine(["passwd", "cam", "--iterations", "2000"]) == .passwd(user: "cam", iterations: 2000))
+    #expect(throws: OptionError.self) { try parseCommandLine(["passwd"]) }
+    #expect(throws: OptionError.self) { try parseCommandLine(["passwd", "a:b"]) }
+    #expect(throws: OptionError.self) { try parseCommandLine(["passwd", "cam", "--iterations", "5"]) }
+  }
+
+  @Test func credentialFilesAreReadWithClearErrors() throws {
+    let line = try #require(PasswordHashLine.make(user: "cam", password: "pw", salt: Array("saltsaltsalt".utf8), iterations: 1000))
+    let files: [String: String] = [
+      "/users": "# rtcam users\n\n" + line + "\r\n",
+      "/tokens": "tok-aaaaaaaa\n# comment\ntok-bbbbbbbb\n",
+      "/bad-users": line + "\ncam:plain:pw\n",
+      "/empty": "# nothing\n",
+    ]
+    let read: (String) throws(FileReadError) -> [UInt8] = { path throws(FileReadError) in
+      guard let t = files[path] else { throw FileReadError(message: "cannot open \(path): No such file or directory") }
+      return Array(t.utf8)
+    }
+    var o = ServeOptions()
+    o.authFiles = ["/users"]
+    o.tokenFiles = ["/tokens"]
+    try loadCredentialFiles(&o, read: read)
+    #expect(o.auth.users.map(\.name) == ["cam"] && o.auth.tokenDigests.count == 2)
+    #expect(o.auth.users[0].verifier.verify(Array("pw".utf8)))
+    for (file, want) in [("/bad-users", "/bad-users line 2"), ("/empty", "holds no user"), ("/missing", "cannot open /missing")] {
+      var p = ServeOptions()
+      p.authFiles = [file]
+      do {
+        try loadCredentialFiles(&p, read: read)
+        Issue.record("\(file) loaded")
+      } catch {
+        #expect(error.message.contains(want), "\(error.message)")
+      }
     }
   }
 }

@@ -47,6 +47,7 @@
 #include <mbedtls/md.h>
 #include <mbedtls/sha1.h>
 #include <mbedtls/sha256.h>
+#include <mbedtls/pkcs5.h>
 #include <mbedtls/error.h>
 #include <mbedtls/timing.h>
 

@@ -1,0 +1,58 @@
+// The gate in front of the routes: per-address rate limits and access control for every request.
+import HTTP
+import Wire
+
+extension ServerCore {
+  /// Answers one HTTP request from `from`: access control first (when configured), then the route.
+  ///
+  /// - CORS preflights (OPTIONS) pass: browsers send them without credentials.
+  /// - An address with too many failed attempts in the last minute gets 429 with Retry-After,
+  ///   even with right credentials, until its minute is over.
+  /// - Missing credentials: 401 with the WWW-Authenticate challenges (a browser then asks the user,
+  ///   or retries with the credentials it has); wrong or malformed ones: 401 and a counted failure.
+  /// - Offers (POST /whep, POST /offer) are limited per address and minute (429).
+  /// Nothing secret is logged: only the address, the route and the outcome.
+  public func handle(_ req: HttpRequest, from: SocketAddress = SocketAddress(ip: [127, 0, 0, 1], port: 0),
+                     now: UInt64, send: Send) -> HttpResponse {
+    let key = addressKey(from)
+    let offerEndpoint = req.path == "/whep" || req.path == "/offer" || req.path.hasPrefix("/whep/")
+    if authenticator.config.isEnabled && req.method != "OPTIONS" {
+      if let wait = authFailures.blockedFor(key, now: now) {
+        var r = HttpResponse.error(429, code: "TOO_MANY_AUTH_FAILURES",
+          message: "too many failed logins from \(key.ipString); try again later")
+        r.setHeader("Retry-After", String(retryAfterSeconds(wait)))
+        return r
+      }
+      switch authenticator.authorize(req.header("authorization"), offerEndpoint: offerEndpoint) {
+      case .allowed:
+        break
+      case .missing:
+        return unauthorized(code: "AUTH_REQUIRED", message: "this camera needs a user name and password",
+          offerEndpoint: offerEndpoint)
+      case .rejected:
+        authFailures.record(key, now: now)
+        logger(.warn, "HTTP \(key.ipString) \(req.method) \(req.path): wrong credentials")
+        return unauthorized(code: "AUTH_FAILED", message: "wrong user name, password or token",
+          offerEndpoint: offerEndpoint)
+      }
+    }
+    if req.method == "POST" && (req.path == "/whep" || req.path == "/offer") {
+      if let wait = offers.blockedFor(key, now: now) {
+        var r = HttpResponse.error(429, code: "TOO_MANY_OFFERS",
+          message: "too many offers from \(key.ipString) in the last minute (--offers-per-minute)")
+        r.setHeader("Retry-After", String(retryAfterSeconds(wait)))
+        r.addCors()
+        return r
+      }
+      offers.record(key, now: now)
+    }
+    return route(req, from: from, now: now, send: send)
+  }
+
+  func unauthorized(code: String, message: String, offerEndpoint: Bool) -> HttpResponse {
+    var r = HttpResponse.error(401, code: code, message: message)
+    for c in authenticator.challenges(offerEndpoint: offerEndpoint) { r.headers.append(("WWW-Authenticate", c)) }
+    r.addCors()
+    return r
+  }
+}
