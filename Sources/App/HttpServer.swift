@@ -16,6 +16,8 @@ public enum HttpAction: Equatable, Sendable {
   case close(ConnectionID)
   /// A line for the log.
   case log(LogLevel, String)
+  /// The table answered on its own (a parse error or a timeout) with this status: for /metrics.
+  case answered(status: Int)
 }
 
 /// The connection policies' numbers.
@@ -132,6 +134,7 @@ public struct HttpServer: Sendable {
     case .error(let e):
       actions.append(.log(.debug, "HTTP \(c.peer.description): \(e.status) \(e.code): \(e.message)"))
       actions.append(.write(id, HttpResponse(error: e).serialize(keepAlive: false)))
+      actions.append(.answered(status: e.status))
       c.closeAfterWrite = true
     case .requests(let reqs):
       c.lastActive = now
@@ -172,6 +175,7 @@ public struct HttpServer: Sendable {
       case .error(let e):
         // Best effort: a client this slow gets its 408 if the socket takes it now, then the close.
         actions.append(.write(id, HttpResponse(error: e).serialize(keepAlive: false)))
+        actions.append(.answered(status: e.status))
         clients[id] = nil
         actions.append(.close(id))
       case .idle:

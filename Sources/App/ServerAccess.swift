@@ -14,6 +14,12 @@ extension ServerCore {
   /// Nothing secret is logged: only the address, the route and the outcome.
   public func handle(_ req: HttpRequest, from: SocketAddress = SocketAddress(ip: [127, 0, 0, 1], port: 0),
                      now: UInt64, send: Send) -> HttpResponse {
+    let r = gate(req, from: from, now: now, send: send)
+    metrics.countResponse(status: r.status)
+    return r
+  }
+
+  func gate(_ req: HttpRequest, from: SocketAddress, now: UInt64, send: Send) -> HttpResponse {
     let key = addressKey(from)
     let offerEndpoint = req.path == "/whep" || req.path == "/offer" || req.path.hasPrefix("/whep/")
     if authenticator.config.isEnabled && req.method != "OPTIONS" {
@@ -31,6 +37,7 @@ extension ServerCore {
           offerEndpoint: offerEndpoint)
       case .rejected:
         authFailures.record(key, now: now)
+        metrics.authFailures += 1
         logger(.warn, "HTTP \(key.ipString) \(req.method) \(req.path): wrong credentials")
         return unauthorized(code: "AUTH_FAILED", message: "wrong user name, password or token",
           offerEndpoint: offerEndpoint)

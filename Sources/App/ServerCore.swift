@@ -40,6 +40,11 @@ public final class ServerCore {
   var byAddress: [SocketAddress: String] = [:]
   /// The address (host part) each session's offer came from, for the per-address viewer limit.
   var sessionOrigin: [String: SocketAddress] = [:]
+  /// What /metrics reports (Metrics.swift); the encode times come from the capture thread.
+  public var metrics = MetricsCounters()
+  public var encodeTimes: () -> EncodeTimes = { EncodeTimes() }
+  /// Wall-clock start (Unix ns), for rtcam_process_start_time_seconds.
+  public var startedUnixNs: UInt64 = 0
   /// Access control (App/Auth.swift) and per-address limits (App/AddressLimits.swift).
   var authenticator: Authenticator
   var authFailures: WindowCounter
@@ -78,6 +83,11 @@ public final class ServerCore {
     }
     if path == "/favicon.ico" {
       return HttpResponse(status: 204, headers: [("Cache-Control", "max-age=86400")])
+    }
+    if path == "/metrics" {
+      guard req.method == "GET" || req.method == "HEAD" else { return methodNotAllowed("GET") }
+      return HttpResponse(status: 200, contentType: "text/plain; version=0.0.4; charset=utf-8",
+        body: Array(metricsText().utf8))
     }
     if path == "/status" {
       guard req.method == "GET" || req.method == "HEAD" else { return methodNotAllowed("GET") }
@@ -214,6 +224,7 @@ public final class ServerCore {
     sessions[id] = peer
     sessionOrder.append(id)
     sessionOrigin[id] = key
+    metrics.sessionsOpened += 1
     byUfrag[ice.ufrag] = id
     logger(.info, "session \(id): offer accepted (H.264 pt \(answer.video.payloadType), mid \(answer.video.mid)); waiting for ICE")
     return .success((id, answer.sdp))
@@ -310,6 +321,8 @@ public final class ServerCore {
         byAddress[a] = p.id
         logger(.debug, "session \(p.id): media address \(a.description)")
       case .closed(let reason):
+        metrics.sessionsClosed[reason.code, default: 0] += 1
+        metrics.addClosed(p.stats)
         let level: LogLevel = reason == .hangUp || reason == .shutdown ? .info : .warn
         logger(level, "session \(p.id): closed, \(reason.code): \(reason.message)")
       }
@@ -345,6 +358,9 @@ public final class ServerCore {
   /// camera being retried logs its own changes).
   public func sourceChanged(_ state: SourceState) {
     if case .running(let f) = state { sourceStatus.format = f }
+    if let e = state.error, sourceStatus.state.error?.code != e.code {
+      metrics.sourceFaults[e.code, default: 0] += 1
+    }
     if case .failed(let e) = state, sourceStatus.state != state {
       logger(.error, "source \(sourceStatus.spec) failed: \(e.code): \(e.message) (the page is still served)")
     }

@@ -26,6 +26,8 @@ final class CaptureShared: Sendable {
   /// not encoded (no CPU spent on a picture nobody watches).
   let viewers = Atomic<Int>(0)
   let framesIdle = Atomic<UInt64>(0)
+  /// Per-frame encode times for /metrics.
+  let encodeTimes = EncodeTimeCounter()
 
   init(ring: FrameRing, wakeFd: Int32) {
     self.ring = ring
@@ -53,7 +55,10 @@ final class CaptureShared: Sendable {
       // the encoder keeps the request pending until it actually produces an IDR
       if keyframe { encoder.requestKeyframe() }
     }
-    guard let e = try encoder.encode(frame, into: &output) else { return }
+    let t0 = rtc_monotonic_ns()
+    let encoded = try encoder.encode(frame, into: &output)
+    encodeTimes.record(ns: rtc_monotonic_ns() &- t0)
+    guard let e = encoded else { return }
     framesEncoded.wrappingAdd(1, ordering: .relaxed)
     bytesEncoded.wrappingAdd(UInt64(e.length), ordering: .relaxed)
     if e.isKeyframe { keyframes.wrappingAdd(1, ordering: .relaxed) }
@@ -125,4 +130,37 @@ func startCapture<S: FrameSource>(_ source: Transfer<S>, settings: EncoderSettin
   }
   if !ok { log(.error, "THREAD_FAILED: cannot start the capture thread") }
   return ok
+}
+
+/// The encode-time histogram, counted by the capture thread without locks or allocation (one
+/// atomic per bucket of `encodeTimeBucketBounds`, plus +Inf), read by /metrics.
+final class EncodeTimeCounter: Sendable {
+  let b0 = Atomic<UInt64>(0), b1 = Atomic<UInt64>(0), b2 = Atomic<UInt64>(0), b3 = Atomic<UInt64>(0)
+  let b4 = Atomic<UInt64>(0), b5 = Atomic<UInt64>(0), b6 = Atomic<UInt64>(0), b7 = Atomic<UInt64>(0)
+  let bInf = Atomic<UInt64>(0)
+  let sumNs = Atomic<UInt64>(0)
+
+  func record(ns: UInt64) {
+    sumNs.wrappingAdd(ns, ordering: .relaxed)
+    switch EncodeTimes.bucket(ns: ns) {
+    case 0: b0.wrappingAdd(1, ordering: .relaxed)
+    case 1: b1.wrappingAdd(1, ordering: .relaxed)
+    case 2: b2.wrappingAdd(1, ordering: .relaxed)
+    case 3: b3.wrappingAdd(1, ordering: .relaxed)
+    case 4: b4.wrappingAdd(1, ordering: .relaxed)
+    case 5: b5.wrappingAdd(1, ordering: .relaxed)
+    case 6: b6.wrappingAdd(1, ordering: .relaxed)
+    case 7: b7.wrappingAdd(1, ordering: .relaxed)
+    default: bInf.wrappingAdd(1, ordering: .relaxed)
+    }
+  }
+
+  var snapshot: EncodeTimes {
+    let buckets = [
+      b0.load(ordering: .relaxed), b1.load(ordering: .relaxed), b2.load(ordering: .relaxed),
+      b3.load(ordering: .relaxed), b4.load(ordering: .relaxed), b5.load(ordering: .relaxed),
+      b6.load(ordering: .relaxed), b7.load(ordering: .relaxed), bInf.load(ordering: .relaxed),
+    ]
+    return EncodeTimes(buckets: buckets, sumNs: sumNs.load(ordering: .relaxed))
+  }
 }

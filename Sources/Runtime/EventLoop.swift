@@ -211,6 +211,8 @@ final class EventLoop {
         closeClient(fd)
       case .log(let level, let message):
         log(level, message)
+      case .answered(let status):
+        core.metrics.countResponse(status: status)
       }
     }
     for fd in touched where outputs[fd] != nil { flush(fd) }

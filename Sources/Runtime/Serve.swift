@@ -115,6 +115,8 @@ public func serve(_ o: ServeOptions) -> Int32 {
   let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, now: now0)
   core.logger = { level, msg in log(level, msg()) }
   core.requestKeyframe = { shared.keyframeRequested.store(true, ordering: .releasing) }
+  core.encodeTimes = { shared.encodeTimes.snapshot }
+  core.startedUnixNs = rtc_realtime_ns()
   core.sourceStatus.spec = spec.description
   core.sourceStatus.bitrate = o.bitrate
   core.sourceStatus.format = SourceFormat(width: o.width, height: o.height, fps: o.fps)

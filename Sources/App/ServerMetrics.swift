@@ -1,0 +1,47 @@
+// The /metrics text: the core's counters, the capture thread's, and the live sessions' totals.
+import Peer
+
+extension ServerCore {
+  public func metricsText() -> String {
+    var m = PrometheusText()
+    let s = sourceStatus
+    m.counter("rtcam_frames_captured_total", "Frames the source delivered.", s.framesCaptured)
+    m.counter("rtcam_frames_encoded_total", "Frames encoded to H.264 (once for every viewer).", s.framesEncoded)
+    m.counter("rtcam_frames_dropped_total", "Encoded frames dropped because the network loop fell behind.", s.framesDropped)
+    m.counter("rtcam_frames_idle_total", "Frames captured but not encoded because nobody watched.", s.framesIdle)
+    m.counter("rtcam_keyframes_total", "IDR frames encoded.", s.keyframes)
+    m.counter("rtcam_encoded_bytes_total", "H.264 bytes produced by the encoder.", s.bytesEncoded)
+    let t = encodeTimes()
+    m.histogram("rtcam_encode_duration_seconds", "Time to encode one frame.", bounds: encodeTimeBucketBounds,
+      counts: t.buckets, sumSeconds: Double(t.sumNs) / 1e9)
+    m.gauge("rtcam_source_up", "1 while the source delivers frames, else 0.", s.state.name == "running" ? "1" : "0")
+    m.labelled("rtcam_source_faults_total", "Camera or source faults, by code.", label: "code", metrics.sourceFaults)
+    m.gauge("rtcam_viewers", "Viewers whose media is flowing.", String(connectedCount))
+    m.gauge("rtcam_sessions", "Viewer sessions (any state).", String(sessions.count))
+    m.counter("rtcam_sessions_opened_total", "Viewer sessions created from offers.", metrics.sessionsOpened)
+    m.labelled("rtcam_sessions_closed_total", "Viewer sessions ended, by reason.", label: "reason", metrics.sessionsClosed)
+    var live = metrics.closedStats
+    for (_, p) in sessions where p.state != .closed {
+      let st = p.stats
+      live.packetsSent += st.packetsSent
+      live.bytesSent += st.bytesSent
+      live.retransmissions += st.retransmissions
+      live.nacks += st.nacks
+      live.plis += st.plis
+      live.firs += st.firs
+    }
+    m.counter("rtcam_rtp_packets_sent_total", "SRTP packets sent to viewers.", UInt64(live.packetsSent))
+    m.counter("rtcam_rtp_sent_bytes_total", "SRTP bytes sent to viewers.", UInt64(live.bytesSent))
+    m.counter("rtcam_retransmissions_total", "Packets sent again after a NACK.", UInt64(live.retransmissions))
+    m.counter("rtcam_nacks_received_total", "NACK feedback packets from viewers.", UInt64(live.nacks))
+    m.counter("rtcam_plis_received_total", "PLI feedback packets from viewers.", UInt64(live.plis))
+    m.counter("rtcam_firs_received_total", "FIR feedback packets from viewers.", UInt64(live.firs))
+    var classes: [String: UInt64] = [:]
+    for c in 1...5 where metrics.httpResponses[c] > 0 { classes[String(c) + "xx"] = metrics.httpResponses[c] }
+    m.labelled("rtcam_http_responses_total", "HTTP responses, by status class.", label: "class", classes)
+    m.counter("rtcam_auth_failures_total", "Requests with wrong or malformed credentials.", metrics.authFailures)
+    m.gauge("rtcam_process_start_time_seconds", "Start time of the process since the Unix epoch.",
+      formatSeconds(Double(startedUnixNs / 1_000_000) / 1e3))
+    return m.text
+  }
+}
