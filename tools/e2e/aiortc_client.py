@@ -23,7 +23,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import Rtcam, StepFailed, http, save_offer  # noqa: E402
+from rtcam_process import Rtcam, StepFailed, save_offer  # noqa: E402
+from rtcam_process import http as rtcam_http  # noqa: E402
 
 import aioice.ice  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
@@ -33,6 +34,31 @@ from OpenSSL import crypto  # noqa: E402
 
 # aioice skips 127.0.0.1 when it lists host addresses; this test runs on loopback only.
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+# Headers sent with every request to rtcam (--authorization).
+AUTH_HEADERS = {}
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    return rtcam_http(method, url, body=body, headers={**AUTH_HEADERS, **(headers or {})}, timeout=timeout)
+
+
+class Running:
+    """An rtcam started by someone else (--url)."""
+
+    def __init__(self, base):
+        self.base = base.rstrip("/")
+        self.log_path = "(not started here)"
+
+    def start(self, within):
+        return None
+
+    def stop(self):
+        pass
+
+    def log_tail(self, lines=15):
+        return ""
+
 
 # DER of the AlgorithmIdentifier ecdsa-with-SHA256 without parameters (RFC 5758 §3.2).
 ECDSA_SHA256_ALG = bytes.fromhex("300a06082a8648ce3d040302")
@@ -240,7 +266,9 @@ async def watch(rtcam, mode, min_frames, within, name, vanish=False, reap_within
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--binary", required=True)
+    ap.add_argument("--binary", help="the rtcam binary to start (or --url)")
+    ap.add_argument("--url", help="watch an rtcam that is already running at this base URL")
+    ap.add_argument("--authorization", help="Authorization header value for every request (e.g. 'Basic ...')")
     ap.add_argument("--qemu", choices=["aarch64", "armv7"], help="run the binary under qemu-user")
     ap.add_argument("--mode", choices=["whep", "offer"], default="whep")
     ap.add_argument("--min-frames", type=int, default=60)
@@ -252,7 +280,9 @@ def main():
     ap.add_argument("--reap-within", type=float, default=35.0)
     args = ap.parse_args()
 
-    rtcam = Rtcam(args.binary, args.name, qemu=args.qemu)
+    if args.authorization:
+        AUTH_HEADERS["Authorization"] = args.authorization
+    rtcam = Running(args.url) if args.url else Rtcam(args.binary, args.name, qemu=args.qemu)
     try:
         err = rtcam.start(args.startup)
         if err:

@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import time
+import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -53,6 +54,8 @@ class Rtcam:
                 with urllib.request.urlopen(self.base + "/status", timeout=1) as r:
                     if r.status == 200:
                         return None
+            except urllib.error.HTTPError:
+                return None  # it answers (401 behind --auth)
             except Exception:
                 time.sleep(0.1)
         return "rtcam did not answer GET /status within %.0f s" % within
@@ -79,11 +82,18 @@ class Rtcam:
 def http(method, url, body=None, headers=None, timeout=10):
     """One HTTP request; returns (status, headers dict with lower-case names, body bytes)."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    def headers_of(msg):
+        # a header sent more than once (WWW-Authenticate) is joined with ", " (RFC 9110 §5.3)
+        out = {}
+        for k, v in msg.items():
+            k = k.lower()
+            out[k] = out[k] + ", " + v if k in out else v
+        return out
     try:
         with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
+            return r.status, headers_of(r.headers), r.read()
     except urllib.error.HTTPError as e:
-        return e.code, {k.lower(): v for k, v in e.headers.items()}, e.read()
+        return e.code, headers_of(e.headers), e.read()
 
 
 def save_offer(name, sdp):
