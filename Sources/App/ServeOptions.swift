@@ -23,8 +23,24 @@ public struct ServeOptions: Equatable, Sendable {
   /// --auth-file and --token-file paths, read into `auth` by the command line before serving.
   public var authFiles: [String] = []
   public var tokenFiles: [String] = []
+  /// HTTPS: off, a certificate and key from PEM files, or a self-signed one kept in `stateDir`.
+  public var tls = TlsMode.off
+  public var httpsPort = 8443
+  /// Where rtcam keeps what must survive a restart (the self-signed HTTPS identity).
+  public var stateDir = "/var/lib/rtcam"
+  /// The HTTP port answers every request with a redirect to HTTPS (needs `tls`).
+  public var redirectHTTP = false
   /// Per-address limits: --max-connections-per-ip, --max-viewers-per-ip, ...
   public var limits = AddressLimitOptions()
 
   public init() {}
+}
+
+/// How `serve` offers HTTPS.
+public enum TlsMode: Equatable, Sendable {
+  case off
+  /// --tls-cert PEM --tls-key PEM
+  case files(certificate: String, key: String)
+  /// --tls self-signed: made once, then kept in --state-dir so browsers can keep an exception.
+  case selfSigned
 }

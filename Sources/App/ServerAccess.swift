@@ -12,9 +12,12 @@ extension ServerCore {
   ///   or retries with the credentials it has); wrong or malformed ones: 401 and a counted failure.
   /// - Offers (POST /whep, POST /offer) are limited per address and minute (429).
   /// Nothing secret is logged: only the address, the route and the outcome.
+  ///
+  /// With `--http-redirect`, a request that did not come over TLS (`secure` false) gets 301 to the
+  /// same path on the HTTPS port instead.
   public func handle(_ req: HttpRequest, from: SocketAddress = SocketAddress(ip: [127, 0, 0, 1], port: 0),
-                     now: UInt64, send: Send) -> HttpResponse {
-    let r = gate(req, from: from, now: now, send: send)
+                     secure: Bool = false, now: UInt64, send: Send) -> HttpResponse {
+    let r = options.redirectHTTP && !secure ? redirectToHTTPS(req) : gate(req, from: from, now: now, send: send)
     metrics.countResponse(status: r.status)
     return r
   }
@@ -54,6 +57,23 @@ extension ServerCore {
       offers.record(key, now: now)
     }
     return route(req, from: from, now: now, send: send)
+  }
+
+  /// 301 to https://HOST:HTTPS_PORT/PATH, HOST from the request's Host header (its port dropped).
+  func redirectToHTTPS(_ req: HttpRequest) -> HttpResponse {
+    var host = req.header("host") ?? "localhost"
+    if host.hasPrefix("[") {
+      if let close = host.utf8.firstIndex(of: UInt8(ascii: "]")) { host = String(host[...close]) }
+    } else if let colon = host.utf8.firstIndex(of: UInt8(ascii: ":")) {
+      host = String(host[..<colon])
+    }
+    // only what a Host header may hold: no spaces or control characters end up in Location
+    guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
+      return .error(400, code: "BAD_HOST", message: "the Host header is not a host name")
+    }
+    var r = HttpResponse.error(301, code: "USE_HTTPS", message: "this camera is served over HTTPS")
+    r.setHeader("Location", "https://" + host + ":" + String(options.httpsPort) + req.target)
+    return r
   }
 
   func unauthorized(code: String, message: String, offerEndpoint: Bool) -> HttpResponse {

@@ -31,6 +31,8 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
   if args.first == "devices" { return .devices(json: try parseDevicesOptions(Array(args.dropFirst()))) }
   if args.first == "passwd" { return try parsePasswdOptions(Array(args.dropFirst())) }
   var o = ServeOptions()
+  var tlsCert: String? = nil
+  var tlsKey: String? = nil
   var i = 0
   var sawServe = false
   func value(_ name: String) throws(OptionError) -> String {
@@ -98,6 +100,18 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
     case "--auth-failures-per-minute":
       o.limits.authFailuresPerMinute = try number("--auth-failures-per-minute", try val(), 1...10_000)
     case "--offers-per-minute": o.limits.offersPerMinute = try number("--offers-per-minute", try val(), 1...10_000)
+    case "--tls":
+      let v = try val()
+      guard v == "self-signed" else { throw OptionError("--tls must be 'self-signed' (or give --tls-cert and --tls-key), not '\(v)'") }
+      o.tls = .selfSigned
+    case "--tls-cert": tlsCert = try val()
+    case "--tls-key": tlsKey = try val()
+    case "--https-port": o.httpsPort = try number("--https-port", try val(), 1...65535)
+    case "--state-dir":
+      let d = try val()
+      guard d.hasPrefix("/") else { throw OptionError("--state-dir must be an absolute path, not '\(d)'") }
+      o.stateDir = d
+    case "--http-redirect": o.redirectHTTP = true
     case "--log-level":
       let s = try val()
       guard let l = LogLevel(name: s) else { throw OptionError("--log-level must be error, warn, info or debug, not '\(s)'") }
@@ -110,6 +124,15 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
     i += 1
   }
   if o.httpPort == o.udpPort { throw OptionError("--http-port and --udp-port must differ") }
+  switch (tlsCert, tlsKey) {
+  case (nil, nil): break
+  case (let c?, let k?):
+    guard o.tls == .off else { throw OptionError("--tls self-signed and --tls-cert/--tls-key exclude each other") }
+    o.tls = .files(certificate: c, key: k)
+  default: throw OptionError("--tls-cert and --tls-key go together")
+  }
+  if o.tls != .off && o.httpsPort == o.httpPort { throw OptionError("--https-port and --http-port must differ") }
+  if o.redirectHTTP && o.tls == .off { throw OptionError("--http-redirect needs HTTPS (--tls self-signed or --tls-cert/--tls-key)") }
   return .serve(o)
 }
 
@@ -215,6 +238,13 @@ Options:
                       address; repeatable (port forwarding, NAT, tests)
   --max-viewers N     simultaneous viewers, 1-64 (default 8)
   --log-level LEVEL   error, warn, info or debug (default info)
+
+HTTPS (off by default; TLS 1.2, ECDHE with AES-GCM):
+  --tls-cert PEM --tls-key PEM   serve HTTPS with this certificate chain and private key
+  --tls self-signed   make a self-signed certificate once and keep it in --state-dir
+  --https-port N      HTTPS port (default 8443); HTTP keeps serving on --http-port
+  --http-redirect     HTTP answers every request with a redirect to HTTPS
+  --state-dir PATH    where rtcam keeps state across restarts (default /var/lib/rtcam)
 
 Access control (off by default):
   --auth USER:PASSWORD   HTTP Basic login required on every page and endpoint; repeatable.

@@ -32,6 +32,10 @@ final class EventLoop {
   /// The connection policies (App); the loop keeps only each connection's queued output.
   var http: HttpServer
   var outputs: [Int32: PendingOutput] = [:]
+  /// HTTPS: the listening socket (-1 without), the shared TLS configuration, each connection's TLS.
+  let httpsFd: Int32
+  let tls: TlsServerConfig?
+  var tlsConns: [Int32: TlsConnection] = [:]
   /// The source report's generation last handed to the core.
   var seenSourceGeneration = 0
   var pollfds: [pollfd] = []
@@ -41,7 +45,10 @@ final class EventLoop {
   /// Room for every viewer's nominated address and some changes of path (64 viewers at most).
   let maxCachedAddresses = 256
 
-  init(core: ServerCore, httpFd: Int32, udpFd: Int32, udpIsV6: Bool, wakeFd: Int32, stopFd: Int32, shared: CaptureShared) {
+  init(core: ServerCore, httpFd: Int32, udpFd: Int32, udpIsV6: Bool, wakeFd: Int32, stopFd: Int32, shared: CaptureShared,
+       httpsFd: Int32 = -1, tls: TlsServerConfig? = nil) {
+    self.httpsFd = httpsFd
+    self.tls = tls
     self.core = core
     self.httpFd = httpFd
     self.udpFd = udpFd
@@ -77,6 +84,7 @@ final class EventLoop {
       var deadline = now + 1_000_000_000
       if let d = core.nextDeadline { deadline = min(deadline, d) }
       if let d = http.nextDeadline { deadline = min(deadline, d) }
+      for (_, t) in tlsConns { if let d = t.handshakeDeadline { deadline = min(deadline, d) } }
       let timeoutMs = deadline > now ? Int32(min((deadline - now + 999_999) / 1_000_000, 1000)) : 0
 
       pollfds.removeAll(keepingCapacity: true)
@@ -84,6 +92,7 @@ final class EventLoop {
       pollfds.append(pollfd(fd: wakeFd, events: Int16(POLLIN), revents: 0))
       pollfds.append(pollfd(fd: udpFd, events: Int16(POLLIN), revents: 0))
       pollfds.append(pollfd(fd: httpFd, events: Int16(POLLIN), revents: 0))
+      if httpsFd >= 0 { pollfds.append(pollfd(fd: httpsFd, events: Int16(POLLIN), revents: 0)) }
       for (fd, o) in outputs {
         var ev = Int16(POLLIN)
         if !o.isEmpty { ev |= Int16(POLLOUT) }
@@ -108,7 +117,8 @@ final class EventLoop {
           case stopFd: drain(stopFd)
           case wakeFd: drain(wakeFd)
           case udpFd: readDatagrams(now: t, send: send)
-          case httpFd: acceptClients(now: t)
+          case httpFd: acceptClients(httpFd, now: t)
+          case httpsFd: acceptClients(httpsFd, now: t)
           default: serviceClient(p.fd, revents: p.revents, now: t, send: send)
           }
         }
@@ -116,6 +126,7 @@ final class EventLoop {
       deliverFrames(send: send)
       core.poll(now: rtc_monotonic_ns(), unixNs: rtc_realtime_ns(), send: send)
       perform(http.timeouts(now: rtc_monotonic_ns()))
+      checkTlsHandshakes(now: rtc_monotonic_ns())
       updateSourceStatus()
       shared.viewers.store(core.connectedCount, ordering: .relaxed)
     }
@@ -163,11 +174,18 @@ final class EventLoop {
     }
   }
 
-  func acceptClients(now: UInt64) {
+  func acceptClients(_ listener: Int32, now: UInt64) {
     for _ in 0..<16 {
       var peer = rtc_addr()
-      let fd = rtc_accept(httpFd, &peer)
+      let fd = rtc_accept(listener, &peer)
       if fd < 0 { return }
+      if listener == httpsFd, let tls {
+        guard let conn = try? TlsConnection(config: tls, now: now) else {
+          close(fd)
+          continue
+        }
+        tlsConns[fd] = conn
+      }
       outputs[fd] = PendingOutput()
       perform(http.accepted(fd, peer: socketAddress(peer), now: now))
     }
@@ -185,13 +203,61 @@ final class EventLoop {
         return
       }
       if n > 0 {
-        let actions = recvBuffer.withUnsafeBytes { b in
-          http.received(fd, UnsafeRawBufferPointer(rebasing: b[0..<n]), now: now) { req, peer in
-            core.handle(req, from: peer, now: now, send: send)
+        let secure = tlsConns[fd] != nil
+        var plain: [UInt8] = []
+        if let conn = tlsConns[fd] {
+          plain = recvBuffer.withUnsafeBytes { conn.receive(UnsafeRawBufferPointer(rebasing: $0[0..<n])) }
+          queueRaw(fd, conn.takeOutgoing())
+          if conn.state == .closed {
+            if let e = conn.failure { log(.debug, "HTTPS fd \(fd): \(e.code): \(e.message)") }
+            flush(fd)
+            http.gone(fd)
+            closeClient(fd)
+            return
+          }
+          if plain.isEmpty {
+            flush(fd)
+            return
+          }
+        }
+        let actions: [HttpAction]
+        if secure {
+          actions = plain.withUnsafeBytes { b in
+            http.received(fd, b, now: now) { req, peer in core.handle(req, from: peer, secure: true, now: now, send: send) }
+          }
+        } else {
+          actions = recvBuffer.withUnsafeBytes { b in
+            http.received(fd, UnsafeRawBufferPointer(rebasing: b[0..<n]), now: now) { req, peer in
+              core.handle(req, from: peer, secure: false, now: now, send: send)
+            }
           }
         }
         perform(actions)
       }
+    }
+  }
+
+  /// Appends bytes to the connection's output as they are (TLS records, or plain HTTP).
+  func queueRaw(_ fd: Int32, _ bytes: [UInt8]) {
+    guard !bytes.isEmpty, var o = outputs[fd] else { return }
+    if o.isEmpty { o.bytes.removeAll(keepingCapacity: true); o.offset = 0 }
+    o.bytes.append(contentsOf: bytes)
+    outputs[fd] = o
+  }
+
+  /// Ends HTTPS connections whose handshake ran past its deadline (a stalled client cannot keep a
+  /// connection slot).
+  func checkTlsHandshakes(now: UInt64) {
+    var expired: [Int32] = []
+    for (fd, conn) in tlsConns {
+      guard let d = conn.handshakeDeadline, now >= d else { continue }
+      conn.checkTimeout(now: now)
+      expired.append(fd)
+    }
+    for fd in expired {
+      log(.debug, "HTTPS fd \(fd): TLS_HANDSHAKE_TIMEOUT")
+      http.gone(fd)
+      closeClient(fd)
     }
   }
 
@@ -201,12 +267,19 @@ final class EventLoop {
     for a in actions {
       switch a {
       case .write(let fd, let bytes):
-        guard var o = outputs[fd] else { continue }
-        if o.isEmpty { o.bytes.removeAll(keepingCapacity: true); o.offset = 0 }
-        o.bytes.append(contentsOf: bytes)
-        outputs[fd] = o
+        guard outputs[fd] != nil else { continue }
+        if let conn = tlsConns[fd] {
+          conn.send(bytes)
+          queueRaw(fd, conn.takeOutgoing())
+        } else {
+          queueRaw(fd, bytes)
+        }
         if !touched.contains(fd) { touched.append(fd) }
       case .close(let fd):
+        if let conn = tlsConns[fd] {
+          conn.close()
+          queueRaw(fd, conn.takeOutgoing())
+        }
         if let o = outputs[fd], !o.isEmpty { flush(fd) }  // best effort for a last response
         closeClient(fd)
       case .log(let level, let message):
@@ -241,6 +314,7 @@ final class EventLoop {
   }
 
   func closeClient(_ fd: Int32) {
+    tlsConns[fd] = nil
     guard outputs.removeValue(forKey: fd) != nil else { return }
     close(fd)
   }

@@ -47,3 +47,22 @@ public func readLineFromStdin(maxBytes: Int = 4096) -> String? {
   if out.last == 13 { out.removeLast() }
   return String(decoding: out, as: UTF8.self)
 }
+
+/// Writes a small file whole (created with `mode`, replaced if it exists), making its directory
+/// if needed. For the state directory: the self-signed HTTPS identity.
+public func writeSmallFile(_ path: String, _ bytes: [UInt8], mode: Int32 = 0o600) throws(FileReadError) {
+  if let slash = path.utf8.lastIndex(of: UInt8(ascii: "/")), slash != path.utf8.startIndex {
+    let dir = String(path[..<slash])
+    if mkdir(dir, 0o700) != 0 && rtc_errno() != EEXIST {
+      throw FileReadError(message: "cannot create \(dir): \(errnoText(rtc_errno()))")
+    }
+  }
+  let fd = rtc_open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
+  guard fd >= 0 else { throw FileReadError(message: "cannot write \(path): \(errnoText(rtc_errno()))") }
+  defer { close(fd) }
+  let n = bytes.withUnsafeBytes { rtc_write_all(fd, $0.baseAddress, $0.count) }
+  guard n == 0 || n == bytes.count else { throw FileReadError(message: "cannot write \(path): \(errnoText(rtc_errno()))") }
+}
+
+/// Whether a path exists.
+public func fileExists(_ path: String) -> Bool { access(path, F_OK) == 0 }

@@ -35,6 +35,12 @@ public func serve(_ o: ServeOptions) -> Int32 {
     return 1
   }
 
+  let tlsConfig: TlsServerConfig?
+  do { tlsConfig = try makeTlsConfig(o, random: random) } catch {
+    log(.error, error.message)
+    return error.exitCode
+  }
+
   // ---- sockets ----
   var listenAddr = rtc_addr()
   guard rtc_addr_parse(o.listen, UInt16(o.httpPort), &listenAddr) == 0 else {
@@ -55,6 +61,16 @@ public func serve(_ o: ServeOptions) -> Int32 {
   var hostText = [CChar](repeating: 0, count: 64)
   _ = rtc_addr_format(&listenAddr, &hostText, 64)
   let listenText = String(cString: hostText)
+  var httpsFd: Int32 = -1
+  if tlsConfig != nil {
+    var httpsAddr = rtc_addr()
+    _ = rtc_addr_parse(listenText, UInt16(o.httpsPort), &httpsAddr)
+    httpsFd = rtc_bind_socket(&httpsAddr, Int32(SOCK_STREAM.rawValue), 64)
+    guard httpsFd >= 0 else {
+      log(.error, "HTTPS_BIND_FAILED: cannot listen on \(listenText) port \(o.httpsPort): \(errnoText(-httpsFd))")
+      return 1
+    }
+  }
   var udpAddr = rtc_addr()
   _ = rtc_addr_parse(listenText, UInt16(o.udpPort), &udpAddr)
   let udpFd = rtc_bind_socket(&udpAddr, Int32(SOCK_DGRAM.rawValue), 0)
@@ -151,8 +167,12 @@ public func serve(_ o: ServeOptions) -> Int32 {
   log(.info, "source \(spec.description), \(f.width)x\(f.height) at \(f.fps) fps, \(o.bitrate / 1000) kbit/s H.264")
   log(.info, "watch at http://\(urlHost):\(o.httpPort)/")
 
+  if tlsConfig != nil {
+    log(.info, "HTTPS on \(listenText) port \(o.httpsPort)" + (o.redirectHTTP ? "; HTTP redirects to it" : ""))
+    log(.info, "watch at https://\(urlHost):\(o.httpsPort)/")
+  }
   let loop = EventLoop(core: core, httpFd: httpFd, udpFd: udpFd, udpIsV6: v6,
-    wakeFd: wake[0], stopFd: stopPipe[0], shared: shared)
+    wakeFd: wake[0], stopFd: stopPipe[0], shared: shared, httpsFd: httpsFd, tls: tlsConfig)
   loop.run()
   shared.stop.store(true, ordering: .releasing)
   log(.info, "stopped")

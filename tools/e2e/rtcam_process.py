@@ -24,6 +24,14 @@ def free_port(kind):
     return port
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 3xx answer is an answer (--http-redirect)
+
+
+NO_REDIRECTS = urllib.request.build_opener(_NoRedirect)
+
+
 class Rtcam:
     """rtcam --source testsrc on 127.0.0.1; `base` is its HTTP URL once `start` returned."""
 
@@ -51,11 +59,11 @@ class Rtcam:
             if self.proc.poll() is not None:
                 return "rtcam exited with code %d at start (log: %s)" % (self.proc.returncode, self.log_path)
             try:
-                with urllib.request.urlopen(self.base + "/status", timeout=1) as r:
+                with NO_REDIRECTS.open(self.base + "/status", timeout=1) as r:
                     if r.status == 200:
                         return None
             except urllib.error.HTTPError:
-                return None  # it answers (401 behind --auth)
+                return None  # it answers (401 behind --auth, 301 with --http-redirect)
             except Exception:
                 time.sleep(0.1)
         return "rtcam did not answer GET /status within %.0f s" % within
