@@ -47,14 +47,17 @@ public struct MetricsCounters: Sendable {
     if c >= 1 && c <= 5 { httpResponses[c] += 1 }
   }
 
-  public mutating func addClosed(_ s: PeerStats) {
-    closedStats.framesSent += s.framesSent
-    closedStats.packetsSent += s.packetsSent
-    closedStats.bytesSent += s.bytesSent
-    closedStats.retransmissions += s.retransmissions
-    closedStats.nacks += s.nacks
-    closedStats.plis += s.plis
-    closedStats.firs += s.firs
+  public mutating func addClosed(_ s: PeerStats) { Self.accumulate(s, into: &closedStats) }
+
+  /// Adds a session's media counters to a total.
+  static func accumulate(_ s: PeerStats, into t: inout PeerStats) {
+    t.framesSent += s.framesSent
+    t.packetsSent += s.packetsSent
+    t.bytesSent += s.bytesSent
+    t.retransmissions += s.retransmissions
+    t.nacks += s.nacks
+    t.plis += s.plis
+    t.firs += s.firs
   }
 }
 

@@ -21,15 +21,7 @@ extension ServerCore {
     m.counter("rtcam_sessions_opened_total", "Viewer sessions created from offers.", metrics.sessionsOpened)
     m.labelled("rtcam_sessions_closed_total", "Viewer sessions ended, by reason.", label: "reason", metrics.sessionsClosed)
     var live = metrics.closedStats
-    for (_, p) in sessions where p.state != .closed {
-      let st = p.stats
-      live.packetsSent += st.packetsSent
-      live.bytesSent += st.bytesSent
-      live.retransmissions += st.retransmissions
-      live.nacks += st.nacks
-      live.plis += st.plis
-      live.firs += st.firs
-    }
+    for (_, p) in sessions where p.state != .closed { MetricsCounters.accumulate(p.stats, into: &live) }
     m.counter("rtcam_rtp_packets_sent_total", "SRTP packets sent to viewers.", UInt64(live.packetsSent))
     m.counter("rtcam_rtp_sent_bytes_total", "SRTP bytes sent to viewers.", UInt64(live.bytesSent))
     m.counter("rtcam_retransmissions_total", "Packets sent again after a NACK.", UInt64(live.retransmissions))
