@@ -239,7 +239,7 @@ public func h264Preference(_ c: SdpCodec) -> Int? {
   guard (c.fmtp["packetization-mode"] ?? "0") == "1" else { return nil }
   let plid = c.fmtp["profile-level-id"] ?? "420010"
   guard plid.utf8.count == 6, let b = Hex.decode(plid), b.count == 3 else { return nil }
-  let profile = b[0], flags = b[1], level = b[2]
+  let profile = b[0], flags = b[1]
   switch profile {
   case 0x42:
     if b == H264ProfileLevel.sent.bytes { return 0 }
