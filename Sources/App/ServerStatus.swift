@@ -1,0 +1,63 @@
+// GET /status: the JSON status model (version, source, encoder, sessions).
+import DTLS
+import HTTP
+import ICE
+import Peer
+import SDP
+import Wire
+
+extension ServerCore {
+  // MARK: status
+
+  public func statusJSON(now: UInt64) -> String {
+    var w = JsonWriter()
+    w.beginObject()
+    w.key("version"); w.string(rtcamVersion)
+    w.key("arch"); w.string(buildArch)
+    w.key("uptime_ms"); w.int(Int((now &- startedAt) / 1_000_000))
+    let s = sourceStatus
+    w.key("source"); w.beginObject()
+    w.key("spec"); w.string(s.spec)
+    w.key("state"); w.string(s.state.name)
+    w.key("error"); if let e = s.state.error { w.string(e.code) } else { w.null() }
+    w.key("message"); if let e = s.state.error { w.string(e.message) } else { w.null() }
+    w.key("width"); w.int(s.format.width)
+    w.key("height"); w.int(s.format.height)
+    w.key("fps"); w.int(s.format.fps)
+    w.key("frames_captured"); w.int(Int(s.framesCaptured))
+    w.endObject()
+    w.key("encoder"); w.beginObject()
+    w.key("codec"); w.string("H.264 constrained baseline (" + H264ProfileLevel.sent.hex + ")")
+    w.key("bitrate"); w.int(s.bitrate)
+    w.key("frames"); w.int(Int(s.framesEncoded))
+    w.key("keyframes"); w.int(Int(s.keyframes))
+    w.key("bytes"); w.int(Int(s.bytesEncoded))
+    w.key("dropped"); w.int(Int(s.framesDropped))
+    w.key("idle_frames"); w.int(Int(s.framesIdle))
+    w.endObject()
+    w.key("viewers"); w.int(connectedCount)
+    w.key("max_viewers"); w.int(options.maxViewers)
+    w.key("sessions"); w.beginArray()
+    for id in sessionOrder {
+      guard let p = sessions[id] else { continue }
+      let st = p.stats
+      w.beginObject()
+      w.key("id"); w.string(id)
+      w.key("state"); w.string(p.state.name)
+      w.key("remote"); if let r = p.remote { w.string(r.description) } else { w.null() }
+      w.key("age_ms"); w.int(Int((now &- p.createdAt) / 1_000_000))
+      w.key("frames"); w.int(st.framesSent)
+      w.key("packets"); w.int(st.packetsSent)
+      w.key("bytes"); w.int(st.bytesSent)
+      w.key("retransmissions"); w.int(st.retransmissions)
+      w.key("nacks"); w.int(st.nacks)
+      w.key("plis"); w.int(st.plis)
+      w.key("firs"); w.int(st.firs)
+      w.key("fraction_lost"); w.int(st.fractionLost)
+      w.endObject()
+    }
+    w.endArray()
+    w.endObject()
+    return w.text
+  }
+}
