@@ -17,7 +17,7 @@ public struct AddressLimitOptions: Equatable, Sendable {
 }
 
 /// The host part of an address: the key for per-address limits (the port is the client's choice).
-public func addressKey(_ a: SocketAddress) -> SocketAddress { SocketAddress(ip: a.ip, port: 0) }
+public func addressKey(_ a: SocketAddress) -> SocketAddress { a.withPort(0) }
 
 /// Events per key in fixed windows. The table is bounded: when full, the entry whose window began
 /// first is dropped (an attacker with many addresses only evicts entries, never grows memory).

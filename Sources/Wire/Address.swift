@@ -31,6 +31,13 @@ public struct SocketAddress: Hashable, Sendable {
     self.port = port
   }
 
+  /// The same address with another port (no allocation): the host key of per-address limits.
+  public func withPort(_ port: UInt16) -> SocketAddress {
+    var a = self
+    a.port = port
+    return a
+  }
+
   /// The address bytes: 4 for IPv4, 16 for IPv6 (allocates; not for the per-packet path).
   public var ip: [UInt8] {
     var out: [UInt8] = []
