@@ -100,6 +100,11 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
     case "--auth-failures-per-minute":
       o.limits.authFailuresPerMinute = try number("--auth-failures-per-minute", try val(), 1...10_000)
     case "--offers-per-minute": o.limits.offersPerMinute = try number("--offers-per-minute", try val(), 1...10_000)
+    case "--snapshots-per-minute":
+      o.limits.snapshotsPerMinute = try number("--snapshots-per-minute", try val(), 1...10_000)
+    case "--mjpeg-fps": o.stills.streamFps = try number("--mjpeg-fps", try val(), 1...30)
+    case "--mjpeg-quality": o.stills.quality = try number("--mjpeg-quality", try val(), StillOptions.qualityRange)
+    case "--max-stream-clients": o.stills.maxStreamClients = try number("--max-stream-clients", try val(), 0...32)
     case "--tls":
       let v = try val()
       guard v == "self-signed" else { throw OptionError("--tls must be 'self-signed' (or give --tls-cert and --tls-key), not '\(v)'") }
@@ -257,6 +262,13 @@ Access control (off by default):
   --max-viewers-per-ip N       viewer sessions one address may hold (default 4)
   --auth-failures-per-minute N failed logins per address per minute before 429 (default 10)
   --offers-per-minute N        offers per address per minute before 429 (default 30)
+  --snapshots-per-minute N     GET /snapshot.jpg per address per minute before 429 (default 120)
+
+Stills and MJPEG (for OctoPrint, Mainsail, Home Assistant and other tools that want JPEGs):
+  --mjpeg-fps N          frames per second of /stream.mjpg at most, 1-30 (default 10)
+  --mjpeg-quality N      JPEG quality 1-100 of stream frames and snapshots (default 80)
+  --max-stream-clients N /stream.mjpg clients at once, 0-32 (default 4; 0 turns it off)
+
   -h, --help          show this help and exit
   -V, --version       print the version and target architecture and exit
 
@@ -266,13 +278,16 @@ HTTP endpoints:
   POST /offer         JSON {"type":"offer","sdp":"..."} -> {"type":"answer","sdp":"...","session":"ID"}
   DELETE /whep/ID     end a session
   GET /status         JSON: source, encoder, sessions
+  GET /snapshot.jpg   the next frame as a JPEG (?quality=1-100); also /snapshot
+  GET /stream.mjpg    MJPEG (multipart/x-mixed-replace) at --mjpeg-fps; also /stream
+  GET /metrics        Prometheus metrics
 
 Camera faults (CAMERA_NOT_FOUND, CAMERA_BUSY, CAMERA_LOST, CAMERA_TIMEOUT, FORMAT_UNSUPPORTED,
 CAMERA_ERROR) go to the log and /status; the page is still served and the camera is reopened
 every 2 s until it works, then streaming resumes.
 
 probe prints {"source","driver","card","bus","format","width","height","fps_requested",
-"fps_measured","frames","dropped","encode_ms_p50","encode_ms_p95","error"} (error: null or
+"fps_measured","frames","dropped","damaged","decode_ms","encode_ms_p50","encode_ms_p95","error"} (error: null or
 {"code","message"}; driver/card/bus are null for testsrc and y4m:PATH). It takes --source,
 --frames N (default 30), --size, --fps, --format and --bitrate.
 

@@ -63,6 +63,7 @@ final class CameraRunner<S: FrameSource> {
   var encoder: H264Encoder? = nil
   var policy = EncodePolicy()
   var output: [UInt8] = []
+  var stills: StillWorker
 
   init(
     name: String, bitrate: Int, shared: CaptureShared, open: @escaping () throws(CaptureError) -> S,
@@ -74,6 +75,7 @@ final class CameraRunner<S: FrameSource> {
     self.open = open
     self.details = details
     self.counters = counters
+    self.stills = StillWorker(options: shared.stillOptions)
     output.reserveCapacity(1 << 20)
   }
 
@@ -145,6 +147,7 @@ final class CameraRunner<S: FrameSource> {
         return
       }
       count += 1
+      shared.encodeStills(frame, &stills)
       do { try shared.encodeAndPublish(frame, encoder: enc, policy: &policy, output: &output) } catch {
         encoder = nil
         perform(supervisor.failed(.encoder(error)))

@@ -127,7 +127,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
     return 2
   }
   let ring = FrameRing(slots: 8, slotCapacity: 1 << 20)
-  let shared = CaptureShared(ring: ring, wakeFd: wake[1])
+  let shared = CaptureShared(ring: ring, wakeFd: wake[1], stillOptions: o.stills)
   let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, now: now0)
   core.logger = { level, msg in log(level, msg()) }
   core.requestKeyframe = { shared.keyframeRequested.store(true, ordering: .releasing) }
