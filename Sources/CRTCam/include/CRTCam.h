@@ -58,6 +58,8 @@
 #include <wels/codec_def.h>
 #include <wels/codec_ver.h>
 
+#include "rtc_spawn.h"
+
 // ---- errno and variadic libc calls ----
 int rtc_errno(void);
 void rtc_set_errno(int value);
