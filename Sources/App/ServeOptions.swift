@@ -2,8 +2,11 @@ import Wire
 
 /// Options of `rtcam serve` (the default command).
 public struct ServeOptions: Equatable, Sendable {
-  /// "testsrc", "y4m:PATH" or "v4l2:DEVICE"; nil = the default (camera if present, else test pattern).
+  /// "testsrc", "y4m:PATH", "v4l2:DEVICE", "exec:COMMAND", "rpicam" or "stdin:"; nil = the
+  /// default (camera if present, else test pattern).
   public var source: String? = nil
+  /// Extra arguments for rpicam-vid with `--source rpicam` (--rpicam-args, already split).
+  public var rpicamArgs: [String] = []
   /// V4L2 pixel format to capture (--format YUYV, ...); nil = the camera's best match.
   public var pixelFormat: String? = nil
   public var width = 640

@@ -12,6 +12,8 @@ import Wire
 final class CaptureShared: Sendable {
   let ring: FrameRing
   let stop = Atomic<Bool>(false)
+  /// Set by a supervised capture thread when it has ended (its source closed; a program stopped).
+  let captureEnded = Atomic<Bool>(false)
   /// A viewer asked for a keyframe (joined, PLI, FIR): set by the network loop, taken by the
   /// capture thread, whose `EncodePolicy` decides.
   let keyframeRequested = Atomic<Bool>(false)
@@ -42,6 +44,18 @@ final class CaptureShared: Sendable {
     self.ring = ring
     self.wakeFd = wakeFd
     self.stillOptions = stillOptions
+  }
+
+  /// After `stop`: waits (in 10 ms steps) up to `ns` for a supervised capture thread to end, so a
+  /// source program is stopped and reaped before rtcam exits. True if it ended.
+  func waitForCaptureEnd(upToNs ns: UInt64) -> Bool {
+    let deadline = rtc_monotonic_ns() &+ ns
+    while !captureEnded.load(ordering: .acquiring) {
+      let now = rtc_monotonic_ns()
+      if now >= deadline { return false }
+      sleepUntilMonotonic(min(deadline, now &+ 10_000_000))
+    }
+    return true
   }
 
   /// Wakes the network loop.
