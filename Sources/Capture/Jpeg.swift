@@ -56,7 +56,9 @@ func cString(_ p: UnsafePointer<CChar>) -> String {
 /// with or without Huffman tables, with restart markers) into I420 planes it owns. The planes
 /// are allocated on the first frame and again only when a frame needs more room (a size change):
 /// in steady state nothing is allocated by this type (libjpeg itself uses its own pools per
-/// frame). Not thread-safe; one per capture thread.
+/// frame). Quantisation and Huffman tables a frame leaves out are the last ones defined, as in
+/// libjpeg's abbreviated streams (with no DHT ever seen, the standard tables: what UVC MJPEG
+/// relies on). Not thread-safe; one per capture thread.
 public final class JpegDecoder {
   let handle: OpaquePointer
   /// Y, Cb, Cr planes at the frame's own sampling (whole MCUs); chroma is reduced to 4:2:0 in
