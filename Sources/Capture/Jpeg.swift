@@ -67,6 +67,10 @@ public final class JpegDecoder {
   var planes = rtc_jpeg_planes()
   /// Chroma planes of constant grey for single-component frames.
   var grey: PlaneStorage? = nil
+  /// JPEG (JFIF) samples are full range (0-255); rtcam's frames, like cameras' YUV and what the
+  /// H.264 stream signals, are limited range (luma 16-235, chroma 16-240). Applied after decoding.
+  let lumaToLimited: [UInt8] = JpegRange.table(full: true, luma: true)
+  let chromaToLimited: [UInt8] = JpegRange.table(full: true, luma: false)
   /// Frames decoded, and the time spent decoding them (for `probe`).
   public private(set) var decoded: UInt64 = 0
   public private(set) var decodeNs: UInt64 = 0
@@ -156,6 +160,7 @@ public final class JpegDecoder {
         grey = g
       }
       let g = grey!.base
+      JpegRange.apply(lumaToLimited, y, stride: planes.stride.0, width: w, height: h)
       return FrameView(width: w, height: h, y: UnsafePointer(y), u: UnsafePointer(g), v: UnsafePointer(g + cw * ch),
         yStride: planes.stride.0, uvStride: cw, captureTimeNs: captureTimeNs, sequence: sequence)
     }
@@ -175,6 +180,9 @@ public final class JpegDecoder {
       JpegDecoder.reduce(u, stride: planes.stride.1, width: cw, height: ch, fx: fx, fy: fy)
       JpegDecoder.reduce(v, stride: planes.stride.2, width: cw, height: ch, fx: fx, fy: fy)
     }
+    JpegRange.apply(lumaToLimited, y, stride: planes.stride.0, width: w, height: h)
+    JpegRange.apply(chromaToLimited, u, stride: planes.stride.1, width: cw, height: ch)
+    JpegRange.apply(chromaToLimited, v, stride: planes.stride.2, width: cw, height: ch)
     return FrameView(width: w, height: h, y: UnsafePointer(y), u: UnsafePointer(u), v: UnsafePointer(v),
       yStride: planes.stride.0, uvStride: planes.stride.1, captureTimeNs: captureTimeNs, sequence: sequence)
   }
@@ -203,8 +211,10 @@ public final class JpegDecoder {
 public final class JpegEncoder {
   let handle: OpaquePointer
   var output: PlaneStorage? = nil
-  /// A copy of the frame with rows padded to whole blocks, for widths libjpeg would read past.
+  /// The frame in full range, rows padded to whole blocks (libjpeg reads past odd widths).
   var padded: PlaneStorage? = nil
+  let lumaToFull: [UInt8] = JpegRange.table(full: false, luma: true)
+  let chromaToFull: [UInt8] = JpegRange.table(full: false, luma: false)
   var paddedFor = (width: 0, height: 0)
   /// libjpeg's message on failure (allocated once: nothing is allocated per picture here).
   let message = UnsafeMutablePointer<CChar>.allocate(capacity: 200)
@@ -234,36 +244,73 @@ public final class JpegEncoder {
     let cap = JpegEncoder.capacity(width: w, height: h)
     if output == nil || output!.count < cap { output = PlaneStorage(count: cap) }
     guard let out = output?.base else { throw .outOfMemory }
-    var y = frame.y, u = frame.u, v = frame.v
-    var ys = frame.yStride, cs = frame.uvStride
-    if w % 16 != 0 {
-      // libjpeg reads whole 8x8 blocks: give it rows padded to 16 (luma) and 8 (chroma)
-      let pw = (w + 15) & ~15
-      let size = pw * h + 2 * (pw / 2) * (h / 2)
-      if paddedFor != (w, h) {
-        padded = PlaneStorage(count: size)
-        paddedFor = (w, h)
-      }
-      guard let p = padded?.base else { throw .outOfMemory }
-      for r in 0..<h { (p + r * pw).update(from: frame.y + r * frame.yStride, count: w) }
-      let pu = p + pw * h
-      let pv = pu + (pw / 2) * (h / 2)
-      for r in 0..<(h / 2) {
-        (pu + r * (pw / 2)).update(from: frame.u + r * frame.uvStride, count: w / 2)
-        (pv + r * (pw / 2)).update(from: frame.v + r * frame.uvStride, count: w / 2)
-      }
-      y = UnsafePointer(p)
-      u = UnsafePointer(pu)
-      v = UnsafePointer(pv)
-      ys = pw
-      cs = pw / 2
+    // the frame is limited range, JPEG full range: convert while copying into planes whose rows
+    // are padded to whole blocks (libjpeg reads 8x8 blocks; the frame itself stays untouched)
+    let pw = (w + 15) & ~15
+    let size = pw * h + 2 * (pw / 2) * (h / 2)
+    if paddedFor != (w, h) {
+      padded = PlaneStorage(count: size)
+      paddedFor = (w, h)
     }
+    guard let p = padded?.base else { throw .outOfMemory }
+    let pu = p + pw * h
+    let pv = pu + (pw / 2) * (h / 2)
+    JpegRange.copy(lumaToFull, from: frame.y, stride: frame.yStride, to: p, stride: pw, width: w, height: h)
+    JpegRange.copy(chromaToFull, from: frame.u, stride: frame.uvStride, to: pu, stride: pw / 2, width: w / 2, height: h / 2)
+    JpegRange.copy(chromaToFull, from: frame.v, stride: frame.uvStride, to: pv, stride: pw / 2, width: w / 2, height: h / 2)
+    let y = UnsafePointer(p), u = UnsafePointer(pu), v = UnsafePointer(pv)
+    let ys = pw, cs = pw / 2
     var n = 0
     let status = rtc_jpeg_encode_i420(handle, y, u, v, ys, cs, Int32(w), Int32(h), Int32(q), out, cap, &n, message)
     switch status {
     case RTC_JPEG_OK: return UnsafeRawBufferPointer(start: out, count: n)
     case RTC_JPEG_NEED_SPACE: throw .tooLarge(cString(message))
     default: throw .invalid(cString(message))
+    }
+  }
+}
+
+/// Conversion between JPEG's full-range samples and the limited range of video (BT.601: luma
+/// 16-235, chroma 16-240 around 128), through 256-entry tables.
+enum JpegRange {
+  /// `full`: the table takes full-range samples to limited range; else limited to full (clamped).
+  static func table(full: Bool, luma: Bool) -> [UInt8] {
+    var t = [UInt8](repeating: 0, count: 256)
+    let span = luma ? 219 : 224
+    for i in 0..<256 {
+      let v: Int
+      if full {
+        v = luma ? 16 + (i * span + 127) / 255 : 128 + ((i - 128) * span + (i >= 128 ? 127 : -127)) / 255
+      } else {
+        let d = luma ? i - 16 : i - 128
+        let scaled = (d * 255 + (d >= 0 ? span / 2 : -span / 2)) / span
+        v = luma ? scaled : 128 + scaled
+      }
+      t[i] = UInt8(min(max(v, 0), 255))
+    }
+    return t
+  }
+
+  /// Maps `width` x `height` samples in place.
+  static func apply(_ t: [UInt8], _ p: UnsafeMutablePointer<UInt8>, stride: Int, width: Int, height: Int) {
+    t.withUnsafeBufferPointer { lut in
+      for r in 0..<height {
+        let row = p + r * stride
+        for x in 0..<width { row[x] = lut[Int(row[x])] }
+      }
+    }
+  }
+
+  /// Maps while copying, repeating each row's last sample into the padding up to `stride`.
+  static func copy(_ t: [UInt8], from: UnsafePointer<UInt8>, stride fs: Int, to: UnsafeMutablePointer<UInt8>, stride ts: Int,
+                   width: Int, height: Int) {
+    t.withUnsafeBufferPointer { lut in
+      for r in 0..<height {
+        let src = from + r * fs
+        let dst = to + r * ts
+        for x in 0..<width { dst[x] = lut[Int(src[x])] }
+        if width > 0 { for x in width..<ts { dst[x] = dst[width - 1] } }
+      }
     }
   }
 }

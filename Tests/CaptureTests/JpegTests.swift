@@ -6,12 +6,15 @@ import Testing
 /// The picture of Tests/Fixtures/jpeg (make.sh): 160x120, red | green over blue | white.
 let quadrantColours: [(r: Double, g: Double, b: Double)] = [(220, 30, 30), (30, 200, 40), (30, 40, 210), (245, 245, 245)]
 
-/// JFIF's full-range YCbCr of an RGB colour.
+/// JFIF's full-range YCbCr of an RGB colour, as the decoder hands it on: in video's limited
+/// range (luma 16-235, chroma 16-240), which rtcam's frames and its H.264 stream use.
 func ycbcr(_ c: (r: Double, g: Double, b: Double)) -> (y: Int, cb: Int, cr: Int) {
   let y = 0.299 * c.r + 0.587 * c.g + 0.114 * c.b
   let cb = 128 - 0.168736 * c.r - 0.331264 * c.g + 0.5 * c.b
   let cr = 128 + 0.5 * c.r - 0.418688 * c.g - 0.081312 * c.b
-  return (Int(y.rounded()), Int(cb.rounded()), Int(cr.rounded()))
+  func luma(_ v: Double) -> Int { Int((16 + v * 219 / 255).rounded()) }
+  func chroma(_ v: Double) -> Int { Int((128 + (v - 128) * 224 / 255).rounded()) }
+  return (luma(y), chroma(cb), chroma(cr))
 }
 
 func jpegFixture(_ name: String) throws -> [UInt8] {
@@ -60,7 +63,7 @@ func quadrantSamples(_ f: FrameView) -> [(y: Int, u: Int, v: Int)] {
     let d = try JpegDecoder()
     for name in ["q444.jpg", "q420.jpg", "q422-no-dht.jpg", "grey.jpg", "q420.jpg"] {
       let f = try decode(d, try jpegFixture(name))
-      #expect(f.width == 160 && abs(quadrantSamples(f)[3].y - 245) <= 4, "\(name)")
+      #expect(f.width == 160 && abs(quadrantSamples(f)[3].y - ycbcr((245, 245, 245)).y) <= 4, "\(name)")
     }
   }
 
@@ -104,6 +107,21 @@ func quadrantSamples(_ f: FrameView) -> [(y: Int, u: Int, v: Int)] {
       if let f = try? decode(d, b) { #expect(f.width <= 8192 && f.height <= 8192) }
     }
     #expect(try decode(d, good).width == 160)
+  }
+}
+
+@Suite struct JpegRangeTests {
+  @Test func fullAndLimitedRange() {
+    let toLimited = JpegRange.table(full: true, luma: true)
+    let toFull = JpegRange.table(full: false, luma: true)
+    let chromaToLimited = JpegRange.table(full: true, luma: false)
+    let chromaToFull = JpegRange.table(full: false, luma: false)
+    #expect(toLimited[0] == 16 && toLimited[255] == 235 && toLimited[40] == 50)
+    #expect(toFull[16] == 0 && toFull[235] == 255 && toFull[0] == 0 && toFull[255] == 255 && toFull[50] == 40)
+    #expect(chromaToLimited[128] == 128 && chromaToLimited[0] == 16 && chromaToLimited[255] == 240)
+    #expect(chromaToFull[128] == 128 && chromaToFull[16] == 0 && chromaToFull[240] == 255)
+    // there and back loses at most one level
+    for i in 0..<256 { #expect(abs(Int(toFull[Int(toLimited[i])]) - i) <= 1, "\(i)") }
   }
 }
 

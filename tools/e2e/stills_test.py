@@ -71,6 +71,11 @@ def snapshot_tests(base):
     check("snapshot decodes at 640x480", img.size == (640, 480) and img.format == "JPEG", "%s %s" % (img.size, img.format))
     strip = read_strip(img)
     age_ms = None if strip is None else got_at * 1000 - strip[0]
+    # the strip's blocks are luma 235 and 16 (video range); a JPEG is full range: 255 and 0
+    yplane = img.convert("YCbCr").split()[0].load()
+    levels = sorted(yplane[x * 10 + 5, 8] for x in range(64))
+    check("snapshot in full range (strip white ~255, black ~0)", levels[0] <= 8 and levels[-1] >= 247,
+          "darkest %d, brightest %d" % (levels[0], levels[-1]))
     check("snapshot time strip readable and < 1 s old", strip is not None and -200 <= age_ms <= 1000,
           "strip %s, age %s ms" % (strip, None if age_ms is None else round(age_ms)))
     sizes = {}
