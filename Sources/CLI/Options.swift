@@ -219,17 +219,18 @@ Usage: rtcam [serve] [options]      serve the viewer page and stream (the defaul
 Open http://<this machine>:<http-port>/ in a browser to watch.
 
 Options:
-  --source SPEC       where frames come from (default: v4l2:/dev/video0 if it exists, else
-                      testsrc; the log says which):
+  --source SPEC       where frames come from (default: the first usable camera among
+                      /dev/video*, else testsrc; the log says which):
                         testsrc          moving test pattern with frame counter and time strip
                         y4m:PATH         a YUV4MPEG2 (4:2:0) file, looped at its own frame rate
                         v4l2:DEVICE      a V4L2 camera such as /dev/video0, capturing YU12, YV12,
-                                         NV12, NV21, YUYV or UYVY (not MJPEG) at the size and
-                                         rate closest to --size and --fps that it offers
+                                         NV12, NV21, YUYV, UYVY or MJPEG (decoded) at the size
+                                         and rate closest to --size and --fps that it offers
   --size WxH          picture size (default 640x480)
   --fps N             frames per second, 1-120 (default 30)
-  --format FOURCC     V4L2 pixel format to capture: YU12 (or I420), YV12, NV12, NV21, YUYV or
-                      UYVY (default: the camera's closest match; YU12 and YV12 need no copy)
+  --format FOURCC     V4L2 pixel format to capture: YU12 (or I420), YV12, NV12, NV21, YUYV, UYVY
+                      or MJPG (default: the camera's closest match, uncompressed before MJPG
+                      when both reach the size and rate; YU12 and YV12 need no copy)
   --bitrate N         H.264 target bitrate in bit/s, suffix k or M allowed (default 800k)
   --listen ADDR       address for HTTP and media, numeric IPv4/IPv6 (default ::, all addresses)
   --http-port N       HTTP port for the viewer page and the offer endpoints (default 8080)

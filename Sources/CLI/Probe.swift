@@ -107,6 +107,9 @@ struct ProbeReport: Sendable {
   var milliFps: Int? = nil
   var frames = 0
   var dropped: UInt64 = 0
+  /// MJPEG: frames skipped as undecodable, and the mean decode time.
+  var damaged: UInt64 = 0
+  var decodeMicros: Int? = nil
   var encodeNs: [UInt64] = []
   var errorCode: String? = nil
   var errorMessage = ""
@@ -126,6 +129,8 @@ struct ProbeReport: Sendable {
     w.key("fps_measured"); if let m = milliFps { w.raw(formatFixed(m / 10, decimals: 2)) } else { w.null() }
     w.key("frames"); w.int(frames)
     w.key("dropped"); w.uint64(dropped)
+    w.key("damaged"); w.uint64(damaged)
+    w.key("decode_ms"); if let d = decodeMicros { w.raw(formatFixed(d, decimals: 3)) } else { w.null() }
     let sorted = encodeNs.sorted()
     for (name, p) in [("encode_ms_p50", 50), ("encode_ms_p95", 95)] {
       w.key(name)
@@ -185,7 +190,10 @@ public func runProbe(_ o: ProbeOptions) -> Int32 {
       r.bus = src.capabilities.bus
       r.format = src.fourcc.text
       probeFrames(&src, o, &r)
-      r.dropped = src.stats.dropped
+      let st = src.stats
+      r.dropped = st.dropped
+      r.damaged = st.damaged
+      r.decodeMicros = st.decodeMicros
     } catch {
       r.fail(error.code, error.message)
       // still say which device it was, when it answers
@@ -248,18 +256,26 @@ public func runDevices(json: Bool) -> Int32 {
     writeOut("no V4L2 video devices (/dev/video*) found")
     return 0
   }
-  for info in infos {
+  let cameras = infos.filter { $0.capabilities.isVideoCapture }
+  let others = infos.filter { !$0.capabilities.isVideoCapture }
+  if cameras.isEmpty && failures.isEmpty { writeOut("no V4L2 capture devices found") }
+  for info in cameras {
     let c = info.capabilities
     var head = info.path + ": " + c.card + " (driver " + c.driver
     if !c.bus.isEmpty { head += ", " + c.bus }
     head += "), " + c.kind
-    if c.isVideoCapture && !c.hasStreaming { head += ", no streaming I/O (unusable)" }
+    if !c.hasStreaming { head += ", no streaming I/O (unusable)" }
+    else if !info.isUsable { head += ", no format rtcam can use (unusable)" }
+    else { head += ", usable: --source v4l2:" + info.path }
     writeOut(head)
     for f in info.formats {
       var line = "  " + f.fourcc.text
       while line.utf8.count < 9 { line += " " }
       line += f.description
-      if f.emulated { line += " (emulated by libv4l2; not used)" } else if !f.isSupported { line += " (not supported by rtcam)" }
+      if f.emulated { line += " (emulated by libv4l2; not used)" }
+      else if !f.isSupported { line += " (not supported by rtcam)" }
+      else if f.compressed { line += " (usable, decoded)" }
+      else { line += " (usable)" }
       writeOut(line)
       switch f.sizes {
       case .unknown: writeOut("      sizes not listed by the driver")
@@ -274,6 +290,9 @@ public func runDevices(json: Bool) -> Int32 {
     }
   }
   for (path, e) in failures { writeOut(path + ": " + e.code + ": " + e.message) }
+  if !others.isEmpty {
+    writeOut("not cameras (not listed): " + others.map { $0.path + " (" + $0.capabilities.kind + ")" }.joined(separator: ", "))
+  }
   return 0
 }
 
@@ -292,7 +311,7 @@ func devicesJSON(_ infos: [V4L2DeviceInfo], _ failures: [(String, CaptureError)]
   w.beginObject()
   w.key("devices")
   w.beginArray()
-  for info in infos {
+  for info in infos where info.capabilities.isVideoCapture {
     let c = info.capabilities
     w.beginObject()
     w.key("path"); w.string(info.path)
@@ -300,7 +319,7 @@ func devicesJSON(_ infos: [V4L2DeviceInfo], _ failures: [(String, CaptureError)]
     w.key("card"); w.string(c.card)
     w.key("bus"); w.string(c.bus)
     w.key("kind"); w.string(c.kind)
-    w.key("usable"); w.bool(c.isCamera)
+    w.key("usable"); w.bool(info.isUsable)
     w.key("error"); w.null()
     w.key("formats")
     w.beginArray()
@@ -360,6 +379,17 @@ func devicesJSON(_ infos: [V4L2DeviceInfo], _ failures: [(String, CaptureError)]
     w.key("message"); w.string(e.message)
     w.endObject()
     w.key("formats"); w.beginArray(); w.endArray()
+    w.endObject()
+  }
+  w.endArray()
+  // metadata, output and codec nodes: named, not listed as devices
+  w.key("other_nodes")
+  w.beginArray()
+  for info in infos where !info.capabilities.isVideoCapture {
+    w.beginObject()
+    w.key("path"); w.string(info.path)
+    w.key("card"); w.string(info.capabilities.card)
+    w.key("kind"); w.string(info.capabilities.kind)
     w.endObject()
   }
   w.endArray()

@@ -267,6 +267,30 @@ public struct V4L2DeviceInfo: Equatable, Sendable {
     self.formats = formats
   }
 
+  /// A camera rtcam can stream from: a capture node with streaming I/O and a format rtcam decodes.
+  public var isUsable: Bool { capabilities.isCamera && formats.contains { $0.isSupported } }
+
+  /// Which camera to use when no --source is given, from what the nodes answered (in numeric
+  /// order): the first usable one; else the first that is busy (it is retried until it is free);
+  /// else none. `note` says why, for the log.
+  public static func defaultCamera(_ nodes: [(path: String, result: Result<V4L2DeviceInfo, CaptureError>)])
+    -> (path: String?, note: String)
+  {
+    for n in nodes {
+      if case .success(let info) = n.result, info.isUsable {
+        return (n.path, "camera found at " + n.path + " (" + info.capabilities.card + "): using it (--source testsrc for the test pattern)")
+      }
+    }
+    for n in nodes {
+      if case .failure(.cameraBusy) = n.result {
+        return (n.path, n.path + " is busy (another program uses it): using it, retried until it is free")
+      }
+    }
+    if nodes.isEmpty { return (nil, "no camera (/dev/video*): using the test pattern") }
+    return (nil, "no usable camera among " + nodes.map { $0.path }.joined(separator: ", ")
+      + " (`rtcam devices` says why): using the test pattern")
+  }
+
   /// Opens `path`, asks for its capabilities and, for capture nodes, its formats, sizes and
   /// intervals; closes it again. Does not change the device's settings or stream.
   public static func query(_ path: String) throws(CaptureError) -> V4L2DeviceInfo {

@@ -55,8 +55,11 @@ public struct FourCC: Equatable, Hashable, Sendable {
   public static let yuyv = FourCC(89, 85, 89, 86)
   /// Packed 4:2:2: U Y0 V Y1.
   public static let uyvy = FourCC(85, 89, 86, 89)
-  /// Motion JPEG (not supported: shown in error messages and listings).
+  /// Motion JPEG: every frame a JPEG, decoded into I420 (the usual format of USB webcams at
+  /// their larger sizes).
   public static let mjpg = FourCC(77, 74, 80, 71)
+  /// "JPEG": what some drivers call the same thing.
+  public static let jpeg = FourCC(74, 80, 69, 71)
 }
 
 /// The camera pixel layouts V4L2Source can turn into I420 frames.
@@ -69,6 +72,8 @@ public enum V4L2PixelLayout: Equatable, Sendable {
   case nv12, nv21
   /// YUYV / UYVY (4:2:2): converted once per frame, chroma of two rows averaged.
   case yuyv, uyvy
+  /// MJPEG / JPEG: each frame decoded into I420 planes the source owns (libjpeg-turbo).
+  case mjpeg
 
   /// The layout for a pixel format, nil if V4L2Source cannot use it.
   public init?(_ fourcc: FourCC) {
@@ -79,12 +84,14 @@ public enum V4L2PixelLayout: Equatable, Sendable {
     case .nv21: self = .nv21
     case .yuyv: self = .yuyv
     case .uyvy: self = .uyvy
+    case .mjpg, .jpeg: self = .mjpeg
     default: return nil
     }
   }
 
-  /// Formats V4L2Source accepts, in order of preference (used when sizes and rates tie).
-  public static let supported: [FourCC] = [.yu12, .yv12, .nv12, .nv21, .yuyv, .uyvy]
+  /// Formats V4L2Source accepts, in order of preference (used when sizes and rates tie): the
+  /// uncompressed ones first, MJPEG last (decoding costs more than converting).
+  public static let supported: [FourCC] = [.yu12, .yv12, .nv12, .nv21, .yuyv, .uyvy, .mjpg, .jpeg]
 
   /// True when frames are handed to the encoder straight from the driver's buffer.
   public var isZeroCopy: Bool { self == .i420 || self == .yv12 }
@@ -98,13 +105,18 @@ public enum V4L2PixelLayout: Equatable, Sendable {
     case .nv21: return 3
     case .yuyv: return 4
     case .uyvy: return 5
+    case .mjpeg: return 6
     }
   }
+
+  /// True for formats whose frames vary in size (bytesused counts, not the layout).
+  public var isCompressed: Bool { self == .mjpeg }
 
   /// Smallest bytes-per-line for a frame `width` pixels wide.
   func minBytesPerLine(width: Int) -> Int {
     switch self {
     case .yuyv, .uyvy: return width * 2
+    case .mjpeg: return 0
     default: return width
     }
   }
@@ -117,6 +129,7 @@ public enum V4L2PixelLayout: Equatable, Sendable {
     case .i420, .yv12: return bpl * height + 2 * (bpl / 2) * (height / 2)
     case .nv12, .nv21: return bpl * height + bpl * (height / 2)
     case .yuyv, .uyvy: return bpl * height
+    case .mjpeg: return 0  // as large as the driver's sizeimage; frames say their length
     }
   }
 }
@@ -292,7 +305,7 @@ public enum V4L2FormatChooser: Sendable {
     }
     throw .badFormat(
       "the camera offers no format rtcam can capture (it offers " + offered + "; rtcam needs one of " + supportedList()
-        + "; MJPEG/compressed-only cameras are not supported)")
+        + ")")
   }
 
   /// Picks the interval closest to `fps` frames per second (ties: the faster one). A range gives

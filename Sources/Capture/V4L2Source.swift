@@ -32,6 +32,10 @@ public struct V4L2Stats: Equatable, Sendable {
   public var frames: UInt64 = 0
   /// Frames lost: gaps in the driver's sequence numbers plus buffers the driver flagged as bad.
   public var dropped: UInt64 = 0
+  /// MJPEG frames skipped because they could not be decoded (truncated, corrupt); also in `dropped`.
+  public var damaged: UInt64 = 0
+  /// MJPEG: mean time to decode one frame, in microseconds (nil before the first, or not MJPEG).
+  public var decodeMicros: Int? = nil
   /// Frames per second × 1000 from the capture timestamps of the delivered frames (nil before two).
   public var milliFps: Int? = nil
 
@@ -46,8 +50,13 @@ final class V4L2Stream {
   var streaming = false
   /// The buffer the last zero-copy view points into; queued again on the next `nextFrame`.
   var held: UInt32? = nil
-  /// The I420 frame converted buffers are written to (nil for zero-copy layouts).
+  /// The I420 frame converted buffers are written to (nil for zero-copy layouts and MJPEG).
   var slot: PlaneStorage? = nil
+  /// MJPEG only: the decoder and its planes.
+  var decoder: JpegDecoder? = nil
+  /// MJPEG frames skipped as damaged, and how many of those came in a row.
+  var damaged: UInt64 = 0
+  var damagedInARow = 0
 
   init(node: V4L2Node) { self.node = node }
 
@@ -89,11 +98,14 @@ final class V4L2Stream {
 /// - Calls go through libv4l2's functions, but the fd is not registered with libv4l2
 ///   (v4l2_open / v4l2_fd_open), so they pass straight to the kernel: only the driver's own
 ///   formats are listed and used, and frames are never converted or processed by libv4lconvert
-///   (that would break the zero-copy path, and its JPEG decoding is unverified here). Registering
+///   (that would break the zero-copy path). Registering
 ///   would also make libv4l2 dlopen() its plugins (/usr/lib/<triplet>/libv4l/plugins/*.so, e.g.
 ///   Debian's libv4l-mplane.so), which in this static binary maps a second, shared glibc into
 ///   the process (seen with strace) and breaks if the device's glibc differs from the build's.
-///   An MJPEG-only camera therefore fails with FORMAT_UNSUPPORTED naming the formats it offers.
+/// - MJPEG (and "JPEG") frames are decoded by `JpegDecoder` (libjpeg-turbo) into I420 planes the
+///   source owns; the driver buffer is queued again at once. A damaged frame (truncated, corrupt)
+///   is skipped and counted (`stats.damaged`); `mjpegGiveUp` undecodable frames in a row, or one
+///   of a kind rtcam cannot use (RGB, 4:1:1), end the stream with FORMAT_UNSUPPORTED.
 /// - Capture times come from the driver's buffer timestamps when they are CLOCK_MONOTONIC (the
 ///   `rtc_monotonic_ns` clock), else from reading that clock at dequeue time. Dropped frames are
 ///   counted from gaps in the buffers' sequence numbers; `stats` also has the measured rate.
@@ -246,7 +258,11 @@ public struct V4L2Source: FrameSource {
       e = stream.queue(UInt32(i))
       if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_QBUF", errno: e) }
     }
-    if !layout.isZeroCopy { stream.slot = PlaneStorage(count: w * h + 2 * (w / 2) * (h / 2)) }
+    if layout == .mjpeg {
+      do { stream.decoder = try JpegDecoder() } catch { throw .camera("cannot set up the JPEG decoder for " + path, ENOMEM) }
+    } else if !layout.isZeroCopy {
+      stream.slot = PlaneStorage(count: w * h + 2 * (w / 2) * (h / 2))
+    }
     var type = Int32(V4L2Const.bufTypeVideoCapture)
     e = node.ioctl(rtc_VIDIOC_STREAMON(), &type)
     if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_STREAMON", errno: e) }
@@ -279,7 +295,9 @@ public struct V4L2Source: FrameSource {
   public var stats: V4L2Stats {
     var s = V4L2Stats()
     s.frames = sequence
-    s.dropped = tracker.dropped + badBuffers
+    s.dropped = tracker.dropped + badBuffers + stream.damaged
+    s.damaged = stream.damaged
+    s.decodeMicros = stream.decoder?.meanDecodeMicros
     s.milliFps = meter.milliFps
     return s
   }
@@ -329,72 +347,10 @@ public struct V4L2Source: FrameSource {
         continue
       }
       let t = captureTime(b, now: rtc_monotonic_ns())
-      let view = try makeView(index: b.index, captureTimeNs: t)
+      guard let view = try makeView(index: b.index, bytesUsed: Int(b.bytesused), captureTimeNs: t) else { continue }
       meter.record(t)
       sequence += 1
       return view
     }
-  }
-
-  /// The driver's timestamp when it is CLOCK_MONOTONIC and plausible, else `now`.
-  func captureTime(_ b: v4l2_buffer, now: UInt64) -> UInt64 {
-    guard b.flags & V4L2Const.bufFlagTimestampMask == V4L2Const.bufFlagTimestampMonotonic,
-      b.timestamp.tv_sec >= 0, b.timestamp.tv_usec >= 0
-    else { return now }
-    let ts = UInt64(b.timestamp.tv_sec) &* 1_000_000_000 &+ UInt64(b.timestamp.tv_usec) &* 1000
-    return V4L2Source.plausibleTimestamp(ts, now: now)
-  }
-
-  /// `ts` if it is non-zero, not in the future by more than a second and at most 10 s old; else
-  /// `now`.
-  static func plausibleTimestamp(_ ts: UInt64, now: UInt64) -> UInt64 {
-    if ts == 0 || ts > now &+ 1_000_000_000 || now &- min(ts, now) > 10_000_000_000 { return now }
-    return ts
-  }
-
-  /// Points a view into buffer `index` (zero copy; held until the next call) or converts the
-  /// buffer into the I420 slot and queues it again.
-  mutating func makeView(index: UInt32, captureTimeNs: UInt64) throws(CaptureError) -> FrameView {
-    let src = UnsafePointer<UInt8>(stream.buffers[Int(index)].base.assumingMemoryBound(to: UInt8.self))
-    let bpl = bytesPerLine
-    let rows = height  // even rows used; a driver's odd last row is ignored
-    let fullH = bufferHeight
-    switch layout {
-    case .i420, .yv12:
-      stream.held = index
-      let first = src + bpl * fullH
-      let second = first + (bpl / 2) * (fullH / 2)
-      return FrameView(
-        width: width, height: rows, y: src, u: layout == .i420 ? first : second, v: layout == .i420 ? second : first,
-        yStride: bpl, uvStride: bpl / 2, captureTimeNs: captureTimeNs, sequence: sequence)
-    case .nv12, .nv21, .yuyv, .uyvy:
-      guard let slot = stream.slot else { throw .camera("no conversion buffer", ENOMEM) }
-      let y = slot.base
-      let u = y + width * rows
-      let v = u + (width / 2) * (rows / 2)
-      if layout == .yuyv || layout == .uyvy {
-        V4L2Convert.packed422ToI420(src, srcStride: bpl, width: width, height: rows, uyvy: layout == .uyvy, y: y, u: u, v: v)
-      } else {
-        V4L2Convert.semiPlanarToI420(
-          y: src, yStride: bpl, uv: src + bpl * fullH, uvStride: bpl, width: width, height: rows,
-          swapped: layout == .nv21, y: y, u: u, v: v)
-      }
-      let e = stream.queue(index)
-      if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_QBUF", errno: e) }
-      return FrameView(
-        width: width, height: rows, y: UnsafePointer(y), u: UnsafePointer(u), v: UnsafePointer(v), yStride: width,
-        uvStride: width / 2, captureTimeNs: captureTimeNs, sequence: sequence)
-    }
-  }
-
-  func timeoutError(ms: Int) -> CaptureError {
-    var cap = v4l2_capability()
-    let e = stream.node.ioctl(rtc_VIDIOC_QUERYCAP(), &cap)
-    if e == ENODEV || e == ENXIO || e == EIO {
-      return .cameraLost(path + " disappeared (no frame for " + String(ms) + " ms, then " + errnoDescription(e)
-        + "); unplugged? rtcam reopens it when it is back")
-    }
-    return .cameraTimeout(
-      path + " delivered no frame for " + String(ms) + " ms; the camera may be stalled or too dark for its exposure")
   }
 }

@@ -8,16 +8,17 @@ import Encoder
 import Synchronization
 import Wire
 
-/// The camera tried when no --source is given.
-public let defaultCameraPath = "/dev/video0"
-
-/// The source `serve` and `probe` use without --source: `v4l2:/dev/video0` when that node exists,
-/// else the test pattern. `note` says which, for the log.
+/// The source `serve` and `probe` use without --source: the first usable camera among
+/// /dev/video* (a capture node offering a format rtcam can use; UVC cameras also have metadata
+/// nodes), else the test pattern. `note` says which, for the log.
 public func defaultSourceSpec() -> (spec: String, note: String) {
-  if access(defaultCameraPath, F_OK) == 0 {
-    return ("v4l2:" + defaultCameraPath, "camera found at " + defaultCameraPath + ": using it (--source testsrc for the test pattern)")
+  var nodes: [(path: String, result: Result<V4L2DeviceInfo, CaptureError>)] = []
+  for path in V4L2DeviceInfo.videoNodePaths() {
+    do { nodes.append((path, .success(try V4L2DeviceInfo.query(path)))) } catch { nodes.append((path, .failure(error))) }
   }
-  return ("testsrc", "no camera at " + defaultCameraPath + ": using the test pattern")
+  let choice = V4L2DeviceInfo.defaultCamera(nodes)
+  guard let path = choice.path else { return ("testsrc", choice.note) }
+  return ("v4l2:" + path, choice.note)
 }
 
 /// Starts the capture thread for `--source v4l2:DEVICE`. It never gives up: a camera that is

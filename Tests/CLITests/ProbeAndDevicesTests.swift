@@ -28,7 +28,7 @@ import App
 
     for bad in [
       ["probe", "--frames", "0"], ["probe", "--frames", "x"], ["probe", "--size", "641x480"],
-      ["probe", "--format", "MJPG"], ["probe", "--source", "usb"], ["probe", "--frames"], ["probe", "--wat"],
+      ["probe", "--format", "H264"], ["probe", "--source", "usb"], ["probe", "--frames"], ["probe", "--wat"],
     ] {
       #expect(throws: OptionError.self, "\(bad)") { try parseCommandLine(bad) }
     }
@@ -48,7 +48,8 @@ import App
     #expect(parsePixelFormatOption("I420") == .yu12)
     #expect(parsePixelFormatOption("yu12") == .yu12)
     #expect(parsePixelFormatOption("UYVY") == .uyvy)
-    #expect(parsePixelFormatOption("MJPG") == nil && parsePixelFormatOption("YUY") == nil)
+    #expect(parsePixelFormatOption("MJPG") == .mjpg && parsePixelFormatOption("mjpg") == .mjpg)
+    #expect(parsePixelFormatOption("H264") == nil && parsePixelFormatOption("YUY") == nil)
   }
 
   @Test func percentiles() {
@@ -79,7 +80,7 @@ import App
     let keys = j.objectValue?.map { $0.0 } ?? []
     #expect(keys == [
       "source", "driver", "card", "bus", "format", "width", "height", "fps_requested", "fps_measured", "frames", "dropped",
-      "encode_ms_p50", "encode_ms_p95", "error",
+      "damaged", "decode_ms", "encode_ms_p50", "encode_ms_p95", "error",
     ])
 
     var failed = ProbeReport()
@@ -99,8 +100,13 @@ import App
       ])),
       V4L2FormatOption(fourcc: .mjpg, description: "Motion-JPEG", compressed: true, sizes: .stepwise(V4L2SizeRange(
         minWidth: 16, maxWidth: 1920, stepWidth: 2, minHeight: 16, maxHeight: 1080, stepHeight: 2))),
+      V4L2FormatOption(fourcc: FourCC("H264")!, description: "H.264", compressed: true),
     ])
-    let text = devicesJSON([info], [("/dev/video1", .cameraBusy("busy"))])
+    // a UVC camera's second node carries metadata: named, not listed as a device
+    let meta = V4L2DeviceInfo(path: "/dev/video2", capabilities: V4L2Capabilities(
+      driver: "uvcvideo", card: "USB Camera", bus: "usb-1", version: "6.1.0", deviceCaps: 0x0480_0000), formats: [])
+    #expect(!meta.capabilities.isVideoCapture && !meta.isUsable && info.isUsable)
+    let text = devicesJSON([info, meta], [("/dev/video1", .cameraBusy("busy"))])
     let j = try parseJson(text)
     let devs = try #require(j["devices"]?.arrayValue)
     #expect(devs.count == 2)
@@ -109,18 +115,21 @@ import App
     #expect(devs[0]["formats"]?[0]?["supported"]?.boolValue == true)
     #expect(devs[0]["formats"]?[0]?["sizes"]?[0]?["width"]?.intValue == 640)
     #expect(devs[0]["formats"]?[0]?["sizes"]?[0]?["fps"]?.arrayValue?.count == 2)
-    #expect(devs[0]["formats"]?[1]?["supported"]?.boolValue == false)
+    #expect(devs[0]["formats"]?[1]?["supported"]?.boolValue == true)
+    #expect(devs[0]["formats"]?[2]?["supported"]?.boolValue == false)
+    #expect(j["other_nodes"]?[0]?["path"]?.stringValue == "/dev/video2")
+    #expect(j["other_nodes"]?[0]?["kind"]?.stringValue == "metadata capture")
     #expect(devs[0]["formats"]?[1]?["size_range"]?["max_width"]?.intValue == 1920)
     #expect(devs[1]["error"]?["code"]?.stringValue == "CAMERA_BUSY" && devs[1]["usable"]?.boolValue == false)
     #expect(intervalsText(.discrete([V4L2FrameInterval(fps: 30), V4L2FrameInterval(fps: 15)])) == " @ 30, 15 fps")
   }
 
-  @Test func defaultSourceFollowsDevVideo0() {
+  @Test func defaultSourceFollowsTheCameras() {
     let d = defaultSourceSpec()
-    if FileManager.default.fileExists(atPath: "/dev/video0") {
-      #expect(d.spec == "v4l2:/dev/video0")
+    if V4L2DeviceInfo.videoNodePaths().isEmpty {
+      #expect(d.spec == "testsrc" && d.note == "no camera (/dev/video*): using the test pattern")
     } else {
-      #expect(d.spec == "testsrc" && d.note == "no camera at /dev/video0: using the test pattern")
+      #expect(d.spec == "testsrc" || d.spec.hasPrefix("v4l2:/dev/video"))
     }
   }
 }

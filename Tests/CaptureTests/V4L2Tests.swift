@@ -23,7 +23,9 @@ import Testing
     #expect(V4L2PixelLayout(.yu12) == .i420 && V4L2PixelLayout(.yu12)!.isZeroCopy)
     #expect(V4L2PixelLayout(.yv12)!.isZeroCopy)
     #expect(V4L2PixelLayout(.yuyv) == .yuyv && !V4L2PixelLayout(.yuyv)!.isZeroCopy)
-    #expect(V4L2PixelLayout(.mjpg) == nil)
+    #expect(V4L2PixelLayout(.mjpg) == .mjpeg && V4L2PixelLayout(.jpeg) == .mjpeg)
+    #expect(!V4L2PixelLayout.mjpeg.isZeroCopy && V4L2PixelLayout.mjpeg.isCompressed && !V4L2PixelLayout.yuyv.isCompressed)
+    #expect(V4L2PixelLayout(FourCC("H264")!) == nil)
     // V4L2 single-plane sizes at 640x480 with tight lines
     #expect(V4L2PixelLayout.i420.frameBytes(bytesPerLine: 640, height: 480) == 640 * 480 * 3 / 2)
     #expect(V4L2PixelLayout.nv12.frameBytes(bytesPerLine: 640, height: 480) == 640 * 480 * 3 / 2)
@@ -93,29 +95,54 @@ func webcamSizes() -> V4L2Sizes {
       #expect(c.fourcc == want && c.width == 640 && c.height == 480)
     }
     #expect(throws: CaptureError.self) { try V4L2FormatChooser.choose(formats, width: 640, height: 480, fps: 30, only: .uyvy) }
+    let m = try V4L2FormatChooser.choose(formats, width: 640, height: 480, fps: 30, only: .mjpg)
+    #expect(m.fourcc == .mjpg && m.width == 640)
     do {
-      _ = try V4L2FormatChooser.choose(formats, width: 640, height: 480, fps: 30, only: .mjpg)
-      Issue.record("MJPG accepted")
+      _ = try V4L2FormatChooser.choose(formats, width: 640, height: 480, fps: 30, only: FourCC("H264")!)
+      Issue.record("H264 accepted")
     } catch {
       #expect(error.code == "FORMAT_UNSUPPORTED")
-      #expect(error.message.contains("MJPG") && error.message.contains("YU12"))
+      #expect(error.message.contains("H264") && error.message.contains("YU12") && error.message.contains("MJPG"))
     }
   }
 
-  @Test func mjpegOnlyCameraIsAClearError() {
-    let mjpegOnly = [
-      V4L2FormatOption(fourcc: .mjpg, description: "Motion-JPEG", compressed: true, sizes: webcamSizes()),
+  @Test func yuvAtTheAskedSizeAndRateElseMjpeg() throws {
+    let fast = V4L2Intervals.discrete([V4L2FrameInterval(fps: 30)])
+    let slow = V4L2Intervals.discrete([V4L2FrameInterval(fps: 5)])
+    func cam(_ yuyv: [V4L2SizeOption], _ mjpg: [V4L2SizeOption]) -> [V4L2FormatOption] {
+      [V4L2FormatOption(fourcc: .yuyv, sizes: .discrete(yuyv)),
+       V4L2FormatOption(fourcc: .mjpg, compressed: true, sizes: .discrete(mjpg))]
+    }
+    // the same size and rate in both: YUYV (no decoding)
+    var c = try V4L2FormatChooser.choose(
+      cam([V4L2SizeOption(width: 640, height: 480, intervals: fast)], [V4L2SizeOption(width: 640, height: 480, intervals: fast)]),
+      width: 640, height: 480, fps: 30)
+    #expect(c.fourcc == .yuyv)
+    // YUYV only at 5 fps at that size (USB 2.0 bandwidth), MJPEG at 30: MJPEG
+    c = try V4L2FormatChooser.choose(
+      cam([V4L2SizeOption(width: 640, height: 480, intervals: slow)], [V4L2SizeOption(width: 640, height: 480, intervals: fast)]),
+      width: 640, height: 480, fps: 30)
+    #expect(c.fourcc == .mjpg)
+    // YUYV only small, MJPEG at the asked size: MJPEG
+    c = try V4L2FormatChooser.choose(
+      cam([V4L2SizeOption(width: 320, height: 240, intervals: fast)], [V4L2SizeOption(width: 1280, height: 720, intervals: fast)]),
+      width: 1280, height: 720, fps: 30)
+    #expect(c.fourcc == .mjpg && c.width == 1280)
+  }
+
+  @Test func aCameraWithNoUsableFormatIsAClearError() {
+    let h264Only = [
       V4L2FormatOption(fourcc: FourCC("H264")!, compressed: true, sizes: webcamSizes()),
       // emulated formats (libv4lconvert) are never chosen and not listed as offered
       V4L2FormatOption(fourcc: .yu12, emulated: true, sizes: webcamSizes()),
     ]
     do {
-      _ = try V4L2FormatChooser.choose(mjpegOnly, width: 640, height: 480, fps: 30)
+      _ = try V4L2FormatChooser.choose(h264Only, width: 640, height: 480, fps: 30)
       Issue.record("no error")
     } catch {
       #expect(error.code == "FORMAT_UNSUPPORTED")
-      #expect(error.message.contains("it offers MJPG, H264;"))
-      #expect(error.message.contains("YUYV") && error.message.contains("NV12"))
+      #expect(error.message.contains("it offers H264;"))
+      #expect(error.message.contains("YUYV") && error.message.contains("MJPG"))
     }
     #expect(throws: CaptureError.self) { try V4L2FormatChooser.choose([], width: 640, height: 480, fps: 30) }
   }
@@ -408,5 +435,30 @@ func webcamSizes() -> V4L2Sizes {
     #expect(readOnly.unusableReason(path: "/dev/video2")?.contains("streaming") == true)
     let mplane = V4L2Capabilities(driver: "x", card: "ISP", bus: "", version: "", deviceCaps: 0x0400_1000)
     #expect(!mplane.isCamera && mplane.kind.contains("multi-planar"))
+  }
+}
+
+@Suite struct DefaultCameraTests {
+  func node(_ path: String, caps: UInt32, _ formats: [FourCC]) -> (path: String, result: Result<V4L2DeviceInfo, CaptureError>) {
+    let c = V4L2Capabilities(driver: "uvcvideo", card: "Cam " + path, bus: "usb", version: "6.1.0", deviceCaps: caps)
+    return (path, .success(V4L2DeviceInfo(path: path, capabilities: c, formats: formats.map { V4L2FormatOption(fourcc: $0) })))
+  }
+
+  @Test func picksTheFirstUsableCaptureNode() {
+    let capture: UInt32 = 0x0400_0001, meta: UInt32 = 0x0480_0000
+    // a codec-only capture node, a metadata node, then an MJPEG webcam
+    let nodes = [
+      node("/dev/video0", caps: capture, [FourCC("H264")!]), node("/dev/video1", caps: meta, []),
+      node("/dev/video2", caps: capture, [.mjpg]), node("/dev/video3", caps: capture, [.yuyv]),
+    ]
+    let c = V4L2DeviceInfo.defaultCamera(nodes)
+    #expect(c.path == "/dev/video2" && c.note.contains("Cam /dev/video2"))
+    // nothing usable: the test pattern, saying what was looked at
+    let none = V4L2DeviceInfo.defaultCamera(Array(nodes[0..<2]))
+    #expect(none.path == nil && none.note.contains("/dev/video0, /dev/video1"))
+    #expect(V4L2DeviceInfo.defaultCamera([]).path == nil)
+    // busy is worth waiting for
+    let busy = V4L2DeviceInfo.defaultCamera([nodes[1], ("/dev/video4", .failure(.cameraBusy("busy")))])
+    #expect(busy.path == "/dev/video4")
   }
 }

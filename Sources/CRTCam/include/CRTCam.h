@@ -1,5 +1,5 @@
 // CRTCam: the one C module rtcam's Swift code imports. It brings in the libc headers the
-// server needs, the four C libraries (mbedTLS, libsrtp2, OpenH264, libv4l2) and V4L2's
+// server needs, the C libraries (mbedTLS, libsrtp2, OpenH264, libv4l2, libjpeg-turbo) and V4L2's
 // kernel header, plus tiny shims for what Swift cannot call directly (variadic functions,
 // function-like macros, errno). Keep the shims thin: logic belongs in Swift.
 #ifndef CRTCAM_H
@@ -57,6 +57,8 @@
 #include <wels/codec_app_def.h>
 #include <wels/codec_def.h>
 #include <wels/codec_ver.h>
+
+#include "rtc_jpeg.h"
 
 // ---- errno and variadic libc calls ----
 int rtc_errno(void);
