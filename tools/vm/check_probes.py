@@ -8,7 +8,9 @@ and the reasons for any failure; exit code 0 only if every format passed.
 With --mjpeg-sets (the MJPEG phase on v4l2loopback), each set S also needs a
 `VMTEST-MJPEG-CAPTURE set=S rc=0 mjpegfeed-capture: PASS ...` line (the node delivered the
 feeder's files byte for byte, independently of rtcam) and, unless --mjpeg-probe 0, a probe line
-fmt=MJPG:S that passes the same checks with format MJPG and --mjpeg-min-fps.
+fmt=MJPG:S that passes the same checks with format MJPG and --mjpeg-min-fps, and reports
+"damaged": 0. Its "dropped" is not checked: v4l2loopback resets every buffer's sequence number
+to 0 when a reader calls REQBUFS, so the first frame's gap to the next counts as drops.
 """
 import argparse
 import json
@@ -57,6 +59,12 @@ def check(fmt, rc, text, min_frames, min_fps):
     want_fmt = fmt.split(":")[0]  # MJPG:422 is format MJPG fed with the 4:2:2 set
     if fmt != "default" and isinstance(got_fmt, str) and got_fmt.upper() != want_fmt.upper():
         problems.append("%s: probe captured format %s" % (fmt, got_fmt))
+    if fmt.startswith("MJPG"):
+        # every frame the feeder writes is a valid JPEG (4:2:0 or 4:2:2, half of them without DHT):
+        # a frame the decoder rejects is a decoder bug, not a camera fault
+        damaged = number(obj, "damaged")
+        if damaged is None or damaged != 0:
+            problems.append("%s: %s damaged (undecodable) frames, need 0" % (fmt, damaged))
     size = obj.get("size")
     if not isinstance(size, str) and "width" in obj and "height" in obj:
         size = "%sx%s" % (obj.get("width"), obj.get("height"))

@@ -165,7 +165,9 @@ start_feed() { # set
   echo "VMTEST-MJPEG-FORMAT set=$1 $(cat /sys/class/video4linux/video10/format 2>/dev/null)"
 }
 if [ "$mjpeg" = 1 ]; then
-  insmod /lib/modules/extra/v4l2loopback.ko devices=1 video_nr=10 exclusive_caps=1 \
+  # max_buffers=8 (default 2): the feeder's write() lands in the next driver buffer even if a
+  # reader still has it dequeued; with 8 a buffer is rewritten only every 320 ms, not every 80
+  insmod /lib/modules/extra/v4l2loopback.ko devices=1 video_nr=10 exclusive_caps=1 max_buffers=8 \
       card_label=rtcam-mjpeg-loopback 2>/tmp/insmod.err \
     || fail "insmod v4l2loopback.ko: $(cat /tmp/insmod.err)"
   i=0
