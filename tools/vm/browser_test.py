@@ -67,7 +67,8 @@ def bars_problem(samples):
     return None
 
 
-# Mean RGB of an 8x8 block at the centre of each quadrant (clear of the moving block's band).
+# Mean RGB of an 8x8 block at the centre of each quadrant (clear of the moving block's band),
+# and of the band's left end (x 0..7, where the moving block never goes).
 QUADS_JS = """
     const v = document.querySelector('video');
     if (!v.videoWidth) return null;
@@ -76,8 +77,9 @@ QUADS_JS = """
     const g = c.getContext('2d');
     g.drawImage(v, 0, 0);
     const out = [];
-    for (const [fx, fy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75]]) {
-        const d = g.getImageData(Math.floor(fx * c.width) - 4, Math.floor(fy * c.height) - 4, 8, 8).data;
+    for (const [fx, fy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75], [8 / 640, 0.5]]) {
+        const x = Math.max(0, Math.floor(fx * c.width) - 4);
+        const d = g.getImageData(x, Math.floor(fy * c.height) - 4, 8, 8).data;
         let r = 0, gr = 0, b = 0;
         for (let k = 0; k < d.length; k += 4) { r += d[k]; gr += d[k + 1]; b += d[k + 2]; }
         const n = d.length / 4;
@@ -88,17 +90,31 @@ QUADS_JS = """
 # tools/vm/make_mjpeg.py QUADRANTS, in the same order as QUADS_JS samples them
 QUADRANTS = [("red", (200, 40, 40)), ("green", (40, 180, 60)), ("blue", (40, 60, 200)),
              ("yellow", (220, 200, 40))]
-QUAD_TOLERANCE = 40  # per channel: JPEG, 4:2:0, H.264 and YCbCr range conversions on the way
+# Per channel: the browser's YCbCr matrix need not be the one the picture was made with (vivid's
+# 75% green bar, 191, arrives as ~160), so colours get a wide tolerance ...
+QUAD_TOLERANCE = 40
+# ... but a grey has no chroma, so no matrix can move it: the band's grey 40 must arrive as 40.
+# JPEG (JFIF) YCbCr is full range (0-255) and H.264 video as rtcam signals it is limited range
+# (16-235); a decoded JPEG passed on unconverted shows as (40 - 16) * 255 / 219 = 28.
+BAND_GREY = 40
+GREY_TOLERANCE = 8
 
 
 def quadrants_problem(samples):
-    """None if the four samples are the MJPEG test picture's quadrants, else a description."""
-    if not samples or len(samples) != 4:
+    """None if the samples are the MJPEG test picture's quadrants and band grey, else a description."""
+    if not samples or len(samples) != 5:
         return "could not sample the picture: %s" % json.dumps(samples)
     for (name, want), rgb in zip(QUADRANTS, samples):
         if any(abs(g - w) > QUAD_TOLERANCE for g, w in zip(rgb, want)):
             return "the picture is not the MJPEG test picture (%s quadrant sampled as rgb%s, want rgb%s +-%d; all: %s)" % (
                 name, tuple(rgb), want, QUAD_TOLERANCE, json.dumps(samples))
+    grey = samples[4]
+    if any(abs(c - BAND_GREY) > GREY_TOLERANCE for c in grey):
+        hint = ""
+        if all(abs(c - (BAND_GREY - 16) * 255 / 219) <= 3 for c in grey):
+            hint = " (as if JPEG's full-range YCbCr were shown as limited range)"
+        return "the grey band (%d) arrives as rgb%s, need +-%d%s; all: %s" % (
+            BAND_GREY, tuple(grey), GREY_TOLERANCE, hint, json.dumps(samples))
     return None
 
 
