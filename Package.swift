@@ -37,6 +37,7 @@ let deviceModules: [(String, [String])] = [
 // Extra modules a test target may use beyond its module's own dependencies.
 let extraTestDependencies: [String: [String]] = [
   "Peer": ["Capture", "Encoder", "AllocCounter"],
+  "Capture": ["AllocCounter"],
 ]
 
 let swiftSettings: [SwiftSetting] = [

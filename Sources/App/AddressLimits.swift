@@ -12,6 +12,9 @@ public struct AddressLimitOptions: Equatable, Sendable {
   public var viewersPerAddress = 4
   /// HTTP connections one address may hold at once; more evict that address's idlest one.
   public var connectionsPerAddress = 16
+  /// Snapshots (GET /snapshot.jpg) per address per minute: each costs a JPEG encode; a
+  /// dashboard polling every second needs 60, a printer's timelapse far fewer.
+  public var snapshotsPerMinute = 120
 
   public init() {}
 }

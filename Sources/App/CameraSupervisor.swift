@@ -1,6 +1,7 @@
-// The policy of a camera's capture thread, without the thread: what to publish and log when the
-// camera cannot be opened, starts streaming, is lost or comes back. The runtime's camera thread
-// reports what happened and carries out the actions; it retries every `retryNs`.
+// The policy of a source's capture thread, without the thread: what to publish and log when the
+// camera (or program) cannot be opened, starts streaming, is lost or comes back, and how long to
+// wait before the next attempt. The runtime's capture thread reports what happened (with the
+// monotonic time) and carries out the actions; it waits `retryNs` before each new attempt.
 import Capture
 import Encoder
 
@@ -8,26 +9,79 @@ public enum CameraAction: Equatable, Sendable {
   /// Tell the network loop (and so /status) the new state.
   case publish(SourceState)
   case log(LogLevel, String)
+  /// Give up: the source is not restarted (the capture thread ends).
+  case stop
+}
+
+/// Restart delays for a program that exits: `initialNs`, doubled after each failed attempt up to
+/// `maxNs`; a run that streamed for `resetAfterNs` or longer starts the sequence again.
+public struct RestartBackoff: Equatable, Sendable {
+  public var initialNs: UInt64
+  public var maxNs: UInt64
+  public var resetAfterNs: UInt64
+  /// The delay the next failure gets (unless its run reset it).
+  public private(set) var nextNs: UInt64
+
+  /// 1 s doubling to 30 s; reset after 10 s of streaming.
+  public init(initialNs: UInt64 = 1_000_000_000, maxNs: UInt64 = 30_000_000_000, resetAfterNs: UInt64 = 10_000_000_000) {
+    self.initialNs = initialNs
+    self.maxNs = max(maxNs, initialNs)
+    self.resetAfterNs = resetAfterNs
+    self.nextNs = initialNs
+  }
+
+  /// An attempt ended (or failed to start) after streaming for `ranNs` (0: it never streamed):
+  /// the delay before the next attempt.
+  public mutating func delay(afterStreamingFor ranNs: UInt64) -> UInt64 {
+    if ranNs >= resetAfterNs { nextNs = initialNs }
+    let d = nextNs
+    nextNs = nextNs > maxNs / 2 ? maxNs : nextNs * 2
+    return d
+  }
+}
+
+/// How a supervised source is tried again.
+public enum RestartPolicy: Equatable, Sendable {
+  /// Every `retryNs` (cameras: a camera that is missing or lost is looked for every 2 s).
+  case fixed(UInt64)
+  /// With backoff (programs: one that keeps failing is not restarted in a tight loop).
+  case backoff(RestartBackoff)
+  /// Never: a failure is final (standard input cannot be reopened).
+  case never
 }
 
 public struct CameraSupervisor: Sendable {
   /// "v4l2:/dev/video0", for the log.
   public let name: String
-  /// Pause between attempts to reopen the camera.
-  public var retryNs: UInt64 = 2_000_000_000
-  /// The failure last logged: each change is logged once, not every 2 s.
+  /// "camera" or "source", for the log ("camera running: ...").
+  public let noun: String
+  public var policy: RestartPolicy
+  /// Pause before the next attempt (set after each failure).
+  public var retryNs: UInt64
+  /// The failure last logged: each change is logged once, not every attempt.
   var lastLogged: SourceError? = nil
   /// The message of a loss, while the camera has not come back after it.
   var lostMessage: String? = nil
-  /// True once the camera has streamed: a later start is "back", not "running".
+  /// True once the source has streamed: a later start is "back", not "running".
   var hasStreamed = false
+  /// When the current run started streaming (monotonic ns), while it streams.
+  var streamingSince: UInt64? = nil
 
-  public init(name: String) {
+  public init(name: String, noun: String = "camera", policy: RestartPolicy = .fixed(2_000_000_000)) {
     self.name = name
+    self.noun = noun
+    self.policy = policy
+    switch policy {
+    case .fixed(let ns): retryNs = ns
+    case .backoff(let b): retryNs = b.nextNs
+    case .never: retryNs = 0
+    }
   }
 
-  /// Opening the camera or starting its encoder failed.
-  public mutating func failed(_ error: SourceError) -> [CameraAction] {
+  /// Opening the source or starting its encoder failed (or a run ended: `ended`), at `now`.
+  public mutating func failed(_ error: SourceError, now: UInt64 = 0) -> [CameraAction] {
+    let ran = streamingSince.map { now >= $0 ? now - $0 : 0 } ?? 0
+    streamingSince = nil
     var shown = error
     switch error {
     case .capture(.cameraNotFound), .capture(.notACamera):
@@ -35,27 +89,50 @@ public struct CameraSupervisor: Sendable {
       if let lost = lostMessage { shown = .capture(.cameraLost(lost + "; not back yet")) }
     default: break
     }
+    let again: String
+    switch policy {
+    case .never:
+      // the core logs a final failure itself
+      return [.publish(.failed(shown)), .stop]
+    case .fixed(let ns):
+      retryNs = ns
+      again = "retrying every " + wholeSeconds(ns)
+    case .backoff(var b):
+      retryNs = b.delay(afterStreamingFor: ran)
+      policy = .backoff(b)
+      again = "restarting in " + wholeSeconds(retryNs) + ", then up to every " + wholeSeconds(b.maxNs)
+    }
     var actions: [CameraAction] = [.publish(.retrying(shown))]
     if shown != lastLogged {
       lastLogged = shown
       actions.append(.log(.error, "source " + name + ": " + shown.code + ": " + shown.message
-        + " (retrying every " + String(Int(retryNs / 1_000_000_000)) + " s; the page is still served)"))
+        + " (" + again + "; the page is still served)"))
+    } else if case .backoff = policy {
+      actions.append(.log(.debug, "source " + name + ": " + shown.code + " again; restarting in " + wholeSeconds(retryNs)))
     }
     return actions
   }
 
-  /// The camera is open and its first frame is due; `details` describes it for the log.
-  public mutating func streaming(_ format: SourceFormat, details: String) -> [CameraAction] {
-    let word = hasStreamed ? "camera back: " : "camera running: "
+  /// The source is open and its first frame is due (at `now`); `details` describes it for the log.
+  public mutating func streaming(_ format: SourceFormat, details: String, now: UInt64 = 0) -> [CameraAction] {
+    let word = hasStreamed ? noun + " back: " : noun + " running: "
     hasStreamed = true
     lastLogged = nil
     lostMessage = nil
+    streamingSince = now
     return [.publish(.running(format)), .log(.info, word + details)]
   }
 
-  /// Capturing stopped with `error` after `counters` ("N frames, D dropped, ...").
-  public mutating func ended(_ error: CaptureError, counters: String) -> [CameraAction] {
+  /// Capturing stopped with `error` at `now` after `counters` ("N frames, D dropped, ...").
+  public mutating func ended(_ error: CaptureError, counters: String, now: UInt64 = 0) -> [CameraAction] {
     if case .cameraLost(let m) = error { lostMessage = m }
-    return [.log(.info, "source " + name + " ended after " + counters)] + failed(.capture(error))
+    return [.log(.info, "source " + name + " ended after " + counters)] + failed(.capture(error), now: now)
   }
+}
+
+/// "2 s", "30 s", "0.5 s".
+func wholeSeconds(_ ns: UInt64) -> String {
+  if ns % 1_000_000_000 == 0 { return String(Int(ns / 1_000_000_000)) + " s" }
+  let tenths = Int(ns / 100_000_000)
+  return String(tenths / 10) + "." + String(tenths % 10) + " s"
 }

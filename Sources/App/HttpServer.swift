@@ -18,6 +18,33 @@ public enum HttpAction: Equatable, Sendable {
   case log(LogLevel, String)
   /// The table answered on its own (a parse error or a timeout) with this status: for /metrics.
   case answered(status: Int)
+  /// A client waits for a still at this JPEG quality: have the capture thread encode the next
+  /// frame (`jpegReady` answers).
+  case snapshotWanted(quality: Int)
+  /// The number of MJPEG stream clients changed: the capture thread encodes stream frames only
+  /// while there are some.
+  case streamClients(Int)
+  /// The connection became an MJPEG stream: keep the kernel's send buffer small, so a client
+  /// that stops reading starts missing frames after a few parts instead of seconds of them.
+  case streamStarted(ConnectionID)
+}
+
+/// How a route answers: now, or later with the picture the capture thread encodes.
+public enum HttpReply: Sendable {
+  case now(HttpResponse)
+  /// GET /snapshot.jpg: answered by `jpegReady` with the next frame at this quality.
+  case snapshot(quality: Int)
+  /// GET /stream.mjpg: the connection becomes a multipart/x-mixed-replace stream.
+  case stream
+}
+
+/// What a client connection waits for instead of its next request.
+enum HttpWaiting: Equatable, Sendable {
+  /// A still, asked for at `since`; `keepAlive`/`isHead` as the request said.
+  case snapshot(quality: Int, since: UInt64, keepAlive: Bool, isHead: Bool)
+  /// An MJPEG stream client; `busy` while its last part is not yet written out (a new frame is
+  /// then dropped for it, so a slow client never makes its buffer grow).
+  case stream(busy: Bool)
 }
 
 /// The connection policies' numbers.
@@ -34,6 +61,12 @@ public struct HttpServerLimits: Sendable {
   public var connectionsPerAddress = 16
   /// Per-connection parser limits.
   public var parser = HttpLimits()
+  /// MJPEG stream clients at once (--max-stream-clients): each one costs a JPEG copy per frame
+  /// and its share of the uplink; the next one gets 503.
+  public var maxStreamClients = 4
+  /// How long a snapshot request waits for a frame before 503 (a running camera delivers one
+  /// within a frame interval; 3 s covers a 1 fps source and a slow first JPEG).
+  public var snapshotTimeoutNs: UInt64 = 3_000_000_000
 
   public init() {}
 }
@@ -48,7 +81,15 @@ public struct HttpServer: Sendable {
     var lastActive: UInt64
     /// The last response is queued; close once the runtime says the output is flushed.
     var closeAfterWrite = false
+    /// Waiting for a picture instead of reading requests.
+    var waiting: HttpWaiting? = nil
   }
+
+  /// Stream parts written and dropped (the client had not taken the previous one yet), snapshots
+  /// answered: for /status and /metrics.
+  public private(set) var streamFramesSent: UInt64 = 0
+  public private(set) var streamFramesDropped: UInt64 = 0
+  public private(set) var snapshotsServed: UInt64 = 0
 
   public let limits: HttpServerLimits
   var clients: [ConnectionID: Client] = [:]
@@ -60,13 +101,32 @@ public struct HttpServer: Sendable {
   public var count: Int { clients.count }
   public func contains(_ id: ConnectionID) -> Bool { clients[id] != nil }
 
-  /// Whether to read from the connection: not once its last response is queued.
-  public func wantsInput(_ id: ConnectionID) -> Bool { clients[id].map { !$0.closeAfterWrite } ?? false }
+  /// Whether to read from the connection: not once its last response is queued, nor while it
+  /// waits for a snapshot (its next request stays in the socket). Stream clients are read (and
+  /// their bytes dropped) so that a hang-up is noticed.
+  public func wantsInput(_ id: ConnectionID) -> Bool {
+    guard let c = clients[id], !c.closeAfterWrite else { return false }
+    if case .snapshot = c.waiting { return false }
+    return true
+  }
 
-  /// The earliest deadline of any connection.
+  /// MJPEG stream clients now.
+  public var streamClients: Int {
+    var n = 0
+    for (_, c) in clients { if case .stream = c.waiting { n += 1 } }
+    return n
+  }
+
+  /// The earliest deadline of any connection (a waiting snapshot's, or the parser's).
   public var nextDeadline: UInt64? {
     var d: UInt64? = nil
-    for (_, c) in clients { if let t = c.conn.nextDeadline { d = min(d ?? t, t) } }
+    for (_, c) in clients {
+      switch c.waiting {
+      case .snapshot(_, let since, _, _): d = min(d ?? .max, since &+ limits.snapshotTimeoutNs)
+      case .stream: continue
+      case nil: if let t = c.conn.nextDeadline { d = min(d ?? t, t) }
+      }
+    }
     return d
   }
 
@@ -111,23 +171,43 @@ public struct HttpServer: Sendable {
     _ id: ConnectionID, _ bytes: UnsafeRawBufferPointer, now: UInt64,
     handler: (HttpRequest, SocketAddress) -> HttpResponse
   ) -> [HttpAction] {
+    received(id, bytes, now: now, reply: { req, peer in .now(handler(req, peer)) })
+  }
+
+  /// `received` for routes that may answer later (`HttpReply`).
+  public mutating func received(
+    _ id: ConnectionID, _ bytes: UnsafeRawBufferPointer, now: UInt64,
+    reply handler: (HttpRequest, SocketAddress) -> HttpReply
+  ) -> [HttpAction] {
     guard var c = clients[id], !c.closeAfterWrite else { return [] }
+    // a stream client has nothing more to ask; what it sends is dropped
+    if case .stream = c.waiting { return [] }
+    guard c.waiting == nil else { return [] }
+    let streamsBefore = streamClients
+    let canStream = streamsBefore < limits.maxStreamClients
     var actions: [HttpAction] = []
     let first = c.conn.receive(bytes, now: now)
     if let interim = c.conn.takeInterimResponse() { actions.append(.write(id, interim)) }
-    Self.answer(first, id: id, client: &c, now: now, handler: handler, into: &actions)
+    Self.answer(first, id: id, client: &c, now: now, canStream: canStream, handler: handler, into: &actions)
     var rounds = 0
-    while c.conn.hasBufferedInput && !c.closeAfterWrite && rounds < limits.pipelineRounds {
-      Self.answer(c.conn.poll(now: now), id: id, client: &c, now: now, handler: handler, into: &actions)
+    while c.conn.hasBufferedInput && !c.closeAfterWrite && c.waiting == nil && rounds < limits.pipelineRounds {
+      Self.answer(c.conn.poll(now: now), id: id, client: &c, now: now, canStream: canStream, handler: handler,
+        into: &actions)
       rounds += 1
     }
+    // a waiting snapshot answers last: what was pipelined behind it is dropped, and the answer
+    // then says Connection: close (the client asks again)
+    if case .snapshot(let q, let since, _, let head) = c.waiting, c.conn.hasBufferedInput {
+      c.waiting = .snapshot(quality: q, since: since, keepAlive: false, isHead: head)
+    }
     clients[id] = c
+    if case .stream = c.waiting { actions.append(.streamClients(streamsBefore + 1)) }
     return actions
   }
 
   static func answer(
-    _ result: HttpReceiveResult, id: ConnectionID, client c: inout Client, now: UInt64,
-    handler: (HttpRequest, SocketAddress) -> HttpResponse, into actions: inout [HttpAction]
+    _ result: HttpReceiveResult, id: ConnectionID, client c: inout Client, now: UInt64, canStream: Bool,
+    handler: (HttpRequest, SocketAddress) -> HttpReply, into actions: inout [HttpAction]
   ) {
     switch result {
     case .needMore: break
@@ -138,8 +218,25 @@ public struct HttpServer: Sendable {
       c.closeAfterWrite = true
     case .requests(let reqs):
       c.lastActive = now
-      for req in reqs {
-        let resp = handler(req, c.peer)
+      for (i, req) in reqs.enumerated() {
+        let resp: HttpResponse
+        switch handler(req, c.peer) {
+        case .now(let r): resp = r
+        case .snapshot(let q):
+          actions.append(.log(.debug, "HTTP \(c.peer.description) \(req.method) \(req.path) → waits for a frame"))
+          c.waiting = .snapshot(quality: q, since: now, keepAlive: req.keepAlive && i == reqs.count - 1, isHead: req.isHead)
+          actions.append(.snapshotWanted(quality: q))
+          return
+        case .stream where !canStream:
+          resp = HttpResponse.error(503, code: "TOO_MANY_STREAMS",
+            message: "the most MJPEG streams at once are open (--max-stream-clients)")
+        case .stream:
+          actions.append(.log(.info, "HTTP \(c.peer.description) \(req.method) \(req.path) → MJPEG stream"))
+          c.waiting = .stream(busy: true)
+          actions.append(.streamStarted(id))
+          actions.append(.write(id, Self.streamHead()))
+          return
+        }
         let level: LogLevel = resp.status >= 400 ? .info : .debug
         actions.append(.log(level, "HTTP \(c.peer.description) \(req.method) \(req.path) → \(resp.status)"))
         let keep = req.keepAlive && resp.status < 500
@@ -152,16 +249,21 @@ public struct HttpServer: Sendable {
     }
   }
 
-  /// The runtime wrote everything queued for the connection: closes it if its last response was.
+  /// The runtime wrote everything queued for the connection: closes it if its last response was;
+  /// a stream client is ready for its next part.
   public mutating func flushed(_ id: ConnectionID) -> [HttpAction] {
+    if case .stream(true) = clients[id]?.waiting { clients[id]?.waiting = .stream(busy: false) }
     guard let c = clients[id], c.closeAfterWrite else { return [] }
     clients[id] = nil
     return [.close(id)]
   }
 
   /// The peer closed the connection or a read or write failed: forget it (the runtime closes it).
-  public mutating func gone(_ id: ConnectionID) {
-    clients[id] = nil
+  @discardableResult
+  public mutating func gone(_ id: ConnectionID) -> [HttpAction] {
+    guard let c = clients.removeValue(forKey: id) else { return [] }
+    if case .stream = c.waiting { return [.streamClients(streamClients)] }
+    return []
   }
 
   /// Deadlines: a request head or body that did not arrive in time gets its 408 and the
@@ -170,6 +272,18 @@ public struct HttpServer: Sendable {
     var actions: [HttpAction] = []
     for (id, var c) in clients {
       defer { if clients[id] != nil { clients[id] = c } }
+      if case .snapshot(_, let since, let keep, let head) = c.waiting {
+        guard now &- since >= limits.snapshotTimeoutNs else { continue }
+        let r = HttpResponse.error(503, code: "NO_FRAME", message: "the source delivered no frame within "
+          + String(Int(limits.snapshotTimeoutNs / 1_000_000_000)) + " s (see /status)")
+        actions.append(.write(id, r.serialize(keepAlive: keep, isHead: head)))
+        actions.append(.answered(status: 503))
+        c.waiting = nil
+        c.lastActive = now
+        if !keep { c.closeAfterWrite = true }
+        continue
+      }
+      if c.waiting != nil { continue }
       guard let d = c.conn.nextDeadline, now >= d, let t = c.conn.checkTimeout(now: now) else { continue }
       switch t {
       case .error(let e):
@@ -184,6 +298,66 @@ public struct HttpServer: Sendable {
       }
     }
     return actions
+  }
+
+  /// A JPEG of the latest frame at `quality` is ready (`forStream`: made for the MJPEG stream at
+  /// its rate). Snapshot clients that asked for this quality get it; those that asked for another
+  /// ask again; stream clients that took their last part get this one, the others drop it.
+  public mutating func jpegReady(_ jpeg: [UInt8], quality: Int, forStream: Bool, now: UInt64) -> [HttpAction] {
+    var actions: [HttpAction] = []
+    var again: [Int] = []
+    for (id, var c) in clients {
+      switch c.waiting {
+      case .snapshot(let q, _, let keep, let head):
+        guard q == quality else {
+          if !again.contains(q) { again.append(q) }
+          continue
+        }
+        var r = HttpResponse(status: 200, contentType: "image/jpeg", body: jpeg)
+        r.setHeader("Cache-Control", "no-store")
+        r.addCors()
+        actions.append(.write(id, r.serialize(keepAlive: keep, isHead: head)))
+        actions.append(.answered(status: 200))
+        snapshotsServed += 1
+        c.waiting = nil
+        c.lastActive = now
+        if !keep { c.closeAfterWrite = true }
+        clients[id] = c
+      case .stream(let busy):
+        guard forStream else { continue }
+        if busy {
+          streamFramesDropped += 1
+          continue
+        }
+        actions.append(.write(id, Self.streamPart(jpeg)))
+        streamFramesSent += 1
+        clients[id]?.waiting = .stream(busy: true)
+      case nil:
+        continue
+      }
+    }
+    for q in again { actions.append(.snapshotWanted(quality: q)) }
+    return actions
+  }
+
+  /// The boundary between MJPEG parts.
+  static let streamBoundary = "rtcamframe"
+
+  /// The head of an MJPEG stream response (no length: it lasts until either side closes).
+  static func streamHead() -> [UInt8] {
+    Array(("HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=" + Self.streamBoundary
+      + "\r\nCache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n").utf8)
+  }
+
+  /// One part: boundary, headers, the JPEG.
+  static func streamPart(_ jpeg: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(jpeg.count + 96)
+    out.append(contentsOf: ("--" + streamBoundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: " + String(jpeg.count)
+      + "\r\n\r\n").utf8)
+    out.append(contentsOf: jpeg)
+    out.append(contentsOf: [13, 10])
+    return out
   }
 
   /// Closes every connection (shutdown).

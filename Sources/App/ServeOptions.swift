@@ -2,8 +2,11 @@ import Wire
 
 /// Options of `rtcam serve` (the default command).
 public struct ServeOptions: Equatable, Sendable {
-  /// "testsrc", "y4m:PATH" or "v4l2:DEVICE"; nil = the default (camera if present, else test pattern).
+  /// "testsrc", "y4m:PATH", "v4l2:DEVICE", "exec:COMMAND", "rpicam" or "stdin:"; nil = the
+  /// default (camera if present, else test pattern).
   public var source: String? = nil
+  /// Extra arguments for rpicam-vid with `--source rpicam` (--rpicam-args, already split).
+  public var rpicamArgs: [String] = []
   /// V4L2 pixel format to capture (--format YUYV, ...); nil = the camera's best match.
   public var pixelFormat: String? = nil
   public var width = 640
@@ -32,6 +35,8 @@ public struct ServeOptions: Equatable, Sendable {
   public var redirectHTTP = false
   /// Per-address limits: --max-connections-per-ip, --max-viewers-per-ip, ...
   public var limits = AddressLimitOptions()
+  /// Stills and MJPEG (GET /snapshot.jpg, GET /stream.mjpg).
+  public var stills = StillOptions()
 
   public init() {}
 }
@@ -43,4 +48,20 @@ public enum TlsMode: Equatable, Sendable {
   case files(certificate: String, key: String)
   /// --tls self-signed: made once, then kept in --state-dir so browsers can keep an exception.
   case selfSigned
+}
+
+/// Options of the JPEG routes.
+public struct StillOptions: Equatable, Sendable {
+  /// Frames per second of /stream.mjpg at most (--mjpeg-fps): each one is a JPEG encode on the
+  /// capture thread and a copy per client, so it stays below the camera's rate by default.
+  public var streamFps = 10
+  /// JPEG quality of stream frames (--mjpeg-quality) and the default of /snapshot.jpg.
+  public var quality = 80
+  /// MJPEG stream clients at once (--max-stream-clients).
+  public var maxStreamClients = 4
+
+  /// Qualities accepted (libjpeg's 1...100 scale; `?quality=` is checked against it).
+  public static let qualityRange = 1...100
+
+  public init() {}
 }

@@ -17,12 +17,37 @@ extension ServerCore {
   /// same path on the HTTPS port instead.
   public func handle(_ req: HttpRequest, from: SocketAddress = SocketAddress(ip: [127, 0, 0, 1], port: 0),
                      secure: Bool = false, now: UInt64, send: Send) -> HttpResponse {
-    let r = options.redirectHTTP && !secure ? redirectToHTTPS(req) : gate(req, from: from, now: now, send: send)
-    metrics.countResponse(status: r.status)
-    return r
+    switch respond(req, from: from, secure: secure, now: now, send: send) {
+    case .now(let r): return r
+    // the table answers these once a JPEG is ready; without one, say so
+    case .snapshot, .stream:
+      return .error(503, code: "NOT_STREAMING", message: "stills need the connection table (HttpServer)")
+    }
   }
 
-  func gate(_ req: HttpRequest, from: SocketAddress, now: UInt64, send: Send) -> HttpResponse {
+  /// `handle` for the connection table: stills and the MJPEG stream are answered later.
+  public func respond(_ req: HttpRequest, from: SocketAddress = SocketAddress(ip: [127, 0, 0, 1], port: 0),
+                      secure: Bool = false, now: UInt64, send: Send) -> HttpReply {
+    let reply: HttpReply
+    if options.redirectHTTP && !secure {
+      reply = .now(redirectToHTTPS(req))
+    } else if let denied = accessDenied(req, from: from, now: now) {
+      reply = .now(denied)
+    } else if let still = stillRoute(req, from: from, now: now) {
+      reply = still
+    } else {
+      reply = .now(route(req, from: from, now: now, send: send))
+    }
+    switch reply {
+    case .now(let r): metrics.countResponse(status: r.status)
+    case .stream: metrics.countResponse(status: 200)
+    case .snapshot: break  // counted when answered
+    }
+    return reply
+  }
+
+  /// Access control and the per-address limits: the response that refuses the request, or nil.
+  func accessDenied(_ req: HttpRequest, from: SocketAddress, now: UInt64) -> HttpResponse? {
     let key = addressKey(from)
     let offerEndpoint = req.path == "/whep" || req.path == "/offer" || req.path.hasPrefix("/whep/")
     if authenticator.config.isEnabled && req.method != "OPTIONS" {
@@ -56,7 +81,7 @@ extension ServerCore {
       }
       offers.record(key, now: now)
     }
-    return route(req, from: from, now: now, send: send)
+    return nil
   }
 
   /// 301 to https://HOST:HTTPS_PORT/PATH, HOST from the request's Host header (its port dropped).

@@ -49,6 +49,9 @@ public final class ServerCore {
   var authenticator: Authenticator
   var authFailures: WindowCounter
   var offers: WindowCounter
+  var snapshots: WindowCounter
+  /// The JPEG routes' counters, kept current by the runtime from its connection table.
+  public var stillStatus = StillStatus()
   /// Called when some viewer needs a keyframe (joined, PLI, FIR); the runtime passes it to the
   /// capture thread.
   public var requestKeyframe: () -> Void = {}
@@ -68,6 +71,7 @@ public final class ServerCore {
     authenticator = Authenticator(config: options.auth)
     authFailures = WindowCounter(limit: options.limits.authFailuresPerMinute)
     offers = WindowCounter(limit: options.limits.offersPerMinute)
+    snapshots = WindowCounter(limit: options.limits.snapshotsPerMinute)
   }
 
   // MARK: HTTP

@@ -9,6 +9,12 @@ extension ServerCore {
     m.counter("rtcam_frames_encoded_total", "Frames encoded to H.264 (once for every viewer).", s.framesEncoded)
     m.counter("rtcam_frames_dropped_total", "Encoded frames dropped because the network loop fell behind.", s.framesDropped)
     m.counter("rtcam_frames_idle_total", "Frames captured but not encoded because nobody watched.", s.framesIdle)
+    let j = stillStatus
+    m.counter("rtcam_snapshots_total", "JPEG stills served (GET /snapshot.jpg).", j.snapshotsServed)
+    m.gauge("rtcam_stream_clients", "MJPEG stream clients connected (GET /stream.mjpg).", String(j.streamClients))
+    m.counter("rtcam_stream_frames_total", "MJPEG parts written to stream clients.", j.streamFramesSent)
+    m.counter("rtcam_stream_frames_dropped_total", "MJPEG frames a stream client missed while still taking the previous one.",
+      j.streamFramesDropped)
     m.counter("rtcam_keyframes_total", "IDR frames encoded.", s.keyframes)
     m.counter("rtcam_encoded_bytes_total", "H.264 bytes produced by the encoder.", s.bytesEncoded)
     let t = encodeTimes()

@@ -64,6 +64,7 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
       guard !sawServe, i == 0 else { throw OptionError("'serve' must come first") }
       sawServe = true
     case "--source": o.source = try sourceOption(try val())
+    case "--rpicam-args": o.rpicamArgs = try rpicamArgsOption(try val())
     case "--size": (o.width, o.height) = try sizeOption(try val())
     case "--fps": o.fps = try fpsOption(try val())
     case "--format": o.pixelFormat = try formatOption(try val())
@@ -100,6 +101,11 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
     case "--auth-failures-per-minute":
       o.limits.authFailuresPerMinute = try number("--auth-failures-per-minute", try val(), 1...10_000)
     case "--offers-per-minute": o.limits.offersPerMinute = try number("--offers-per-minute", try val(), 1...10_000)
+    case "--snapshots-per-minute":
+      o.limits.snapshotsPerMinute = try number("--snapshots-per-minute", try val(), 1...10_000)
+    case "--mjpeg-fps": o.stills.streamFps = try number("--mjpeg-fps", try val(), 1...30)
+    case "--mjpeg-quality": o.stills.quality = try number("--mjpeg-quality", try val(), StillOptions.qualityRange)
+    case "--max-stream-clients": o.stills.maxStreamClients = try number("--max-stream-clients", try val(), 0...32)
     case "--tls":
       let v = try val()
       guard v == "self-signed" else { throw OptionError("--tls must be 'self-signed' (or give --tls-cert and --tls-key), not '\(v)'") }
@@ -124,6 +130,7 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
     i += 1
   }
   if o.httpPort == o.udpPort { throw OptionError("--http-port and --udp-port must differ") }
+  if !o.rpicamArgs.isEmpty && o.source != "rpicam" { throw OptionError("--rpicam-args goes with --source rpicam") }
   switch (tlsCert, tlsKey) {
   case (nil, nil): break
   case (let c?, let k?):
@@ -139,7 +146,10 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
 // Validators of the options `serve` and `probe` share; each names the option in its error.
 
 func sourceOption(_ s: String) throws(OptionError) -> String {
-  guard isValidSourceSpec(s) else { throw OptionError("--source must be testsrc, y4m:PATH or v4l2:DEVICE, not '\(s)'") }
+  if let problem = execSourceProblem(s) { throw OptionError(problem) }
+  guard SourceSpec.parse(s) != nil else {
+    throw OptionError("--source must be testsrc, y4m:PATH, v4l2:DEVICE, exec:COMMAND, rpicam or stdin:, not '\(s)'")
+  }
   return s
 }
 
@@ -167,13 +177,6 @@ func bitrateOption(_ s: String) throws(OptionError) -> Int {
     throw OptionError("--bitrate must be bits per second from 50k to 50M (e.g. 800k, 2M), not '\(s)'")
   }
   return b
-}
-
-func isValidSourceSpec(_ s: String) -> Bool {
-  if s == "testsrc" { return true }
-  if s.hasPrefix("y4m:") { return s.utf8.count > 4 }
-  if s.hasPrefix("v4l2:") { return s.utf8.count > 5 }
-  return false
 }
 
 /// "800000", "800k", "2M", "1.5M" → bits per second.
@@ -209,7 +212,7 @@ rtcam \(rtcamVersion) — a live camera for any browser on the LAN, over WebRTC,
 
 Usage: rtcam [serve] [options]      serve the viewer page and stream (the default command)
        rtcam probe [--source SPEC] [--frames N] [--size WxH] [--fps N] [--format FOURCC]
-                                    capture and encode N frames (default 30), print one JSON line
+                   [--rpicam-args ARGS]  capture and encode N frames (default 30), print one JSON line
        rtcam devices [--json]       list the V4L2 video devices (/dev/video*) with their
                                     formats, sizes and frame rates
        rtcam passwd USER [--iterations N]
@@ -226,6 +229,18 @@ Options:
                         v4l2:DEVICE      a V4L2 camera such as /dev/video0, capturing YU12, YV12,
                                          NV12, NV21, YUYV, UYVY or MJPEG (decoded) at the size
                                          and rate closest to --size and --fps that it offers
+                        exec:COMMAND     run COMMAND (looked up on PATH, no shell: quote with
+                                         ' " and \\; use exec:sh -c '...' for pipes) and read raw
+                                         I420 frames of --size from its standard output, or Y4M
+                                         when it starts with YUV4MPEG2; restarted when it exits
+                                         (1 s, doubling to 30 s), stopped with rtcam
+                        rpicam           a Raspberry Pi camera module through rpicam-vid:
+                                         exec:rpicam-vid -t 0 -n --width W --height H
+                                         --framerate F --codec yuv420 [--rpicam-args] -o -
+                        stdin:           raw I420 frames of --size (or Y4M) on standard input;
+                                         the source ends with the input
+  --rpicam-args ARGS  extra rpicam-vid arguments for --source rpicam, split like exec:
+                      (e.g. --rpicam-args "--hflip --vflip --awb indoor")
   --size WxH          picture size (default 640x480)
   --fps N             frames per second, 1-120 (default 30)
   --format FOURCC     V4L2 pixel format to capture: YU12 (or I420), YV12, NV12, NV21, YUYV, UYVY
@@ -257,6 +272,13 @@ Access control (off by default):
   --max-viewers-per-ip N       viewer sessions one address may hold (default 4)
   --auth-failures-per-minute N failed logins per address per minute before 429 (default 10)
   --offers-per-minute N        offers per address per minute before 429 (default 30)
+  --snapshots-per-minute N     GET /snapshot.jpg per address per minute before 429 (default 120)
+
+Stills and MJPEG (for OctoPrint, Mainsail, Home Assistant and other tools that want JPEGs):
+  --mjpeg-fps N          frames per second of /stream.mjpg at most, 1-30 (default 10)
+  --mjpeg-quality N      JPEG quality 1-100 of stream frames and snapshots (default 80)
+  --max-stream-clients N /stream.mjpg clients at once, 0-32 (default 4; 0 turns it off)
+
   -h, --help          show this help and exit
   -V, --version       print the version and target architecture and exit
 
@@ -266,15 +288,21 @@ HTTP endpoints:
   POST /offer         JSON {"type":"offer","sdp":"..."} -> {"type":"answer","sdp":"...","session":"ID"}
   DELETE /whep/ID     end a session
   GET /status         JSON: source, encoder, sessions
+  GET /snapshot.jpg   the next frame as a JPEG (?quality=1-100); also /snapshot
+  GET /stream.mjpg    MJPEG (multipart/x-mixed-replace) at --mjpeg-fps; also /stream
+  GET /metrics        Prometheus metrics
 
 Camera faults (CAMERA_NOT_FOUND, CAMERA_BUSY, CAMERA_LOST, CAMERA_TIMEOUT, FORMAT_UNSUPPORTED,
 CAMERA_ERROR) go to the log and /status; the page is still served and the camera is reopened
-every 2 s until it works, then streaming resumes.
+every 2 s until it works, then streaming resumes. Program sources report SOURCE_EXITED (exit
+status or signal), SOURCE_NOT_FOUND (cannot run the command), SOURCE_SHORT_FRAME (the stream
+ended or stalled inside a frame) and SOURCE_TIMEOUT (no frame for 5 s; 10 s after a start);
+stdin: ends with END_OF_STREAM.
 
 probe prints {"source","driver","card","bus","format","width","height","fps_requested",
-"fps_measured","frames","dropped","encode_ms_p50","encode_ms_p95","error"} (error: null or
-{"code","message"}; driver/card/bus are null for testsrc and y4m:PATH). It takes --source,
---frames N (default 30), --size, --fps, --format and --bitrate.
+"fps_measured","frames","dropped","damaged","decode_ms","encode_ms_p50","encode_ms_p95","error"}
+(error: null or {"code","message"}; driver/card/bus are null except for v4l2:). It takes --source
+(any of the above), --frames N (default 30), --size, --fps, --format, --bitrate and --rpicam-args.
 
 Exit codes: 0 ok, 1 runtime failure (see the log; probe: the JSON error), 2 bad command line.
 """

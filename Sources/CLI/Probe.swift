@@ -10,8 +10,11 @@ import Wire
 
 /// Options of `rtcam probe`.
 public struct ProbeOptions: Equatable, Sendable {
-  /// "testsrc", "y4m:PATH" or "v4l2:DEVICE"; nil = the default (camera if present, else test pattern).
+  /// "testsrc", "y4m:PATH", "v4l2:DEVICE", "exec:COMMAND", "rpicam" or "stdin:"; nil = the
+  /// default (camera if present, else test pattern).
   public var source: String? = nil
+  /// Extra rpicam-vid arguments for `--source rpicam` (--rpicam-args, split).
+  public var rpicamArgs: [String] = []
   public var width = 640
   public var height = 480
   public var fps = 30
@@ -43,6 +46,7 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
     }
     switch arg {
     case "--source": o.source = try sourceOption(try val())
+    case "--rpicam-args": o.rpicamArgs = try rpicamArgsOption(try val())
     case "--size": (o.width, o.height) = try sizeOption(try val())
     case "--fps": o.fps = try fpsOption(try val())
     case "--frames":
@@ -53,12 +57,13 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
       o.frames = n
     case "--format": o.format = try formatOption(try val())
     case "--bitrate": o.bitrate = try bitrateOption(try val())
-    case "-h", "--help": throw OptionError("probe takes --source, --frames, --size, --fps, --format, --bitrate")
+    case "-h", "--help": throw OptionError("probe takes --source, --frames, --size, --fps, --format, --bitrate, --rpicam-args")
     default:
       throw OptionError("probe: unknown option '\(arg)'")
     }
     i += 1
   }
+  if !o.rpicamArgs.isEmpty && o.source != "rpicam" { throw OptionError("--rpicam-args goes with --source rpicam") }
   return o
 }
 
@@ -163,7 +168,7 @@ public func runProbe(_ o: ProbeOptions) -> Int32 {
   let specText = o.source ?? defaultSourceSpec().spec
   r.source = specText
   guard let spec = SourceSpec.parse(specText) else {
-    r.fail("BAD_SOURCE", "'" + specText + "' is not testsrc, y4m:PATH or v4l2:DEVICE")
+    r.fail("BAD_SOURCE", "'" + specText + "' is not testsrc, y4m:PATH, v4l2:DEVICE, exec:COMMAND, rpicam or stdin:")
     writeOut(r.json)
     return 1
   }
@@ -180,6 +185,8 @@ public func runProbe(_ o: ProbeOptions) -> Int32 {
     } catch {
       r.fail(error.code, error.message)
     }
+  case .exec, .rpicam, .stdin:
+    probePipeSource(spec, o, &r)
   case .v4l2(let device):
     var vo = V4L2Options(width: o.width, height: o.height, fps: o.fps)
     if let f = o.format { vo.format = parsePixelFormatOption(f) }

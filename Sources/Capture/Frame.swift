@@ -71,6 +71,17 @@ public enum CaptureError: Error, Equatable, Sendable {
   case cameraTimeout(String)
   /// V4L2: any other failure: what was being done, and errno.
   case camera(String, Int32)
+  /// A source process exited or was killed; the text says how (exit status or signal).
+  case sourceExited(String)
+  /// A source command could not be started: not found on PATH or not executable (errno of the
+  /// child's failed execve).
+  case commandNotFound(String, Int32)
+  /// The stream ended or stalled inside a frame: what happened, bytes received, bytes of a frame.
+  case shortFrame(String, got: Int, of: Int)
+  /// A source process or pipe delivered no frame in time.
+  case sourceTimeout(String)
+  /// Reading stopped because rtcam is stopping.
+  case stopped
 
   /// A stable machine-readable code for logs and the status API.
   public var code: String {
@@ -85,6 +96,11 @@ public enum CaptureError: Error, Equatable, Sendable {
     case .cameraLost: return "CAMERA_LOST"
     case .cameraTimeout: return "CAMERA_TIMEOUT"
     case .camera: return "CAMERA_ERROR"
+    case .sourceExited: return "SOURCE_EXITED"
+    case .commandNotFound: return "SOURCE_NOT_FOUND"
+    case .shortFrame: return "SOURCE_SHORT_FRAME"
+    case .sourceTimeout: return "SOURCE_TIMEOUT"
+    case .stopped: return "SOURCE_STOPPED"
     }
   }
 
@@ -100,6 +116,13 @@ public enum CaptureError: Error, Equatable, Sendable {
       .cameraTimeout(let why):
       return why
     case .camera(let what, let errno): return what + ": " + errnoDescription(errno)
+    case .sourceExited(let why), .sourceTimeout(let why): return why
+    case .commandNotFound(let command, let errno):
+      return "cannot run " + command + ": " + errnoDescription(errno)
+        + (command.utf8.contains(UInt8(ascii: "/")) ? "" : " (looked up on PATH)")
+    case .shortFrame(let what, let got, let of):
+      return what + " inside a frame: " + String(got) + " of " + String(of) + " bytes"
+    case .stopped: return "stopped"
     }
   }
 }
@@ -165,15 +188,28 @@ public enum SourceSpec: Equatable, Sendable {
   case y4m(String)
   /// "v4l2:DEVICE", e.g. "v4l2:/dev/video0".
   case v4l2(String)
+  /// "exec:COMMAND": frames from a program's standard output; the command as written (split into
+  /// argv with `splitCommandLine`, never run by a shell).
+  case exec(String)
+  /// "rpicam": `rpicam-vid` with the size and rate (`rpicamCommand`).
+  case rpicam
+  /// "stdin:": frames from rtcam's standard input.
+  case stdin
 
-  /// Parses "testsrc", "y4m:PATH" or "v4l2:DEVICE" (PATH/DEVICE non-empty). nil otherwise.
+  /// Parses "testsrc", "y4m:PATH", "v4l2:DEVICE" (PATH/DEVICE non-empty), "exec:COMMAND" (a
+  /// command `splitCommandLine` accepts, with at least one word), "rpicam" or "stdin:". nil otherwise.
   public static func parse(_ s: String) -> SourceSpec? {
     if s == "testsrc" { return .testPattern }
+    if s == "rpicam" { return .rpicam }
+    if s == "stdin:" || s == "stdin" { return .stdin }
     let parts = s.splitASCII(UInt8(ascii: ":"), maxSplits: 1)
     guard parts.count == 2, !parts[1].isEmpty else { return nil }
     switch parts[0] {
     case "y4m": return .y4m(parts[1])
     case "v4l2": return .v4l2(parts[1])
+    case "exec":
+      guard let argv = try? splitCommandLine(parts[1]), !argv.isEmpty else { return nil }
+      return .exec(parts[1])
     default: return nil
     }
   }
@@ -184,6 +220,9 @@ public enum SourceSpec: Equatable, Sendable {
     case .testPattern: return "testsrc"
     case .y4m(let path): return "y4m:" + path
     case .v4l2(let device): return "v4l2:" + device
+    case .exec(let command): return "exec:" + command
+    case .rpicam: return "rpicam"
+    case .stdin: return "stdin:"
     }
   }
 }

@@ -60,26 +60,34 @@ final class CameraRunner<S: FrameSource> {
   let counters: (S) -> String
   let bitrate: Int
   var supervisor: CameraSupervisor
+  /// The supervisor gave up (a source that is not restarted): the thread ends.
+  var gaveUp = false
   var encoder: H264Encoder? = nil
   var policy = EncodePolicy()
   var output: [UInt8] = []
+  var stills: StillWorker
 
   init(
     name: String, bitrate: Int, shared: CaptureShared, open: @escaping () throws(CaptureError) -> S,
-    details: @escaping (S) -> String, counters: @escaping (S) -> String
+    details: @escaping (S) -> String, counters: @escaping (S) -> String,
+    noun: String = "camera", policy: RestartPolicy = .fixed(2_000_000_000)
   ) {
-    self.supervisor = CameraSupervisor(name: name)
+    self.supervisor = CameraSupervisor(name: name, noun: noun, policy: policy)
     self.bitrate = bitrate
     self.shared = shared
     self.open = open
     self.details = details
     self.counters = counters
+    self.stills = StillWorker(options: shared.stillOptions)
     output.reserveCapacity(1 << 20)
   }
 
   var retryNs: UInt64 {
     get { supervisor.retryNs }
-    set { supervisor.retryNs = newValue }
+    set {
+      supervisor.policy = .fixed(newValue)
+      supervisor.retryNs = newValue
+    }
   }
 
   var stopped: Bool { shared.stop.load(ordering: .relaxed) }
@@ -92,14 +100,17 @@ final class CameraRunner<S: FrameSource> {
         shared.wake()
       case .log(let level, let message):
         log(level, message)
+      case .stop:
+        gaveUp = true
       }
     }
   }
 
   func run() {
-    while !stopped {
+    defer { shared.captureEnded.store(true, ordering: .releasing) }
+    while !stopped && !gaveUp {
       streamOnce()
-      if stopped { break }
+      if stopped || gaveUp { break }
       // wait before the next attempt, in short steps so a stop is noticed
       let until = rtc_monotonic_ns() &+ retryNs
       while !stopped {
@@ -108,7 +119,8 @@ final class CameraRunner<S: FrameSource> {
         sleepUntilMonotonic(min(until, now &+ 100_000_000))
       }
     }
-    shared.source.publish(.stopped)
+    // a source given up on keeps showing why
+    if !gaveUp { shared.source.publish(.stopped) }
   }
 
   /// One attempt: opens the source and streams until it fails or the server stops. The source
@@ -116,7 +128,8 @@ final class CameraRunner<S: FrameSource> {
   func streamOnce() {
     var source: S
     do { source = try open() } catch {
-      perform(supervisor.failed(.capture(error)))
+      if stopped { return }
+      perform(supervisor.failed(.capture(error), now: rtc_monotonic_ns()))
       return
     }
     let fps = min(max(source.fps, 1), 120)
@@ -127,7 +140,7 @@ final class CameraRunner<S: FrameSource> {
       do {
         encoder = try H264Encoder(EncoderSettings(width: source.width, height: source.height, fps: fps, bitrate: bitrate))
       } catch {
-        perform(supervisor.failed(.encoder(error)))
+        perform(supervisor.failed(.encoder(error), now: rtc_monotonic_ns()))
         return
       }
     }
@@ -135,19 +148,21 @@ final class CameraRunner<S: FrameSource> {
     // a (re)started stream begins with a keyframe so viewers can decode at once
     policy.restarted()
     perform(supervisor.streaming(SourceFormat(width: source.width, height: source.height, fps: source.fps),
-      details: source.description + details(source)))
+      details: source.description + details(source), now: rtc_monotonic_ns()))
 
     var count: UInt64 = 0
     while !stopped {
       let frame: FrameView
       do { frame = try source.nextFrame() } catch {
-        perform(supervisor.ended(error, counters: counters(source)))
+        if stopped { return }  // the source (a program: stopped and reaped) goes with this call
+        perform(supervisor.ended(error, counters: counters(source), now: rtc_monotonic_ns()))
         return
       }
       count += 1
+      shared.encodeStills(frame, &stills)
       do { try shared.encodeAndPublish(frame, encoder: enc, policy: &policy, output: &output) } catch {
         encoder = nil
-        perform(supervisor.failed(.encoder(error)))
+        perform(supervisor.failed(.encoder(error), now: rtc_monotonic_ns()))
         return
       }
       if count % 900 == 0 { log(.debug, "source " + supervisor.name + ": " + counters(source)) }

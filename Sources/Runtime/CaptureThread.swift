@@ -12,6 +12,8 @@ import Wire
 final class CaptureShared: Sendable {
   let ring: FrameRing
   let stop = Atomic<Bool>(false)
+  /// Set by a supervised capture thread when it has ended (its source closed; a program stopped).
+  let captureEnded = Atomic<Bool>(false)
   /// A viewer asked for a keyframe (joined, PLI, FIR): set by the network loop, taken by the
   /// capture thread, whose `EncodePolicy` decides.
   let keyframeRequested = Atomic<Bool>(false)
@@ -28,16 +30,63 @@ final class CaptureShared: Sendable {
   let framesIdle = Atomic<UInt64>(0)
   /// Per-frame encode times for /metrics.
   let encodeTimes = EncodeTimeCounter()
+  /// The quality a waiting snapshot asked for (0: none), and the MJPEG stream clients: set by
+  /// the network loop, read by the capture thread's `StillPolicy`.
+  let snapshotQuality = Atomic<Int>(0)
+  let streamClients = Atomic<Int>(0)
+  /// The latest JPEG the capture thread made, for the network loop.
+  let stills = JpegMailbox()
 
-  init(ring: FrameRing, wakeFd: Int32) {
+  /// --mjpeg-fps and --mjpeg-quality, for the capture thread's StillPolicy.
+  let stillOptions: StillOptions
+
+  init(ring: FrameRing, wakeFd: Int32, stillOptions: StillOptions = StillOptions()) {
     self.ring = ring
     self.wakeFd = wakeFd
+    self.stillOptions = stillOptions
+  }
+
+  /// After `stop`: waits (in 10 ms steps) up to `ns` for a supervised capture thread to end, so a
+  /// source program is stopped and reaped before rtcam exits. True if it ended.
+  func waitForCaptureEnd(upToNs ns: UInt64) -> Bool {
+    let deadline = rtc_monotonic_ns() &+ ns
+    while !captureEnded.load(ordering: .acquiring) {
+      let now = rtc_monotonic_ns()
+      if now >= deadline { return false }
+      sleepUntilMonotonic(min(deadline, now &+ 10_000_000))
+    }
+    return true
   }
 
   /// Wakes the network loop.
   func wake() {
     var one: UInt8 = 1
     _ = rtc_write_all(wakeFd, &one, 1)
+  }
+
+  /// Capture thread: makes the JPEG `worker`'s policy asks for from this frame (a snapshot is
+  /// waiting, or a stream frame is due), and hands it to the network loop.
+  func encodeStills(_ frame: FrameView, _ worker: inout StillWorker) {
+    let q = snapshotQuality.load(ordering: .relaxed)
+    let clients = streamClients.load(ordering: .relaxed)
+    guard q > 0 || clients > 0 else { return }
+    guard let work = worker.policy.frame(now: rtc_monotonic_ns(), streamClients: clients, snapshotQuality: q > 0 ? q : nil)
+    else { return }
+    // taken: a request for another quality that arrives meanwhile stays set
+    if work.forSnapshot { _ = snapshotQuality.compareExchange(expected: q, desired: 0, ordering: .relaxed) }
+    do throws(JpegError) {
+      if worker.encoder == nil { worker.encoder = try JpegEncoder() }
+      guard let enc = worker.encoder else { return }
+      let jpeg = try enc.encode(frame, quality: work.quality)
+      stills.publish(jpeg, work: work, captureTimeNs: frame.captureTimeNs)
+      wake()
+    } catch {
+      worker.failures += 1
+      if worker.failures == 1 || worker.failures % 100 == 0 {
+        log(.warn, "JPEG for /snapshot.jpg or /stream.mjpg failed (" + String(worker.failures) + " so far): "
+          + error.code + ": " + error.message)
+      }
+    }
   }
 
   /// Capture thread: encodes one captured frame (unless nobody watches, as `policy` decides) and
@@ -77,6 +126,7 @@ func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: 
   var output: [UInt8] = []
   output.reserveCapacity(1 << 20)
   var policy = EncodePolicy()
+  var stills = StillWorker(options: shared.stillOptions)
   shared.source.publish(.running(SourceFormat(width: source.width, height: source.height, fps: source.fps)))
   shared.wake()
   while !shared.stop.load(ordering: .relaxed) {
@@ -86,6 +136,7 @@ func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: 
       shared.wake()
       return
     }
+    shared.encodeStills(frame, &stills)
     do { try shared.encodeAndPublish(frame, encoder: encoder, policy: &policy, output: &output) } catch {
       shared.source.publish(.failed(.encoder(error)))
       shared.wake()
@@ -162,5 +213,46 @@ final class EncodeTimeCounter: Sendable {
       b6.load(ordering: .relaxed), b7.load(ordering: .relaxed), bInf.load(ordering: .relaxed),
     ]
     return EncodeTimes(buckets: buckets, sumNs: sumNs.load(ordering: .relaxed))
+  }
+}
+
+/// A capture thread's JPEG state: the policy, the encoder (made on first use) and its failures.
+struct StillWorker {
+  var policy: StillPolicy
+  var encoder: JpegEncoder? = nil
+  var failures = 0
+
+  init(options: StillOptions) { policy = StillPolicy(options: options) }
+}
+
+/// The latest JPEG, handed from the capture thread to the network loop (like `SourceReport`: the
+/// value under a lock and a generation counter). The buffer keeps its capacity, so publishing
+/// allocates only when a JPEG is larger than any before.
+final class JpegMailbox: Sendable {
+  struct Still: Sendable {
+    var bytes: [UInt8] = []
+    var work = StillWork(quality: 0, forStream: false, forSnapshot: false)
+    var captureTimeNs: UInt64 = 0
+  }
+  let latest = Locked(Still())
+  let generation = Atomic<Int>(0)
+
+  /// Capture thread.
+  func publish(_ jpeg: UnsafeRawBufferPointer, work: StillWork, captureTimeNs: UInt64) {
+    latest.withLock { s in
+      s.bytes.removeAll(keepingCapacity: true)
+      s.bytes.append(contentsOf: jpeg)
+      s.work = work
+      s.captureTimeNs = captureTimeNs
+    }
+    generation.wrappingAdd(1, ordering: .releasing)
+  }
+
+  /// Network thread: a copy of the JPEG if a new one came since `seen` (updated).
+  func take(seen: inout Int) -> Still? {
+    let g = generation.load(ordering: .acquiring)
+    guard g != seen else { return nil }
+    seen = g
+    return latest.withLock { $0 }
   }
 }

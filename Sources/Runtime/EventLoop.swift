@@ -36,8 +36,9 @@ final class EventLoop {
   let httpsFd: Int32
   let tls: TlsServerConfig?
   var tlsConns: [Int32: TlsConnection] = [:]
-  /// The source report's generation last handed to the core.
+  /// The source report's generation last handed to the core, and the JPEG mailbox's.
   var seenSourceGeneration = 0
+  var seenStillGeneration = 0
   var pollfds: [pollfd] = []
   var recvBuffer = [UInt8](repeating: 0, count: 4096)
   /// C socket addresses of the destinations media went to (see `sendDatagram`).
@@ -58,6 +59,7 @@ final class EventLoop {
     self.shared = shared
     var limits = HttpServerLimits()
     limits.connectionsPerAddress = core.options.limits.connectionsPerAddress
+    limits.maxStreamClients = core.options.stills.maxStreamClients
     http = HttpServer(limits: limits)
     pollfds.reserveCapacity(http.limits.maxConnections + 8)
   }
@@ -94,7 +96,9 @@ final class EventLoop {
       pollfds.append(pollfd(fd: httpFd, events: Int16(POLLIN), revents: 0))
       if httpsFd >= 0 { pollfds.append(pollfd(fd: httpsFd, events: Int16(POLLIN), revents: 0)) }
       for (fd, o) in outputs {
-        var ev = Int16(POLLIN)
+        // not reading (a snapshot is awaited, the last response is queued): no POLLIN, or poll
+        // would return at once for every byte waiting in the socket
+        var ev: Int16 = http.wantsInput(fd) ? Int16(POLLIN) : 0
         if !o.isEmpty { ev |= Int16(POLLOUT) }
         pollfds.append(pollfd(fd: fd, events: ev, revents: 0))
       }
@@ -124,6 +128,7 @@ final class EventLoop {
         }
       }
       deliverFrames(send: send)
+      deliverStills()
       core.poll(now: rtc_monotonic_ns(), unixNs: rtc_realtime_ns(), send: send)
       perform(http.timeouts(now: rtc_monotonic_ns()))
       checkTlsHandshakes(now: rtc_monotonic_ns())
@@ -148,6 +153,12 @@ final class EventLoop {
     }
   }
 
+  /// Hands a new JPEG from the capture thread to the waiting snapshot and stream clients.
+  func deliverStills() {
+    guard let still = shared.stills.take(seen: &seenStillGeneration) else { return }
+    perform(http.jpegReady(still.bytes, quality: still.work.quality, forStream: still.work.forStream, now: rtc_monotonic_ns()))
+  }
+
   /// Copies the capture thread's counters into /status and hands a new source state to the core.
   func updateSourceStatus() {
     var s = core.sourceStatus
@@ -158,6 +169,12 @@ final class EventLoop {
     s.framesDropped = shared.ring.dropped.load(ordering: .relaxed)
     s.framesIdle = shared.framesIdle.load(ordering: .relaxed)
     core.sourceStatus = s
+    var st = core.stillStatus
+    st.streamClients = http.streamClients
+    st.streamFramesSent = http.streamFramesSent
+    st.streamFramesDropped = http.streamFramesDropped
+    st.snapshotsServed = http.snapshotsServed
+    core.stillStatus = st
     if let state = shared.source.takeChange(seen: &seenSourceGeneration) { core.sourceChanged(state) }
   }
 
@@ -195,11 +212,14 @@ final class EventLoop {
     guard outputs[fd] != nil else { return }
     if revents & Int16(POLLOUT) != 0 { flush(fd) }
     guard outputs[fd] != nil else { return }
+    if revents & Int16(POLLHUP | POLLERR) != 0 && !http.wantsInput(fd) {
+      closeClient(fd, gone: true)
+      return
+    }
     if revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 && http.wantsInput(fd) {
       let n = recvBuffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
       if n == 0 || (n < 0 && rtc_errno() != EAGAIN && rtc_errno() != EINTR) {
-        http.gone(fd)
-        closeClient(fd)
+        closeClient(fd, gone: true)
         return
       }
       if n > 0 {
@@ -211,8 +231,7 @@ final class EventLoop {
           if conn.state == .closed {
             if let e = conn.failure { log(.debug, "HTTPS fd \(fd): \(e.code): \(e.message)") }
             flush(fd)
-            http.gone(fd)
-            closeClient(fd)
+            closeClient(fd, gone: true)
             return
           }
           if plain.isEmpty {
@@ -223,13 +242,13 @@ final class EventLoop {
         let actions: [HttpAction]
         if secure {
           actions = plain.withUnsafeBytes { b in
-            http.received(fd, b, now: now) { req, peer in core.handle(req, from: peer, secure: true, now: now, send: send) }
+            http.received(fd, b, now: now, reply: { req, peer in core.respond(req, from: peer, secure: true, now: now, send: send) })
           }
         } else {
           actions = recvBuffer.withUnsafeBytes { b in
-            http.received(fd, UnsafeRawBufferPointer(rebasing: b[0..<n]), now: now) { req, peer in
-              core.handle(req, from: peer, secure: false, now: now, send: send)
-            }
+            http.received(fd, UnsafeRawBufferPointer(rebasing: b[0..<n]), now: now, reply: { req, peer in
+              core.respond(req, from: peer, secure: false, now: now, send: send)
+            })
           }
         }
         perform(actions)
@@ -256,8 +275,7 @@ final class EventLoop {
     }
     for fd in expired {
       log(.debug, "HTTPS fd \(fd): TLS_HANDSHAKE_TIMEOUT")
-      http.gone(fd)
-      closeClient(fd)
+      closeClient(fd, gone: true)
     }
   }
 
@@ -286,6 +304,14 @@ final class EventLoop {
         log(level, message)
       case .answered(let status):
         core.metrics.countResponse(status: status)
+      case .snapshotWanted(let quality):
+        shared.snapshotQuality.store(quality, ordering: .relaxed)
+      case .streamClients(let n):
+        shared.streamClients.store(n, ordering: .relaxed)
+      case .streamStarted(let fd):
+        // a few 640x480 parts; the kernel may round it (Linux doubles what it is given)
+        var size: Int32 = 128 * 1024
+        _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
       }
     }
     for fd in touched where outputs[fd] != nil { flush(fd) }
@@ -304,8 +330,7 @@ final class EventLoop {
       }
       // the peer is gone: nothing more can be written
       outputs[fd] = o
-      http.gone(fd)
-      closeClient(fd)
+      closeClient(fd, gone: true)
       return
     }
     outputs[fd] = o
@@ -313,9 +338,11 @@ final class EventLoop {
     if !after.isEmpty { perform(after) }
   }
 
-  func closeClient(_ fd: Int32) {
+  /// Closes the connection; `gone`: the table does not know yet (the peer left, a read or write
+  /// failed), so it is told and what it says is carried out.
+  func closeClient(_ fd: Int32, gone: Bool = false) {
     tlsConns[fd] = nil
-    guard outputs.removeValue(forKey: fd) != nil else { return }
-    close(fd)
+    if outputs.removeValue(forKey: fd) != nil { close(fd) }
+    if gone { perform(http.gone(fd)) }
   }
 }

@@ -127,7 +127,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
     return 2
   }
   let ring = FrameRing(slots: 8, slotCapacity: 1 << 20)
-  let shared = CaptureShared(ring: ring, wakeFd: wake[1])
+  let shared = CaptureShared(ring: ring, wakeFd: wake[1], stillOptions: o.stills)
   let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, now: now0)
   core.logger = { level, msg in log(level, msg()) }
   core.requestKeyframe = { shared.keyframeRequested.store(true, ordering: .releasing) }
@@ -157,6 +157,19 @@ public func serve(_ o: ServeOptions) -> Int32 {
   case .v4l2(let dev):
     // V4L2: the camera thread opens (and keeps reopening) the device itself
     guard startCameraCapture(device: dev, options: o, shared: shared) else { return 1 }
+  case .exec(let command):
+    let argv = (try? splitCommandLine(command)) ?? []  // SourceSpec.parse accepted it
+    guard startProcessCapture(name: spec.description, argv: argv, options: o, rawLumaStride: nil, shared: shared) else { return 1 }
+  case .rpicam:
+    let argv = rpicamCommand(width: o.width, height: o.height, fps: o.fps, extra: o.rpicamArgs)
+    let stride = rpicamLumaStride(width: o.width, pisp: runsOnPiSP())
+    log(.info, "rpicam: running " + argv.joined(separator: " "))
+    if stride != o.width {
+      log(.warn, "rpicam: width \(o.width) is not a multiple of 128: reading rows padded to \(stride) bytes, as this Pi's ISP writes them (a width that is a multiple of 128 needs no padding)")
+    }
+    guard startProcessCapture(name: "rpicam", argv: argv, options: o, rawLumaStride: stride, shared: shared) else { return 1 }
+  case .stdin:
+    guard startStdinCapture(options: o, shared: shared) else { return 1 }
   }
 
   let shownHost = o.iceHosts.first ?? candidates.first?.ipString ?? "localhost"
@@ -175,6 +188,12 @@ public func serve(_ o: ServeOptions) -> Int32 {
     wakeFd: wake[0], stopFd: stopPipe[0], shared: shared, httpsFd: httpsFd, tls: tlsConfig)
   loop.run()
   shared.stop.store(true, ordering: .releasing)
+  switch spec {
+  case .exec, .rpicam:
+    // the program gets SIGTERM, then SIGKILL after 2 s, and is reaped before rtcam exits
+    if !shared.waitForCaptureEnd(upToNs: 6_000_000_000) { log(.warn, "the source program did not stop in time") }
+  default: break
+  }
   log(.info, "stopped")
   return 0
 }

@@ -60,3 +60,63 @@ import Testing
     #expect(a.contains { if case .log(.error, let m) = $0 { return m.contains("ENCODER_INIT_FAILED") } else { return false } })
   }
 }
+
+/// The restart policy of program sources: 1 s doubling to 30 s, reset by a run that streamed.
+@Suite struct RestartBackoffTests {
+  let s: UInt64 = 1_000_000_000
+
+  @Test func doublesUpToTheCapAndStaysThere() {
+    var b = RestartBackoff()
+    let delays = (0..<8).map { _ in b.delay(afterStreamingFor: 0) }
+    #expect(delays == [1, 2, 4, 8, 16, 30, 30, 30].map { $0 * s })
+  }
+
+  @Test func aRunThatStreamedLongEnoughStartsAgainAtTheBeginning() {
+    var b = RestartBackoff()
+    _ = b.delay(afterStreamingFor: 0)
+    _ = b.delay(afterStreamingFor: 0)
+    #expect(b.delay(afterStreamingFor: 3 * s) == 4 * s)  // a short run does not reset
+    #expect(b.delay(afterStreamingFor: 10 * s) == 1 * s)  // 10 s does
+    #expect(b.delay(afterStreamingFor: 0) == 2 * s)
+  }
+
+  @Test func customValuesAndNoOverflow() {
+    var b = RestartBackoff(initialNs: 250_000_000, maxNs: 1 * s, resetAfterNs: 5 * s)
+    #expect((0..<4).map { _ in b.delay(afterStreamingFor: 0) } == [250_000_000, 500_000_000, 1 * s, 1 * s])
+    var huge = RestartBackoff(initialNs: UInt64.max / 3, maxNs: UInt64.max, resetAfterNs: 1)
+    _ = huge.delay(afterStreamingFor: 0)
+    #expect(huge.delay(afterStreamingFor: 0) == UInt64.max / 3 * 2)
+    #expect(huge.delay(afterStreamingFor: 0) == UInt64.max)
+  }
+
+  func logs(_ a: [CameraAction]) -> [String] {
+    a.compactMap { if case .log(_, let m) = $0 { return m } else { return nil } }
+  }
+
+  @Test func supervisorWithBackoffUsesTheRunTime() {
+    var sup = CameraSupervisor(name: "exec:gen", noun: "source", policy: .backoff(RestartBackoff()))
+    let exited = SourceError.capture(.sourceExited("gen exited with status 3 after 90 frames"))
+    let a = sup.failed(exited, now: 100 * s)
+    #expect(a.first == .publish(.retrying(exited)))
+    #expect(sup.retryNs == 1 * s)
+    #expect(logs(a) == ["source exec:gen: SOURCE_EXITED: gen exited with status 3 after 90 frames (restarting in 1 s, then up to every 30 s; the page is still served)"])
+    // the same failure again: 2 s, logged at debug only
+    let b = sup.failed(exited, now: 101 * s)
+    #expect(sup.retryNs == 2 * s && b.contains(.log(.debug, "source exec:gen: SOURCE_EXITED again; restarting in 2 s")))
+    // it starts, streams 3 s and exits: not long enough to reset (4 s)
+    let f = SourceFormat(width: 640, height: 480, fps: 30)
+    #expect(logs(sup.streaming(f, details: "exec:gen 640x480@30", now: 104 * s)) == ["source running: exec:gen 640x480@30"])
+    _ = sup.ended(.sourceExited("gen exited with status 3 after 90 frames"), counters: "90 frames", now: 107 * s)
+    #expect(sup.retryNs == 4 * s)
+    // back, streams 60 s: the next exit waits 1 s again
+    #expect(logs(sup.streaming(f, details: "exec:gen", now: 111 * s)) == ["source back: exec:gen"])
+    _ = sup.ended(.sourceExited("gen was killed by SIGKILL after 1800 frames"), counters: "1800 frames", now: 171 * s)
+    #expect(sup.retryNs == 1 * s)
+  }
+
+  @Test func aSourceThatIsNotRestartedFailsForGood() {
+    var sup = CameraSupervisor(name: "stdin:", noun: "source", policy: .never)
+    let a = sup.ended(.endOfStream, counters: "300 frames")
+    #expect(a == [.log(.info, "source stdin: ended after 300 frames"), .publish(.failed(.capture(.endOfStream))), .stop])
+  }
+}

@@ -154,3 +154,40 @@ import Runtime
     }
   }
 }
+
+@Suite struct PipeSourceOptionsTests {
+  func parsed(_ args: [String]) throws -> Command { try parseCommandLine(args) }
+  func message(_ args: [String]) -> String? {
+    do { _ = try parseCommandLine(args); return nil } catch { return error.message }
+  }
+
+  @Test func execRpicamAndStdinSources() throws {
+    guard case .serve(let o) = try parsed(["--source", "exec:gen --size 640x480 'a b'"]) else { throw OptionError("not serve") }
+    #expect(o.source == "exec:gen --size 640x480 'a b'")
+    guard case .serve(let r) = try parsed(["--source=rpicam", "--rpicam-args", "--hflip --awb 'indoor'"]) else { throw OptionError("") }
+    #expect(r.source == "rpicam" && r.rpicamArgs == ["--hflip", "--awb", "indoor"])
+    guard case .serve(let s) = try parsed(["--source", "stdin:"]) else { throw OptionError("") }
+    #expect(s.source == "stdin:")
+    guard case .probe(let p) = try parsed(["probe", "--source", "rpicam", "--rpicam-args=--vflip", "--frames", "5"]) else {
+      throw OptionError("")
+    }
+    #expect(p.source == "rpicam" && p.rpicamArgs == ["--vflip"] && p.frames == 5)
+  }
+
+  @Test func badCommandsNameTheProblem() {
+    #expect(message(["--source", "exec:gen 'x"]) == "--source exec: unterminated ' quote in 'gen 'x'")
+    #expect(message(["--source", "exec:"])?.hasPrefix("--source exec: needs a command") == true)
+    #expect(message(["--source", "exec:  "])?.hasPrefix("--source exec: needs a command") == true)
+    #expect(message(["--source", "pipe:gen"])?.contains("exec:COMMAND, rpicam or stdin:") == true)
+    #expect(message(["--rpicam-args", "--hflip"]) == "--rpicam-args goes with --source rpicam")
+    #expect(message(["--source", "rpicam", "--rpicam-args", "\"x"])?.hasPrefix("--rpicam-args: unterminated") == true)
+    #expect(message(["probe", "--source", "testsrc", "--rpicam-args", "-n"]) == "--rpicam-args goes with --source rpicam")
+  }
+
+  @Test func helpTellsAboutThem() {
+    for word in ["exec:COMMAND", "rpicam", "stdin:", "--rpicam-args", "SOURCE_EXITED", "SOURCE_NOT_FOUND", "SOURCE_SHORT_FRAME",
+                 "--codec yuv420", "END_OF_STREAM"] {
+      #expect(helpText.contains(word), "help lacks \(word)")
+    }
+  }
+}

@@ -59,6 +59,7 @@
 #include <wels/codec_ver.h>
 
 #include "rtc_jpeg.h"
+#include "rtc_spawn.h"
 
 // ---- errno and variadic libc calls ----
 int rtc_errno(void);

@@ -1,0 +1,131 @@
+// GET /snapshot.jpg and GET /stream.mjpg: the routes, and the policy of which captured frames
+// become JPEGs. The capture thread encodes (never the network loop); the connection table
+// (HttpServer) hands the JPEGs out.
+import HTTP
+import Wire
+
+/// The JPEG routes' counters for /status and /metrics.
+public struct StillStatus: Equatable, Sendable {
+  public var streamClients = 0
+  public var streamFramesSent: UInt64 = 0
+  /// Stream frames a client missed because it had not taken the previous one yet.
+  public var streamFramesDropped: UInt64 = 0
+  public var snapshotsServed: UInt64 = 0
+  public init() {}
+}
+
+extension ServerCore {
+  /// The JPEG routes; nil for any other path.
+  func stillRoute(_ req: HttpRequest, from: SocketAddress, now: UInt64) -> HttpReply? {
+    let path = req.path
+    let isSnapshot = path == "/snapshot.jpg" || path == "/snapshot"
+    let isStream = path == "/stream.mjpg" || path == "/stream"
+    guard isSnapshot || isStream else { return nil }
+    guard req.method == "GET" || req.method == "HEAD" else { return .now(methodNotAllowed("GET")) }
+    if isStream && options.stills.maxStreamClients == 0 {
+      return .now(.error(404, code: "STREAM_OFF", message: "the MJPEG stream is turned off (--max-stream-clients 0)"))
+    }
+    var quality = options.stills.quality
+    if isSnapshot {
+      switch Self.qualityParameter(req.query) {
+      case .absent: break
+      case .value(let q): quality = q
+      case .invalid(let text):
+        return .now(.error(400, code: "BAD_QUALITY", message: "quality must be a whole number from "
+          + String(StillOptions.qualityRange.lowerBound) + " to " + String(StillOptions.qualityRange.upperBound)
+          + ", not '" + text + "'"))
+      }
+    }
+    // a source that is starting gets its chance (the wait is bounded); a failed one is refused now
+    switch sourceStatus.state {
+    case .running, .starting: break
+    default:
+      let e = sourceStatus.state.error
+      var r = HttpResponse.error(503, code: e?.code ?? "NO_PICTURE",
+        message: "no picture: the source is " + sourceStatus.state.name + (e.map { " (" + $0.message + ")" } ?? ""))
+      r.setHeader("Retry-After", "2")
+      return .now(r)
+    }
+    if isStream {
+      if req.isHead {
+        return .now(HttpResponse(status: 200, contentType: "multipart/x-mixed-replace; boundary=" + HttpServer.streamBoundary,
+          body: []))
+      }
+      return .stream
+    }
+    let key = addressKey(from)
+    if let wait = snapshots.blockedFor(key, now: now) {
+      var r = HttpResponse.error(429, code: "TOO_MANY_SNAPSHOTS",
+        message: "too many snapshots from \(key.ipString) in the last minute (--snapshots-per-minute)")
+      r.setHeader("Retry-After", String(retryAfterSeconds(wait)))
+      return .now(r)
+    }
+    snapshots.record(key, now: now)
+    return .snapshot(quality: quality)
+  }
+
+  enum QualityParameter: Equatable {
+    case absent
+    case value(Int)
+    case invalid(String)
+  }
+
+  /// `quality=N` in a query string ("quality=60&t=123"); other parameters are ignored (cache
+  /// busters).
+  static func qualityParameter(_ query: String?) -> QualityParameter {
+    guard let q = query else { return .absent }
+    for pair in q.splitASCII(UInt8(ascii: "&")) {
+      let kv = pair.splitASCII(UInt8(ascii: "="), maxSplits: 1)
+      guard kv.first == "quality" else { continue }
+      let text = kv.count == 2 ? kv[1] : ""
+      guard let n = parseDecimal(text, max: 1000), StillOptions.qualityRange.contains(n) else {
+        return .invalid(String(text.prefix(16)))
+      }
+      return .value(n)
+    }
+    return .absent
+  }
+}
+
+/// What to encode as JPEG from one captured frame.
+public struct StillWork: Equatable, Sendable {
+  public var quality: Int
+  /// For the MJPEG stream clients (this frame is due at the stream's rate).
+  public var forStream: Bool
+  /// For the waiting snapshot requests.
+  public var forSnapshot: Bool
+
+  public init(quality: Int, forStream: Bool, forSnapshot: Bool) {
+    self.quality = quality
+    self.forStream = forStream
+    self.forSnapshot = forSnapshot
+  }
+}
+
+/// Which captured frames become JPEGs: every frame while a snapshot is wanted (the next frame
+/// answers it), and frames at --mjpeg-fps at most while stream clients are connected. Nothing
+/// otherwise: no JPEG is made that nobody asked for.
+public struct StillPolicy: Sendable {
+  public let streamIntervalNs: UInt64
+  public let streamQuality: Int
+  /// When the next stream frame is due (0: at once).
+  var nextStreamNs: UInt64 = 0
+
+  public init(options: StillOptions) {
+    streamIntervalNs = 1_000_000_000 / UInt64(max(options.streamFps, 1))
+    streamQuality = options.quality
+  }
+
+  /// A frame was captured at `now`. `snapshotQuality`: the quality a waiting snapshot asked for.
+  public mutating func frame(now: UInt64, streamClients: Int, snapshotQuality: Int?) -> StillWork? {
+    // a quarter interval early still counts, so a 30 fps camera gives 10 fps, not 7.5, at 10
+    let streamDue = streamClients > 0 && now &+ streamIntervalNs / 4 >= nextStreamNs
+    if let q = snapshotQuality, !(streamDue && q == streamQuality) {
+      return StillWork(quality: q, forStream: false, forSnapshot: true)
+    }
+    guard streamDue else { return nil }
+    // keep the average rate; after a pause start again from now
+    nextStreamNs = now &- min(now, nextStreamNs) > streamIntervalNs ? now &+ streamIntervalNs : nextStreamNs &+ streamIntervalNs
+    return StillWork(quality: streamQuality, forStream: true, forSnapshot: snapshotQuality != nil)
+  }
+}
