@@ -3,8 +3,9 @@
 
 Opens <url>/ in headless Chromium through chromedriver, waits for --min-frames decoded 640x480
 frames, optionally checks that the picture is vivid's 75% colour bars (white, yellow, cyan,
-green, magenta, red, blue, black from left to right) and that /status names the expected
-source, saves a screenshot as build/e2e/<name>.png and requires /status to show a connected
+green, magenta, red, blue, black from left to right) or the four quadrants of the MJPEG frames
+tools/vm/make_mjpeg.py makes (--expect-quadrants: red, green / blue, yellow) and that /status
+names the expected source, saves a screenshot as build/e2e/<name>.png and requires /status to show a connected
 session. Exit code 0 only if every requirement held.
 """
 import argparse
@@ -66,6 +67,57 @@ def bars_problem(samples):
     return None
 
 
+# Mean RGB of an 8x8 block at the centre of each quadrant (clear of the moving block's band),
+# and of the band's left end (x 0..7, where the moving block never goes).
+QUADS_JS = """
+    const v = document.querySelector('video');
+    if (!v.videoWidth) return null;
+    const c = document.createElement('canvas');
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext('2d');
+    g.drawImage(v, 0, 0);
+    const out = [];
+    for (const [fx, fy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75], [8 / 640, 0.5]]) {
+        const x = Math.max(0, Math.floor(fx * c.width) - 4);
+        const d = g.getImageData(x, Math.floor(fy * c.height) - 4, 8, 8).data;
+        let r = 0, gr = 0, b = 0;
+        for (let k = 0; k < d.length; k += 4) { r += d[k]; gr += d[k + 1]; b += d[k + 2]; }
+        const n = d.length / 4;
+        out.push([Math.round(r / n), Math.round(gr / n), Math.round(b / n)]);
+    }
+    return out;"""
+
+# tools/vm/make_mjpeg.py QUADRANTS, in the same order as QUADS_JS samples them
+QUADRANTS = [("red", (200, 40, 40)), ("green", (40, 180, 60)), ("blue", (40, 60, 200)),
+             ("yellow", (220, 200, 40))]
+# Per channel: the browser's YCbCr matrix need not be the one the picture was made with (vivid's
+# 75% green bar, 191, arrives as ~160), so colours get a wide tolerance ...
+QUAD_TOLERANCE = 40
+# ... but a grey has no chroma, so no matrix can move it: the band's grey 40 must arrive as 40.
+# JPEG (JFIF) YCbCr is full range (0-255) and H.264 video as rtcam signals it is limited range
+# (16-235); a decoded JPEG passed on unconverted shows as (40 - 16) * 255 / 219 = 28.
+BAND_GREY = 40
+GREY_TOLERANCE = 8
+
+
+def quadrants_problem(samples):
+    """None if the samples are the MJPEG test picture's quadrants and band grey, else a description."""
+    if not samples or len(samples) != 5:
+        return "could not sample the picture: %s" % json.dumps(samples)
+    for (name, want), rgb in zip(QUADRANTS, samples):
+        if any(abs(g - w) > QUAD_TOLERANCE for g, w in zip(rgb, want)):
+            return "the picture is not the MJPEG test picture (%s quadrant sampled as rgb%s, want rgb%s +-%d; all: %s)" % (
+                name, tuple(rgb), want, QUAD_TOLERANCE, json.dumps(samples))
+    grey = samples[4]
+    if any(abs(c - BAND_GREY) > GREY_TOLERANCE for c in grey):
+        hint = ""
+        if all(abs(c - (BAND_GREY - 16) * 255 / 219) <= 3 for c in grey):
+            hint = " (as if JPEG's full-range YCbCr were shown as limited range)"
+        return "the grey band (%d) arrives as rgb%s, need +-%d%s; all: %s" % (
+            BAND_GREY, tuple(grey), GREY_TOLERANCE, hint, json.dumps(samples))
+    return None
+
+
 def wait_http(url, deadline):
     while time.time() < deadline:
         try:
@@ -84,6 +136,8 @@ def main():
     ap.add_argument("--within", type=float, default=60.0, help="seconds after the page loads")
     ap.add_argument("--startup", type=float, default=30.0, help="seconds for GET /status to answer")
     ap.add_argument("--expect-colorbars", action="store_true", help="require vivid's 75%% colour bars")
+    ap.add_argument("--expect-quadrants", action="store_true",
+                    help="require the red/green/blue/yellow quadrants of tools/vm/make_mjpeg.py")
     ap.add_argument("--expect-source", help="require /status source.spec to start with this")
     args = ap.parse_args()
 
@@ -124,6 +178,17 @@ def main():
                 problem = bars_problem(samples)
                 if problem is None:
                     print("browser: colour bars ok: %s" % json.dumps(samples))
+                    break
+                time.sleep(0.5)
+            if problem:
+                failures.append(problem)
+        if args.expect_quadrants and not failures:
+            problem = "not checked"
+            for _ in range(8):
+                samples = driver.execute_script(QUADS_JS)
+                problem = quadrants_problem(samples)
+                if problem is None:
+                    print("browser: MJPEG test picture ok: %s" % json.dumps(samples))
                     break
                 time.sleep(0.5)
             if problem:
