@@ -132,7 +132,7 @@ public struct CameraSupervisor: Sendable {
 
 /// "2 s", "30 s", "0.5 s".
 func wholeSeconds(_ ns: UInt64) -> String {
-  if ns % 1_000_000_000 == 0 { return String(Int(ns / 1_000_000_000)) + " s" }
-  let tenths = Int(ns / 100_000_000)
+  if ns % 1_000_000_000 == 0 { return String(ns / 1_000_000_000) + " s" }
+  let tenths = ns / 100_000_000
   return String(tenths / 10) + "." + String(tenths % 10) + " s"
 }

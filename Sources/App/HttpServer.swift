@@ -275,7 +275,7 @@ public struct HttpServer: Sendable {
       if case .snapshot(_, let since, let keep, let head) = c.waiting {
         guard now &- since >= limits.snapshotTimeoutNs else { continue }
         let r = HttpResponse.error(503, code: "NO_FRAME", message: "the source delivered no frame within "
-          + String(Int(limits.snapshotTimeoutNs / 1_000_000_000)) + " s (see /status)")
+          + String(limits.snapshotTimeoutNs / 1_000_000_000) + " s (see /status)")
         actions.append(.write(id, r.serialize(keepAlive: keep, isHead: head)))
         actions.append(.answered(status: 503))
         c.waiting = nil

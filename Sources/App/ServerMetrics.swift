@@ -28,12 +28,12 @@ extension ServerCore {
     m.labelled("rtcam_sessions_closed_total", "Viewer sessions ended, by reason.", label: "reason", metrics.sessionsClosed)
     var live = metrics.closedStats
     for (_, p) in sessions where p.state != .closed { MetricsCounters.accumulate(p.stats, into: &live) }
-    m.counter("rtcam_rtp_packets_sent_total", "SRTP packets sent to viewers.", UInt64(live.packetsSent))
-    m.counter("rtcam_rtp_sent_bytes_total", "SRTP bytes sent to viewers.", UInt64(live.bytesSent))
-    m.counter("rtcam_retransmissions_total", "Packets sent again after a NACK.", UInt64(live.retransmissions))
-    m.counter("rtcam_nacks_received_total", "NACK feedback packets from viewers.", UInt64(live.nacks))
-    m.counter("rtcam_plis_received_total", "PLI feedback packets from viewers.", UInt64(live.plis))
-    m.counter("rtcam_firs_received_total", "FIR feedback packets from viewers.", UInt64(live.firs))
+    m.counter("rtcam_rtp_packets_sent_total", "SRTP packets sent to viewers.", live.packetsSent)
+    m.counter("rtcam_rtp_sent_bytes_total", "SRTP bytes sent to viewers.", live.bytesSent)
+    m.counter("rtcam_retransmissions_total", "Packets sent again after a NACK.", live.retransmissions)
+    m.counter("rtcam_nacks_received_total", "NACK feedback packets from viewers.", live.nacks)
+    m.counter("rtcam_plis_received_total", "PLI feedback packets from viewers.", live.plis)
+    m.counter("rtcam_firs_received_total", "FIR feedback packets from viewers.", live.firs)
     var classes: [String: UInt64] = [:]
     for c in 1...5 where metrics.httpResponses[c] > 0 { classes[String(c) + "xx"] = metrics.httpResponses[c] }
     m.labelled("rtcam_http_responses_total", "HTTP responses, by status class.", label: "class", classes)

@@ -179,21 +179,22 @@ func bitrateOption(_ s: String) throws(OptionError) -> Int {
   return b
 }
 
-/// "800000", "800k", "2M", "1.5M" → bits per second.
+/// "800000", "800k", "2M", "1.5M" → bits per second; nil when malformed or beyond `Int` (which
+/// is 32 bits on armv7: the arithmetic is 64-bit so "3000000k" is rejected, not a trap).
 func parseBitrate(_ s: String) -> Int? {
   var text = s.asciiLowercased
-  var scale = 1
+  var scale: UInt64 = 1
   if text.hasSuffix("k") { scale = 1000; text.removeLast() } else if text.hasSuffix("m") { scale = 1_000_000; text.removeLast() }
   let parts = text.splitASCII(UInt8(ascii: "."))
   guard parts.count <= 2, let whole = parseDecimal(parts[0], max: 100_000_000_000) else { return nil }
-  var value = whole * scale
+  var value = UInt64(whole) * scale
   if parts.count == 2 {
     guard scale > 1, let frac = parseDecimal(parts[1], max: 999_999), parts[1].utf8.count <= 6 else { return nil }
-    var div = 1
+    var div: UInt64 = 1
     for _ in 0..<parts[1].utf8.count { div *= 10 }
-    value += frac * scale / div
+    value += UInt64(frac) * scale / div
   }
-  return value
+  return value <= UInt64(Int.max) ? Int(value) : nil
 }
 
 /// Cheap syntactic check for a numeric IPv4 or IPv6 address (the loop validates with inet_pton).

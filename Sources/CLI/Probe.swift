@@ -139,7 +139,7 @@ struct ProbeReport: Sendable {
     let sorted = encodeNs.sorted()
     for (name, p) in [("encode_ms_p50", 50), ("encode_ms_p95", 95)] {
       w.key(name)
-      if sorted.isEmpty { w.null() } else { w.raw(formatFixed(Int(percentile(sorted, p) / 1000), decimals: 3)) }
+      if sorted.isEmpty { w.null() } else { w.raw(formatFixed(Int(clamping: percentile(sorted, p) / 1000), decimals: 3)) }
     }
     w.key("error")
     if let code = errorCode {

@@ -172,7 +172,7 @@ public struct CaptureClock {
 /// after signals).
 public func sleepUntilMonotonic(_ deadlineNs: UInt64) {
   var ts = timespec()
-  ts.tv_sec = time_t(deadlineNs / 1_000_000_000)
+  ts.tv_sec = time_t(clamping: deadlineNs / 1_000_000_000)  // time_t is 32-bit on armhf
   ts.tv_nsec = Int(deadlineNs % 1_000_000_000)
   while true {
     let r = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, nil)

@@ -117,7 +117,7 @@ public final class JpegDecoder {
 
   /// Mean decode time in microseconds (nil before the first frame).
   public var meanDecodeMicros: Int? {
-    decoded == 0 ? nil : Int(decodeNs / decoded / 1000)
+    decoded == 0 ? nil : Int(clamping: decodeNs / decoded / 1000)
   }
 
   /// One allocation holding the three planes this frame's header asks for.

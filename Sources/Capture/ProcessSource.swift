@@ -278,4 +278,4 @@ public struct ProcessSource: FrameSource {
   }
 }
 
-func seconds(_ ns: UInt64) -> String { formatFixed(Int(ns / 10_000_000), decimals: 2) + " s" }
+func seconds(_ ns: UInt64) -> String { formatFixed(Int(clamping: ns / 10_000_000), decimals: 2) + " s" }

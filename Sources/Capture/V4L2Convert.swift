@@ -92,8 +92,9 @@ public struct V4L2SequenceTracker: Equatable, Sendable {
 public struct FpsMeter: Equatable, Sendable {
   var first: UInt64 = 0
   var last: UInt64 = 0
-  /// Frames recorded.
-  public private(set) var frames = 0
+  /// Frames recorded (64-bit: an `Int` would trap on 32-bit ARM after 2^31 frames, 2.3 years
+  /// at 30 fps).
+  public private(set) var frames: UInt64 = 0
 
   public init() {}
 
@@ -106,7 +107,15 @@ public struct FpsMeter: Equatable, Sendable {
   /// Frames per second × 1000, nil until two frames with different times were recorded.
   public var milliFps: Int? {
     guard frames >= 2, last > first else { return nil }
-    return Int(UInt64(frames - 1) &* 1_000_000_000_000 / (last - first))
+    return Self.milliFps(frames: frames, spanNs: last - first)
+  }
+
+  /// (frames - 1) per `spanNs` × 10^12. The product needs more than 64 bits after 18 million
+  /// frames (a week at 30 fps), so it is computed at full width; clamped to `Int`.
+  static func milliFps(frames: UInt64, spanNs: UInt64) -> Int {
+    let product = (frames - 1).multipliedFullWidth(by: 1_000_000_000_000)
+    guard product.high < spanNs else { return Int.max }  // the quotient would not fit in 64 bits
+    return Int(clamping: spanNs.dividingFullWidth(product).quotient)
   }
 }
 

@@ -213,17 +213,17 @@ final class V4L2Node {
       s.pixel_format = fourcc.rawValue
       guard ioctl(rtc_VIDIOC_ENUM_FRAMESIZES(), &s) == 0 else { break }
       if s.type == V4L2Const.frmsizeDiscrete {
-        let w = Int(s.discrete.width)
-        let h = Int(s.discrete.height)
+        let w = Int(clamping: s.discrete.width)
+        let h = Int(clamping: s.discrete.height)
         list.append(V4L2SizeOption(width: w, height: h, intervals: intervals(fourcc, width: w, height: h)))
       } else {
         let sw = s.stepwise
         if i != 0 { break }
         let continuous = s.type == V4L2Const.frmsizeContinuous
         return .stepwise(V4L2SizeRange(
-          minWidth: Int(sw.min_width), maxWidth: Int(sw.max_width), stepWidth: continuous ? 1 : max(Int(sw.step_width), 1),
-          minHeight: Int(sw.min_height), maxHeight: Int(sw.max_height),
-          stepHeight: continuous ? 1 : max(Int(sw.step_height), 1)))
+          minWidth: Int(clamping: sw.min_width), maxWidth: Int(clamping: sw.max_width), stepWidth: continuous ? 1 : max(Int(clamping: sw.step_width), 1),
+          minHeight: Int(clamping: sw.min_height), maxHeight: Int(clamping: sw.max_height),
+          stepHeight: continuous ? 1 : max(Int(clamping: sw.step_height), 1)))
       }
     }
     return list.isEmpty ? .unknown : .discrete(list)
@@ -240,14 +240,14 @@ final class V4L2Node {
       f.height = UInt32(truncatingIfNeeded: height)
       guard ioctl(rtc_VIDIOC_ENUM_FRAMEINTERVALS(), &f) == 0 else { break }
       if f.type == V4L2Const.frmivalDiscrete {
-        list.append(V4L2FrameInterval(numerator: Int(f.discrete.numerator), denominator: Int(f.discrete.denominator)))
+        list.append(V4L2FrameInterval(numerator: Int(clamping: f.discrete.numerator), denominator: Int(clamping: f.discrete.denominator)))
       } else {
         if i != 0 { break }
         let s = f.stepwise
         return .stepwise(
-          min: V4L2FrameInterval(numerator: Int(s.min.numerator), denominator: Int(s.min.denominator)),
-          max: V4L2FrameInterval(numerator: Int(s.max.numerator), denominator: Int(s.max.denominator)),
-          step: V4L2FrameInterval(numerator: Int(s.step.numerator), denominator: Int(s.step.denominator)))
+          min: V4L2FrameInterval(numerator: Int(clamping: s.min.numerator), denominator: Int(clamping: s.min.denominator)),
+          max: V4L2FrameInterval(numerator: Int(clamping: s.max.numerator), denominator: Int(clamping: s.max.denominator)),
+          step: V4L2FrameInterval(numerator: Int(clamping: s.step.numerator), denominator: Int(clamping: s.step.denominator)))
       }
     }
     return list.isEmpty ? .unknown : .discrete(list)

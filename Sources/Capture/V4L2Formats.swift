@@ -150,7 +150,7 @@ public struct V4L2FrameInterval: Equatable, Sendable {
   /// Frames per second × 1000 (0 for a zero interval).
   public var milliFps: Int {
     guard numerator > 0, denominator >= 0 else { return 0 }
-    return Int(UInt64(denominator) * 1000 / UInt64(numerator))
+    return Int(clamping: UInt64(denominator) * 1000 / UInt64(numerator))
   }
 
   /// Frames per second rounded to the nearest whole number (at least 1).
@@ -160,7 +160,7 @@ public struct V4L2FrameInterval: Equatable, Sendable {
   public var fpsText: String {
     guard numerator > 0 else { return "0" }
     if denominator % numerator == 0 { return String(denominator / numerator) }
-    return formatFixed(Int(UInt64(denominator) * 100 / UInt64(numerator)), decimals: 2)
+    return formatFixed(Int(clamping: UInt64(denominator) * 100 / UInt64(numerator)), decimals: 2)
   }
 }
 

@@ -183,14 +183,14 @@ public struct V4L2Source: FrameSource {
     guard field == 0 || field == 1 || field == 4 || field == 8 || field == 9 else {
       throw .badFormat(path + " delivers separate video fields (field order " + String(Int(field)) + "); rtcam needs whole frames")
     }
-    let fullW = Int(f.fmt.pix.width)
-    let fullH = Int(f.fmt.pix.height)
+    let fullW = Int(clamping: f.fmt.pix.width)
+    let fullH = Int(clamping: f.fmt.pix.height)
     let w = fullW & ~1
     let h = fullH & ~1
     guard w >= 16, h >= 16, w <= 8192, h <= 8192 else {
       throw .badFormat(path + " gave a frame size of " + String(fullW) + "x" + String(fullH) + ", which rtcam cannot use")
     }
-    var bpl = Int(f.fmt.pix.bytesperline)
+    var bpl = Int(clamping: f.fmt.pix.bytesperline)
     if bpl == 0 { bpl = layout.minBytesPerLine(width: fullW) }
     guard bpl >= layout.minBytesPerLine(width: fullW), bpl <= 4 * 8192 else {
       throw .badFormat(path + " reports " + String(bpl) + " bytes per line for " + String(fullW) + " pixels of " + got.text)
@@ -208,7 +208,7 @@ public struct V4L2Source: FrameSource {
     if node.ioctl(rtc_VIDIOC_G_PARM(), &parm) == 0 {
       let current = parm.parm.capture.timeperframe
       if current.numerator > 0 && current.denominator > 0 {
-        interval = V4L2FrameInterval(numerator: Int(current.numerator), denominator: Int(current.denominator))
+        interval = V4L2FrameInterval(numerator: Int(clamping: current.numerator), denominator: Int(clamping: current.denominator))
       }
       if parm.parm.capture.capability & V4L2Const.capTimePerFrame != 0 {
         parm.parm.capture.timeperframe.numerator = UInt32(wanted.numerator)
@@ -216,7 +216,7 @@ public struct V4L2Source: FrameSource {
         if node.ioctl(rtc_VIDIOC_S_PARM(), &parm) == 0 {
           let set = parm.parm.capture.timeperframe
           if set.numerator > 0 && set.denominator > 0 {
-            interval = V4L2FrameInterval(numerator: Int(set.numerator), denominator: Int(set.denominator))
+            interval = V4L2FrameInterval(numerator: Int(clamping: set.numerator), denominator: Int(clamping: set.denominator))
           }
         }
       }
@@ -232,9 +232,9 @@ public struct V4L2Source: FrameSource {
     if e == EINVAL { throw .notACamera(path + " does not support mmap streaming buffers (VIDIOC_REQBUFS)") }
     if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_REQBUFS", errno: e) }
     guard req.count >= 2 else {
-      throw .camera("VIDIOC_REQBUFS on " + path + " granted " + String(Int(req.count)) + " buffer(s), need 2 or more", ENOMEM)
+      throw .camera("VIDIOC_REQBUFS on " + path + " granted " + String(Int(clamping: req.count)) + " buffer(s), need 2 or more", ENOMEM)
     }
-    let count = min(Int(req.count), 32)
+    let count = min(Int(clamping: req.count), 32)
     for i in 0..<count {
       var b = v4l2_buffer()
       b.index = UInt32(i)
@@ -242,7 +242,7 @@ public struct V4L2Source: FrameSource {
       b.memory = V4L2Const.memoryMmap
       e = node.ioctl(rtc_VIDIOC_QUERYBUF(), &b)
       if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_QUERYBUF", errno: e) }
-      let length = Int(b.length)
+      let length = Int(clamping: b.length)
       guard length >= needed else {
         throw .camera(
           "buffer " + String(i) + " of " + path + " holds " + String(length) + " bytes, a " + got.text + " frame needs "
@@ -335,8 +335,8 @@ public struct V4L2Source: FrameSource {
       let e = stream.node.ioctl(rtc_VIDIOC_DQBUF(), &b)
       if e == EAGAIN { continue }
       if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_DQBUF", errno: e) }
-      guard Int(b.index) < stream.buffers.count else {
-        throw .camera("VIDIOC_DQBUF on " + path + " returned buffer " + String(Int(b.index)) + " of " + String(stream.buffers.count), EINVAL)
+      guard Int(clamping: b.index) < stream.buffers.count else {
+        throw .camera("VIDIOC_DQBUF on " + path + " returned buffer " + String(Int(clamping: b.index)) + " of " + String(stream.buffers.count), EINVAL)
       }
       tracker.observe(b.sequence)
       if b.flags & V4L2Const.bufFlagError != 0 {
@@ -347,7 +347,7 @@ public struct V4L2Source: FrameSource {
         continue
       }
       let t = captureTime(b, now: rtc_monotonic_ns())
-      guard let view = try makeView(index: b.index, bytesUsed: Int(b.bytesused), captureTimeNs: t) else { continue }
+      guard let view = try makeView(index: b.index, bytesUsed: Int(clamping: b.bytesused), captureTimeNs: t) else { continue }
       meter.record(t)
       sequence += 1
       return view

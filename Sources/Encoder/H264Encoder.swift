@@ -124,20 +124,21 @@ public struct EncodedFrame: Equatable, Sendable {
   }
 }
 
-/// Counters since the encoder was created.
+/// Counters since the encoder was created; 64-bit everywhere (on 32-bit ARM an `Int` of
+/// nanoseconds would wrap after 2 s of encoding, bytes after 2 GiB).
 public struct EncoderStats: Equatable, Sendable {
   /// Frames encoded (not counting skipped ones).
-  public var frames: Int
+  public var frames: UInt64
   /// IDR frames among them.
-  public var keyframes: Int
+  public var keyframes: UInt64
   /// Frames the rate control dropped.
-  public var skipped: Int
+  public var skipped: UInt64
   /// Annex-B bytes produced.
-  public var bytes: Int
+  public var bytes: UInt64
   /// Time spent inside OpenH264's EncodeFrame, in nanoseconds.
-  public var encodeNs: Int
+  public var encodeNs: UInt64
   /// Keyframes asked for through `requestKeyframe`.
-  public var keyframeRequests: Int
+  public var keyframeRequests: UInt64
 }
 
 /// Owns one OpenH264 encoder. `encode` is called from one thread (capture); `requestKeyframe`
@@ -153,12 +154,12 @@ public final class H264Encoder: @unchecked Sendable {
   /// Reused for every frame (it is ~5 KB).
   let info: UnsafeMutablePointer<SFrameBSInfo>
   let keyframeRequested = Atomic<Bool>(false)
-  let framesCount = Atomic<Int>(0)
-  let keyframesCount = Atomic<Int>(0)
-  let skippedCount = Atomic<Int>(0)
-  let bytesCount = Atomic<Int>(0)
-  let encodeNsCount = Atomic<Int>(0)
-  let requestsCount = Atomic<Int>(0)
+  let framesCount = Atomic<UInt64>(0)
+  let keyframesCount = Atomic<UInt64>(0)
+  let skippedCount = Atomic<UInt64>(0)
+  let bytesCount = Atomic<UInt64>(0)
+  let encodeNsCount = Atomic<UInt64>(0)
+  let requestsCount = Atomic<UInt64>(0)
 
   /// Creates and initialises the encoder: GetDefaultParams, then camera real-time usage, bitrate
   /// rate control, one spatial/temporal layer, one slice, CAVLC, baseline level 3.1, constant
@@ -311,7 +312,7 @@ public final class H264Encoder: @unchecked Sendable {
     let t0 = rtc_monotonic_ns()
     let rc = encodeFrame(handle, &pic, info)
     let t1 = rtc_monotonic_ns()
-    encodeNsCount.wrappingAdd(Int(truncatingIfNeeded: t1 &- t0), ordering: .relaxed)
+    encodeNsCount.wrappingAdd(t1 &- t0, ordering: .relaxed)
     guard rc == 0 else {
       if forced { keyframeRequested.store(true, ordering: .releasing) }
       throw .encodeFailed(rc)
@@ -346,7 +347,7 @@ public final class H264Encoder: @unchecked Sendable {
     if forced && !isKeyframe { keyframeRequested.store(true, ordering: .releasing) }
     framesCount.wrappingAdd(1, ordering: .relaxed)
     if isKeyframe { keyframesCount.wrappingAdd(1, ordering: .relaxed) }
-    bytesCount.wrappingAdd(output.count, ordering: .relaxed)
+    bytesCount.wrappingAdd(UInt64(output.count), ordering: .relaxed)
     return EncodedFrame(
       isKeyframe: isKeyframe, length: output.count, captureTimeNs: frame.captureTimeNs, sequence: frame.sequence)
   }

@@ -178,8 +178,8 @@ public final class Peer {
         retransmit(lost, send: send)
       case .receiverReport(_, let blocks):
         for b in blocks where b.ssrc == config.ssrc {
-          stats.fractionLost = Int(b.fractionLost)
-          stats.jitter = Int(b.jitter)
+          stats.fractionLost = b.fractionLost
+          stats.jitter = b.jitter
         }
       default: break
       }
@@ -222,7 +222,7 @@ public final class Peer {
       guard let n = try? srtp.protectRtp(buf, length: length) else { failed = true; return }
       send(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to)
       stats.packetsSent += 1
-      stats.bytesSent += n
+      stats.bytesSent += UInt64(n)
     }
     stats.framesSent += 1
     if failed { events.append(.keyframeNeeded(reason: "SRTP protect failed")); waitingForKeyframe = true }

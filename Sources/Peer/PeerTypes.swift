@@ -69,21 +69,24 @@ public enum PeerEvent: Equatable, Sendable {
   case closed(PeerCloseReason)
 }
 
+/// Counters are 64-bit on every platform: on 32-bit ARM `Int` would overflow (and trap) after
+/// 2 GiB sent, which one viewer reaches in hours and the totals over all sessions sooner.
 public struct PeerStats: Equatable, Sendable {
-  public var framesSent = 0
-  public var packetsSent = 0
-  public var bytesSent = 0
-  public var retransmissions = 0
-  public var nacks = 0
-  public var plis = 0
-  public var firs = 0
-  public var rtcpReceived = 0
+  public var framesSent: UInt64 = 0
+  public var packetsSent: UInt64 = 0
+  public var bytesSent: UInt64 = 0
+  public var retransmissions: UInt64 = 0
+  public var nacks: UInt64 = 0
+  public var plis: UInt64 = 0
+  public var firs: UInt64 = 0
+  public var rtcpReceived: UInt64 = 0
   /// Authenticated RTCP packets from the nominated address that refreshed liveness.
-  public var rtcpLiveness = 0
-  public var badDatagrams = 0
-  /// Fraction lost (0-255) and jitter (RTP units) from the last receiver report.
-  public var fractionLost = 0
-  public var jitter = 0
+  public var rtcpLiveness: UInt64 = 0
+  public var badDatagrams: UInt64 = 0
+  /// Fraction lost (0-255) and jitter (RTP units) from the last receiver report, as the viewer
+  /// sent them (jitter is any 32-bit value the viewer chooses).
+  public var fractionLost: UInt8 = 0
+  public var jitter: UInt32 = 0
   public init() {}
 }
 

@@ -17,7 +17,7 @@ public struct H264Depacketizer: Sendable {
   var expectedSequence: UInt16? = nil
   var skipTimestamp: UInt32? = nil
   /// Packets known to be missing (sum of the gap sizes seen).
-  public private(set) var lostPackets: Int = 0
+  public private(set) var lostPackets: UInt64 = 0
 
   public init() {}
 
@@ -26,7 +26,7 @@ public struct H264Depacketizer: Sendable {
     let h = try RtpHeader.parse(packet)
     if let expected = expectedSequence, expected != h.sequence {
       expectedSequence = h.sequence &+ 1
-      lostPackets += Int(h.sequence &- expected)
+      lostPackets += UInt64(h.sequence &- expected)
       drop(skipping: h.marker ? nil : h.timestamp)
       throw .sequenceGap(expected: expected, got: h.sequence)
     }

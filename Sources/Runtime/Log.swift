@@ -25,7 +25,8 @@ public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
 
 /// ISO 8601 UTC with milliseconds.
 public func utcTimestamp(_ unixNs: UInt64) -> String {
-  var secs = time_t(unixNs / 1_000_000_000)
+  // time_t is 32-bit on armhf (Debian 12's ABI): clamped rather than trapping after 2038.
+  var secs = time_t(clamping: unixNs / 1_000_000_000)
   var tm = tm()
   gmtime_r(&secs, &tm)
   func pad(_ v: Int32, _ w: Int) -> String {

@@ -55,6 +55,7 @@ import Runtime
     #expect(message(["--size", "640"])?.contains("--size") == true)
     #expect(message(["--bitrate", "1"])?.contains("--bitrate") == true)
     #expect(message(["--bitrate", "5G"])?.contains("--bitrate") == true)
+    #expect(message(["--bitrate", "3000000k"])?.contains("--bitrate") == true)
     #expect(message(["--http-port", "70000"])?.contains("--http-port") == true)
     #expect(message(["--http-port", "99999999999999999999999"])?.contains("--http-port") == true)
     #expect(message(["--listen", "example.com"])?.contains("--listen") == true)
@@ -71,6 +72,11 @@ import Runtime
     #expect(parseBitrate("1.25m") == 1_250_000)
     #expect(parseBitrate("1.5") == nil)
     #expect(parseBitrate("k") == nil)
+    // 64-bit arithmetic: "3000000k" is 3 * 10^9, more than a 32-bit Int (armv7) holds; there it
+    // is nil (then "--bitrate" is rejected with exit 2), never an overflow trap
+    #expect(parseBitrate("3000000k") == (Int.bitWidth == 64 ? 3_000_000_000 : nil))
+    #expect(parseBitrate("2147.483648m") == (Int.bitWidth == 64 ? 2_147_483_648 : nil))
+    #expect(parseBitrate("99999999999.999999m") == (Int.bitWidth == 64 ? 99_999_999_999_999_999 : nil))
   }
 
   @Test func helpMentionsEveryOption() {

@@ -336,6 +336,15 @@ func webcamSizes() -> V4L2Sizes {
     #expect(same.milliFps == nil)
   }
 
+  /// After a week at 30 fps (18 million frames) (frames - 1) × 10^12 no longer fits 64 bits; the
+  /// rate must still come out right (it wrapped to nonsense before).
+  @Test func measuredFrameRateAfterAWeek() {
+    let frames: UInt64 = 20_000_000
+    #expect(FpsMeter.milliFps(frames: frames, spanNs: (frames - 1) * 40_000_000) == 25_000)
+    #expect(FpsMeter.milliFps(frames: 1 << 36, spanNs: (1 << 36) / 30 * 1_000_000_000) == 30_000)
+    #expect(FpsMeter.milliFps(frames: UInt64.max, spanNs: 1) == Int.max)
+  }
+
   @Test func implausibleDriverTimestampsFallBackToNow() {
     let now: UInt64 = 100_000_000_000
     #expect(V4L2Source.plausibleTimestamp(now - 30_000_000, now: now) == now - 30_000_000)

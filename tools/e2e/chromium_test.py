@@ -2,7 +2,7 @@
 """End-to-end: a real rtcam binary, a real headless Chromium, loopback only.
 
 Starts `rtcam --source testsrc --listen 127.0.0.1 --ice-host 127.0.0.1` (optionally under
-qemu-aarch64-static), opens the viewer page in headless Chromium through chromedriver, and
+qemu-user: qemu-aarch64-static or qemu-arm-static), opens the viewer page in headless Chromium through chromedriver, and
 reads the <video> element's decoded frame count and size. Saves a screenshot and rtcam's log
 under build/e2e/. Exit code 0 only if every requirement held.
 """
@@ -20,6 +20,8 @@ from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtcam_process import QEMU  # noqa: E402
 
 
 def free_port(kind):
@@ -72,7 +74,8 @@ def restart_and_recover(driver, proc, cmd, log, base, procs, args):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
-    ap.add_argument("--qemu", action="store_true", help="run the binary under qemu-aarch64-static")
+    ap.add_argument("--qemu", nargs="?", const="aarch64", choices=sorted(QEMU),
+                    help="run the binary under qemu-user for this arch (qemu-aarch64-static if no arch given)")
     ap.add_argument("--name", required=True)
     ap.add_argument("--min-frames", type=int, default=60)
     ap.add_argument("--within", type=float, default=10.0, help="seconds after the page loads")
@@ -88,7 +91,7 @@ def main():
     cmd = [args.binary, "--source", args.source, "--listen", "127.0.0.1", "--ice-host", "127.0.0.1",
            "--http-port", str(http_port), "--udp-port", str(udp_port), "--log-level", "debug"]
     if args.qemu:
-        cmd = ["qemu-aarch64-static"] + cmd
+        cmd = [QEMU[args.qemu]] + cmd
     log_path = os.path.join(out_dir, args.name + ".rtcam.log")
     log = open(log_path, "w")
     print("e2e: starting", " ".join(cmd))
