@@ -99,6 +99,7 @@ def main():
            "--https-port", str(https), "--state-dir", os.path.join(tmp, "state")]
     print("unit syscalls: " + " ".join(cmd), flush=True)
     log = open(os.path.join(tmp, "rtcam.log"), "w")
+    t0 = time.time()
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
     base = "http://127.0.0.1:%d" % http
     ok = False
@@ -121,13 +122,21 @@ def main():
         urllib.request.urlopen(base + "/snapshot.jpg", timeout=10).read()
         with urllib.request.urlopen(base + "/stream.mjpg", timeout=10) as r:
             r.read(200_000)
-    proc.send_signal(signal.SIGTERM)
+    # SIGTERM to rtcam itself (strace's child), as systemd stops it; strace exits with its status
+    try:
+        rtcam_pid = int(open("/proc/%d/task/%d/children" % (proc.pid, proc.pid)).read().split()[0])
+    except (OSError, IndexError, ValueError):
+        rtcam_pid = proc.pid
+    print("unit syscalls: requests done after %.1f s; SIGTERM to rtcam (pid %d)" % (time.time() - t0, rtcam_pid),
+          flush=True)
+    os.kill(rtcam_pid, signal.SIGTERM)
     try:
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
     log.close()
+    print("unit syscalls: rtcam exited %d after %.1f s" % (proc.returncode, time.time() - t0), flush=True)
     used, used_families = set(), set()
     for line in open(trace):
         m = re.match(r"\d+\s+([a-z0-9_]+)\(", line)
@@ -141,6 +150,8 @@ def main():
         failures.append("system calls outside the unit's SystemCallFilter: " + " ".join(outside))
     if used_families - families:
         failures.append("socket families outside RestrictAddressFamilies: " + " ".join(sorted(used_families - families)))
+    if proc.returncode != 0:
+        failures.append("rtcam exited %d after SIGTERM (0 expected)" % proc.returncode)
     if len(used) < 30:
         failures.append("only %d system calls traced: strace did not follow rtcam" % len(used))
     for f in failures:
