@@ -61,7 +61,8 @@ public func parseConfigLines(_ file: ConfigFile) throws(OptionError) -> [ConfigL
     let line = text.trimmedASCII
     if line.isEmpty || line.hasPrefix("#") { continue }
     guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")) else {
-      throw OptionError("\(at): expected 'key = value', not '\(line)'")
+      // the line is not repeated: it may hold a password or token written without its `=`
+      throw OptionError("\(at): expected 'key = value' (there is no '=')")
     }
     let key = String(line[..<eq]).trimmedASCII
     let value = String(line[line.index(after: eq)...]).trimmedASCII

@@ -34,7 +34,7 @@ public func parseCommandLine(_ args: [String], config: ConfigFile? = nil) throws
   if args.first == "passwd" { return try parsePasswdOptions(Array(args.dropFirst())) }
   let (commandLine, configPath) = try splitConfigOption(args)
   if asksForHelpOrVersion(commandLine) { return try parseServeArguments(commandLine, origins: []) }
-  if configPath != nil && config == nil { throw OptionError("--config \(configPath!) was not read") }
+  if let path = configPath, config == nil { throw OptionError("--config \(path) was not read") }
   guard let config else { return try parseServeArguments(commandLine, origins: []) }
   let merged = try mergeConfig(config, commandLine: commandLine)
   return try parseServeArguments(merged.args, origins: merged.origins)
