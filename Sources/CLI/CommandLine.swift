@@ -6,9 +6,17 @@ import Wire
 
 /// Entry point shared by the device and host builds. Returns the process exit code.
 public func runCommandLine(_ argv: [String]) -> Int32 {
+  let args = Array(argv.dropFirst())
+  var config: ConfigFile? = nil
+  if let path = configPath(in: args) {
+    do { config = ConfigFile(path: path, bytes: try readSmallFile(path, maxBytes: ConfigFile.maxBytes)) } catch {
+      writeErr("rtcam: --config: \(error.message)")
+      return 2
+    }
+  }
   let command: Command
   do {
-    command = try parseCommandLine(Array(argv.dropFirst()))
+    command = try parseCommandLine(args, config: config)
   } catch {
     writeErr("rtcam: \(error.message) (see rtcam --help)")
     return 2

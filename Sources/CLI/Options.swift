@@ -22,7 +22,9 @@ public struct OptionError: Error, Equatable, Sendable {
 }
 
 /// Parses the command line (without the program name). Errors name the offending option.
-public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
+/// `config` is the text of the `--config` file (ConfigFile.swift), read by the caller: its lines
+/// come first and the command line overrides them.
+public func parseCommandLine(_ args: [String], config: ConfigFile? = nil) throws(OptionError) -> Command {
   // V4L2 tools: `probe` and `devices` have their own options (Probe.swift)
   if args.first == "probe" {
     if args.contains("--help") || args.contains("-h") { return .help }
@@ -30,6 +32,24 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
   }
   if args.first == "devices" { return .devices(json: try parseDevicesOptions(Array(args.dropFirst()))) }
   if args.first == "passwd" { return try parsePasswdOptions(Array(args.dropFirst())) }
+  let (commandLine, configPath) = try splitConfigOption(args)
+  if asksForHelpOrVersion(commandLine) { return try parseServeArguments(commandLine, origins: []) }
+  if let path = configPath, config == nil { throw OptionError("--config \(path) was not read") }
+  guard let config else { return try parseServeArguments(commandLine, origins: []) }
+  let merged = try mergeConfig(config, commandLine: commandLine)
+  return try parseServeArguments(merged.args, origins: merged.origins)
+}
+
+/// The serve options; `origins[i]`, when present and not nil, is the `file:line` that argument
+/// came from, and errors about it start with that.
+func parseServeArguments(_ args: [String], origins: [String?]) throws(OptionError) -> Command {
+  func origin(_ index: Int) -> String? { index < origins.count ? origins[index] : nil }
+  /// Where each option was last set, when that was a config file line (for the checks at the end).
+  var setAt: [String: String] = [:]
+  func from(_ names: [String]) -> String {
+    for n in names { if let at = setAt[n] { return at + ": " } }
+    return ""
+  }
   var o = ServeOptions()
   var tlsCert: String? = nil
   var tlsKey: String? = nil
@@ -57,89 +77,105 @@ public func parseCommandLine(_ args: [String]) throws(OptionError) -> Command {
       if let v = inline { return v }
       return try value(arg)
     }
-    switch arg {
-    case "-h", "--help", "help": return .help
-    case "-V", "--version", "version": return .version
-    case "serve":
-      guard !sawServe, i == 0 else { throw OptionError("'serve' must come first") }
-      sawServe = true
-    case "--source": o.source = try sourceOption(try val())
-    case "--rpicam-args": o.rpicamArgs = try rpicamArgsOption(try val())
-    case "--size": (o.width, o.height) = try sizeOption(try val())
-    case "--fps": o.fps = try fpsOption(try val())
-    case "--format": o.pixelFormat = try formatOption(try val())
-    case "--bitrate": o.bitrate = try bitrateOption(try val())
-    case "--listen":
-      let s = try val()
-      guard looksLikeIP(s) else { throw OptionError("--listen must be a numeric IP address (e.g. 0.0.0.0, ::, 127.0.0.1), not '\(s)'") }
-      o.listen = s
-    case "--http-port": o.httpPort = try number("--http-port", try val(), 1...65535)
-    case "--udp-port": o.udpPort = try number("--udp-port", try val(), 1...65535)
-    case "--ice-host":
-      let s = try val()
-      guard looksLikeIP(s) else { throw OptionError("--ice-host must be a numeric IP address, not '\(s)'") }
-      o.iceHosts.append(s)
-    case "--max-viewers": o.maxViewers = try number("--max-viewers", try val(), 1...64)
-    case "--auth":
-      let s = try val()
-      guard let colon = s.utf8.firstIndex(of: UInt8(ascii: ":")) else {
-        throw OptionError("--auth must be USER:PASSWORD")
+    let at = origin(i)
+    if let at { setAt[arg] = at } else { setAt[arg] = nil }
+    do throws(OptionError) {
+      switch arg {
+      case "-h", "--help", "help": return .help
+      case "-V", "--version", "version": return .version
+      case "serve":
+        guard !sawServe, i == 0 else { throw OptionError("'serve' must come first") }
+        sawServe = true
+      case "--source": o.source = try sourceOption(try val())
+      case "--rpicam-args": o.rpicamArgs = try rpicamArgsOption(try val())
+      case "--size": (o.width, o.height) = try sizeOption(try val())
+      case "--fps": o.fps = try fpsOption(try val())
+      case "--format": o.pixelFormat = try formatOption(try val())
+      case "--bitrate": o.bitrate = try bitrateOption(try val())
+      case "--listen":
+        let s = try val()
+        guard looksLikeIP(s) else { throw OptionError("--listen must be a numeric IP address (e.g. 0.0.0.0, ::, 127.0.0.1), not '\(s)'") }
+        o.listen = s
+      case "--http-port": o.httpPort = try number("--http-port", try val(), 1...65535)
+      case "--udp-port": o.udpPort = try number("--udp-port", try val(), 1...65535)
+      case "--ice-host":
+        let s = try val()
+        guard looksLikeIP(s) else { throw OptionError("--ice-host must be a numeric IP address, not '\(s)'") }
+        o.iceHosts.append(s)
+      case "--max-viewers": o.maxViewers = try number("--max-viewers", try val(), 1...64)
+      case "--auth":
+        let s = try val()
+        guard let colon = s.utf8.firstIndex(of: UInt8(ascii: ":")) else {
+          throw OptionError("--auth must be USER:PASSWORD")
+        }
+        let user = String(s[..<colon])
+        let password = String(s[s.index(after: colon)...])
+        do { try PasswordHashLine.checkUserName(user) } catch { throw OptionError("--auth: " + error.message) }
+        guard !password.isEmpty else { throw OptionError("--auth: the password must not be empty") }
+        o.auth.users.append(UserCredential(name: user, verifier: .plain(password: password)))
+      case "--auth-file": o.authFiles.append(try val())
+      case "--token":
+        let t = try val()
+        guard isValidToken(t) else { throw OptionError("--token must be 8-256 visible ASCII characters without spaces") }
+        o.auth.addToken(t)
+      case "--token-file": o.tokenFiles.append(try val())
+      case "--max-connections-per-ip": o.limits.connectionsPerAddress = try number("--max-connections-per-ip", try val(), 1...64)
+      case "--max-viewers-per-ip": o.limits.viewersPerAddress = try number("--max-viewers-per-ip", try val(), 1...64)
+      case "--auth-failures-per-minute":
+        o.limits.authFailuresPerMinute = try number("--auth-failures-per-minute", try val(), 1...10_000)
+      case "--offers-per-minute": o.limits.offersPerMinute = try number("--offers-per-minute", try val(), 1...10_000)
+      case "--snapshots-per-minute":
+        o.limits.snapshotsPerMinute = try number("--snapshots-per-minute", try val(), 1...10_000)
+      case "--mjpeg-fps": o.stills.streamFps = try number("--mjpeg-fps", try val(), 1...30)
+      case "--mjpeg-quality": o.stills.quality = try number("--mjpeg-quality", try val(), StillOptions.qualityRange)
+      case "--max-stream-clients": o.stills.maxStreamClients = try number("--max-stream-clients", try val(), 0...32)
+      case "--tls":
+        let v = try val()
+        guard v == "self-signed" else { throw OptionError("--tls must be 'self-signed' (or give --tls-cert and --tls-key), not '\(v)'") }
+        o.tls = .selfSigned
+      case "--tls-cert": tlsCert = try val()
+      case "--tls-key": tlsKey = try val()
+      case "--https-port": o.httpsPort = try number("--https-port", try val(), 1...65535)
+      case "--state-dir":
+        let d = try val()
+        guard d.hasPrefix("/") else { throw OptionError("--state-dir must be an absolute path, not '\(d)'") }
+        o.stateDir = d
+      case "--http-redirect": o.redirectHTTP = true
+      case "--log-level":
+        let s = try val()
+        guard let l = LogLevel(name: s) else { throw OptionError("--log-level must be error, warn, info or debug, not '\(s)'") }
+        o.logLevel = l
+      default:
+        if at != nil { throw OptionError("unknown key '\(arg.dropFirst(2))'") }
+        if arg.hasPrefix("-") { throw OptionError("unknown option '\(arg)'") }
+        throw OptionError("unknown command '\(arg)'")
       }
-      let user = String(s[..<colon])
-      let password = String(s[s.index(after: colon)...])
-      do { try PasswordHashLine.checkUserName(user) } catch { throw OptionError("--auth: " + error.message) }
-      guard !password.isEmpty else { throw OptionError("--auth: the password must not be empty") }
-      o.auth.users.append(UserCredential(name: user, verifier: .plain(password: password)))
-    case "--auth-file": o.authFiles.append(try val())
-    case "--token":
-      let t = try val()
-      guard isValidToken(t) else { throw OptionError("--token must be 8-256 visible ASCII characters without spaces") }
-      o.auth.addToken(t)
-    case "--token-file": o.tokenFiles.append(try val())
-    case "--max-connections-per-ip": o.limits.connectionsPerAddress = try number("--max-connections-per-ip", try val(), 1...64)
-    case "--max-viewers-per-ip": o.limits.viewersPerAddress = try number("--max-viewers-per-ip", try val(), 1...64)
-    case "--auth-failures-per-minute":
-      o.limits.authFailuresPerMinute = try number("--auth-failures-per-minute", try val(), 1...10_000)
-    case "--offers-per-minute": o.limits.offersPerMinute = try number("--offers-per-minute", try val(), 1...10_000)
-    case "--snapshots-per-minute":
-      o.limits.snapshotsPerMinute = try number("--snapshots-per-minute", try val(), 1...10_000)
-    case "--mjpeg-fps": o.stills.streamFps = try number("--mjpeg-fps", try val(), 1...30)
-    case "--mjpeg-quality": o.stills.quality = try number("--mjpeg-quality", try val(), StillOptions.qualityRange)
-    case "--max-stream-clients": o.stills.maxStreamClients = try number("--max-stream-clients", try val(), 0...32)
-    case "--tls":
-      let v = try val()
-      guard v == "self-signed" else { throw OptionError("--tls must be 'self-signed' (or give --tls-cert and --tls-key), not '\(v)'") }
-      o.tls = .selfSigned
-    case "--tls-cert": tlsCert = try val()
-    case "--tls-key": tlsKey = try val()
-    case "--https-port": o.httpsPort = try number("--https-port", try val(), 1...65535)
-    case "--state-dir":
-      let d = try val()
-      guard d.hasPrefix("/") else { throw OptionError("--state-dir must be an absolute path, not '\(d)'") }
-      o.stateDir = d
-    case "--http-redirect": o.redirectHTTP = true
-    case "--log-level":
-      let s = try val()
-      guard let l = LogLevel(name: s) else { throw OptionError("--log-level must be error, warn, info or debug, not '\(s)'") }
-      o.logLevel = l
-    default:
-      if arg.hasPrefix("-") { throw OptionError("unknown option '\(arg)'") }
-      throw OptionError("unknown command '\(arg)'")
+      if inline != nil && !arg.hasPrefix("--") { throw OptionError("option \(arg) takes no value") }
+    } catch {
+      guard let at else { throw error }
+      throw OptionError(at + ": " + error.message)
     }
-    if inline != nil && !arg.hasPrefix("--") { throw OptionError("option \(arg) takes no value") }
     i += 1
   }
-  if o.httpPort == o.udpPort { throw OptionError("--http-port and --udp-port must differ") }
-  if !o.rpicamArgs.isEmpty && o.source != "rpicam" { throw OptionError("--rpicam-args goes with --source rpicam") }
+  if o.httpPort == o.udpPort { throw OptionError(from(["--http-port", "--udp-port"]) + "--http-port and --udp-port must differ") }
+  if !o.rpicamArgs.isEmpty && o.source != "rpicam" {
+    throw OptionError(from(["--rpicam-args", "--source"]) + "--rpicam-args goes with --source rpicam")
+  }
   switch (tlsCert, tlsKey) {
   case (nil, nil): break
   case (let c?, let k?):
-    guard o.tls == .off else { throw OptionError("--tls self-signed and --tls-cert/--tls-key exclude each other") }
+    guard o.tls == .off else {
+      throw OptionError(from(["--tls", "--tls-cert", "--tls-key"]) + "--tls self-signed and --tls-cert/--tls-key exclude each other")
+    }
     o.tls = .files(certificate: c, key: k)
-  default: throw OptionError("--tls-cert and --tls-key go together")
+  default: throw OptionError(from(["--tls-cert", "--tls-key"]) + "--tls-cert and --tls-key go together")
   }
-  if o.tls != .off && o.httpsPort == o.httpPort { throw OptionError("--https-port and --http-port must differ") }
-  if o.redirectHTTP && o.tls == .off { throw OptionError("--http-redirect needs HTTPS (--tls self-signed or --tls-cert/--tls-key)") }
+  if o.tls != .off && o.httpsPort == o.httpPort {
+    throw OptionError(from(["--https-port", "--http-port"]) + "--https-port and --http-port must differ")
+  }
+  if o.redirectHTTP && o.tls == .off {
+    throw OptionError(from(["--http-redirect"]) + "--http-redirect needs HTTPS (--tls self-signed or --tls-cert/--tls-key)")
+  }
   return .serve(o)
 }
 
@@ -223,6 +259,13 @@ Usage: rtcam [serve] [options]      serve the viewer page and stream (the defaul
 Open http://<this machine>:<http-port>/ in a browser to watch.
 
 Options:
+  --config PATH       read options from PATH first (the service uses /etc/rtcam/rtcam.conf):
+                      one `key = value` a line, keys are the long options without the dashes
+                      (source = v4l2:/dev/video0, http-port = 8080, http-redirect = true),
+                      whole-line # comments; values are taken as written (no quotes needed).
+                      Repeatable keys (ice-host, auth, auth-file, token, token-file) may repeat.
+                      The command line overrides the file; a repeatable option given there
+                      replaces the file's lines of that key. Errors say FILE:LINE (exit 2)
   --source SPEC       where frames come from (default: the first usable camera among
                       /dev/video*, else testsrc; the log says which):
                         testsrc          moving test pattern with frame counter and time strip

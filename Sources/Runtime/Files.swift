@@ -1,4 +1,4 @@
-// Reading small configuration files (auth and token files, TLS keys) whole, bounded.
+// Reading small configuration files (the --config file, auth and token files, TLS keys) whole, bounded.
 import CRTCam
 
 /// Why a file could not be read; the message names the file.

@@ -50,8 +50,11 @@ func startPipeCapture(name: String, bitrate: Int, policy: RestartPolicy, shared:
 
 /// True on a Raspberry Pi 5 (BCM2712, whose PiSP ISP pads YUV420 rows differently from the
 /// earlier models'; see `rpicamLumaStride`): the device tree's compatible list names the SoC.
+/// Read from sysfs: /proc/device-tree is only a link to it, and the service's ProcSubset=pid
+/// hides it (board/rtcam.service).
 public func runsOnPiSP() -> Bool {
-  let fd = rtc_open("/proc/device-tree/compatible", O_RDONLY, 0)
+  var fd = rtc_open("/sys/firmware/devicetree/base/compatible", O_RDONLY | O_CLOEXEC, 0)
+  if fd < 0 { fd = rtc_open("/proc/device-tree/compatible", O_RDONLY | O_CLOEXEC, 0) }
   guard fd >= 0 else { return false }
   defer { close(fd) }
   // a few NUL-separated strings ("raspberrypi,5-model-b\0brcm,bcm2712\0"); 512 bytes is plenty
