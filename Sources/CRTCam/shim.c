@@ -1,6 +1,7 @@
 // Thin shims for what Swift cannot call: variadic functions, macros, errno, sockaddr casts.
 #define _GNU_SOURCE 1
 #include "CRTCam.h"
+#include <sys/un.h>
 
 int rtc_errno(void) { return errno; }
 void rtc_set_errno(int value) { errno = value; }
@@ -202,6 +203,23 @@ int rtc_local_port(int fd) {
   a.len = sizeof a.storage;
   if (getsockname(fd, (struct sockaddr *)&a.storage, &a.len) != 0) return -1;
   return rtc_addr_port(&a);
+}
+
+int rtc_unix_datagram(const char *path, const void *msg, size_t len) {
+  struct sockaddr_un a;
+  size_t n = strlen(path);
+  if (n < 2 || n >= sizeof a.sun_path) return ENAMETOOLONG;
+  memset(&a, 0, sizeof a);
+  a.sun_family = AF_UNIX;
+  memcpy(a.sun_path, path, n);
+  if (path[0] == '@') a.sun_path[0] = 0;  // abstract namespace: not NUL-terminated
+  socklen_t alen = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n + (path[0] == '@' ? 0 : 1));
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  ssize_t r = sendto(fd, msg, len, MSG_NOSIGNAL, (struct sockaddr *)&a, alen);
+  int e = r < 0 ? errno : 0;
+  close(fd);
+  return e;
 }
 
 int rtc_list_interface_addrs(int include_loopback, rtc_ifaddr_cb cb, void *ctx) {

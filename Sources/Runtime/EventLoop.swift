@@ -45,6 +45,8 @@ final class EventLoop {
   var cAddresses: [SocketAddress: rtc_addr] = [:]
   /// Room for every viewer's nominated address and some changes of path (64 viewers at most).
   let maxCachedAddresses = 256
+  /// systemd's watchdog, pinged from this loop (nil outside systemd).
+  var notifier: ServiceNotifier? = nil
 
   init(core: ServerCore, httpFd: Int32, udpFd: Int32, udpIsV6: Bool, wakeFd: Int32, stopFd: Int32, shared: CaptureShared,
        httpsFd: Int32 = -1, tls: TlsServerConfig? = nil) {
@@ -87,6 +89,7 @@ final class EventLoop {
       if let d = core.nextDeadline { deadline = min(deadline, d) }
       if let d = http.nextDeadline { deadline = min(deadline, d) }
       for (_, t) in tlsConns { if let d = t.handshakeDeadline { deadline = min(deadline, d) } }
+      if let d = notifier?.policy.nextDeadline { deadline = min(deadline, d) }
       let timeoutMs = deadline > now ? Int32(min((deadline - now + 999_999) / 1_000_000, 1000)) : 0
 
       pollfds.removeAll(keepingCapacity: true)
@@ -134,6 +137,7 @@ final class EventLoop {
       checkTlsHandshakes(now: rtc_monotonic_ns())
       updateSourceStatus()
       shared.viewers.store(core.connectedCount, ordering: .relaxed)
+      notifier?.tick(now: rtc_monotonic_ns())
     }
     perform(http.closeAll())
   }

@@ -186,7 +186,15 @@ public func serve(_ o: ServeOptions) -> Int32 {
   }
   let loop = EventLoop(core: core, httpFd: httpFd, udpFd: udpFd, udpIsV6: v6,
     wakeFd: wake[0], stopFd: stopPipe[0], shared: shared, httpsFd: httpsFd, tls: tlsConfig)
+  // under systemd (Type=notify): ready once every socket is bound; the loop pings the watchdog
+  let notifier = ServiceNotifier()
+  if let n = notifier {
+    n.send(ServiceNotify.ready(status: "serving on HTTP port " + String(o.httpPort) + ", source " + spec.description))
+    if let i = n.policy.pingIntervalNs { log(.info, "systemd watchdog: a ping every " + String(Int(i / 1_000_000)) + " ms") }
+  }
+  loop.notifier = notifier
   loop.run()
+  notifier?.send(ServiceNotify.stopping)
   shared.stop.store(true, ordering: .releasing)
   switch spec {
   case .exec, .rpicam:

@@ -128,6 +128,10 @@ ssize_t rtc_recvfrom(int fd, void *buf, size_t len, rtc_addr *from);
 ssize_t rtc_sendto(int fd, const void *buf, size_t len, const rtc_addr *to);
 int rtc_local_port(int fd);
 
+/// Sends one datagram to a unix socket (sd_notify): `path` absolute, or starting with '@' for the
+/// abstract namespace. Returns 0 or an errno value.
+int rtc_unix_datagram(const char *path, const void *msg, size_t len);
+
 /// Calls back once per usable interface address (up, not loopback unless include_loopback).
 typedef void (*rtc_ifaddr_cb)(void *ctx, const char *name, const rtc_addr *addr);
 int rtc_list_interface_addrs(int include_loopback, rtc_ifaddr_cb cb, void *ctx);
