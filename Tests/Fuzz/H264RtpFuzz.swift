@@ -150,7 +150,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   var depack = H264Depacketizer()
   var i = 1
   var sequence: UInt16 = 0
-  var lost = 0
+  var lost: UInt64 = 0
   while i + 2 <= input.count {
     let n = Int(input[i]) << 8 | Int(input[i + 1])
     i += 2
