@@ -28,8 +28,8 @@ STATE_JS = """
             frames: q.totalVideoFrames, dropped: q.droppedVideoFrames || 0,
             width: v.videoWidth, height: v.videoHeight};"""
 
-# Mean RGB of an 8x8 block in the middle of each eighth of the picture, at 60% of its height.
-BARS_JS = """
+# The current video frame drawn into a canvas `c` (2d context `g`), and an empty `out`.
+FRAME_JS = """
     const v = document.querySelector('video');
     if (!v.videoWidth) return null;
     const c = document.createElement('canvas');
@@ -37,6 +37,10 @@ BARS_JS = """
     const g = c.getContext('2d');
     g.drawImage(v, 0, 0);
     const out = [];
+"""
+
+# Mean RGB of an 8x8 block in the middle of each eighth of the picture, at 60% of its height.
+BARS_JS = FRAME_JS + """
     const y = Math.floor(c.height * 0.6);
     for (let i = 0; i < 8; i++) {
         const x = Math.floor((i + 0.5) * c.width / 8) - 4;
@@ -69,14 +73,7 @@ def bars_problem(samples):
 
 # Mean RGB of an 8x8 block at the centre of each quadrant (clear of the moving block's band),
 # and of the band's left end (x 0..7, where the moving block never goes).
-QUADS_JS = """
-    const v = document.querySelector('video');
-    if (!v.videoWidth) return null;
-    const c = document.createElement('canvas');
-    c.width = v.videoWidth; c.height = v.videoHeight;
-    const g = c.getContext('2d');
-    g.drawImage(v, 0, 0);
-    const out = [];
+QUADS_JS = FRAME_JS + """
     for (const [fx, fy] of [[0.25, 0.25], [0.75, 0.25], [0.25, 0.75], [0.75, 0.75], [8 / 640, 0.5]]) {
         const x = Math.max(0, Math.floor(fx * c.width) - 4);
         const d = g.getImageData(x, Math.floor(fy * c.height) - 4, 8, 8).data;
