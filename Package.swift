@@ -38,6 +38,7 @@ let deviceModules: [(String, [String])] = [
 let extraTestDependencies: [String: [String]] = [
   "Peer": ["Capture", "Encoder", "AllocCounter"],
   "Capture": ["AllocCounter"],
+  "App": ["AllocCounter"],
 ]
 
 let swiftSettings: [SwiftSetting] = [

@@ -43,6 +43,8 @@ public final class ServerCore {
   /// What /metrics reports (Metrics.swift); the encode times come from the capture thread.
   public var metrics = MetricsCounters()
   public var encodeTimes: () -> EncodeTimes = { EncodeTimes() }
+  /// Per-stage frame times over the last seconds (StageTimes.swift), taken by the runtime.
+  public var stages = StageWindow()
   /// Wall-clock start (Unix ns), for rtcam_process_start_time_seconds.
   public var startedUnixNs: UInt64 = 0
   /// Access control (App/Auth.swift) and per-address limits (App/AddressLimits.swift).

@@ -20,6 +20,7 @@ extension ServerCore {
     let t = encodeTimes()
     m.histogram("rtcam_encode_duration_seconds", "Time to encode one frame.", bounds: encodeTimeBucketBounds,
       counts: t.buckets, sumSeconds: Double(t.sumNs) / 1e9)
+    writeStageMetrics(&m)
     m.gauge("rtcam_source_up", "1 while the source delivers frames, else 0.", s.state.name == "running" ? "1" : "0")
     m.labelled("rtcam_source_faults_total", "Camera or source faults, by code.", label: "code", metrics.sourceFaults)
     m.gauge("rtcam_viewers", "Viewers whose media is flowing.", String(connectedCount))

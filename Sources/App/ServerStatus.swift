@@ -36,6 +36,7 @@ extension ServerCore {
     w.key("idle_frames"); w.uint64(s.framesIdle)
     w.endObject()
     let j = stillStatus
+    w.key("stages"); writeStages(&w)
     w.key("stills"); w.beginObject()
     w.key("snapshots"); w.uint64(j.snapshotsServed)
     w.key("stream_clients"); w.int(j.streamClients)

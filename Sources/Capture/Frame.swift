@@ -138,6 +138,15 @@ public protocol FrameSource {
   var fps: Int { get }
   /// Short human-readable description for logs ("testsrc 640x480@30").
   var description: String { get }
+  /// Nanoseconds the last `nextFrame` spent converting the picture to I420 (V4L2: NV12/YUYV
+  /// conversion or MJPEG decoding; the test pattern: drawing it, time strip included), part of
+  /// the time `nextFrame` took; the rest was waiting for and reading the frame. 0 for sources
+  /// that deliver I420 as it is (pipes, Y4M files).
+  var lastConvertNs: UInt64 { get }
+}
+
+extension FrameSource {
+  public var lastConvertNs: UInt64 { 0 }
 }
 
 /// The clock and sleep a source uses. `system` is the real one; tests pass a fake whose

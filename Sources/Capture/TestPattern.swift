@@ -20,6 +20,8 @@ public struct TestPattern: FrameSource {
   let storage: PlaneStorage
   var pacer: FramePacer
   var sequence: UInt64 = 0
+  /// Time the last `nextFrame` spent drawing (the pattern's "conversion").
+  public private(set) var lastConvertNs: UInt64 = 0
 
   public init(width: Int = 640, height: Int = 480, fps: Int = 30, clock: CaptureClock = .system, paced: Bool = true) {
     let w = min(max(width & ~1, 64), 4096)
@@ -46,6 +48,8 @@ public struct TestPattern: FrameSource {
     sequence += 1
     let canvas = Canvas(base: storage.base, width: width, height: height)
     canvas.drawPattern(sequence: seq, unixMs: unixMs, strip: strip)
+    let drawn = clock.monotonicNs()
+    lastConvertNs = drawn > now ? drawn - now : 0
     return FrameView(
       width: width, height: height, y: UnsafePointer(canvas.y), u: UnsafePointer(canvas.u),
       v: UnsafePointer(canvas.v), yStride: width, uvStride: width / 2, captureTimeNs: now, sequence: seq)

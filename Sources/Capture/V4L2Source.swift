@@ -138,6 +138,8 @@ public struct V4L2Source: FrameSource {
   var tracker = V4L2SequenceTracker()
   var meter = FpsMeter()
   var badBuffers: UInt64 = 0
+  /// Time the last `nextFrame` spent in `makeView` (conversion or MJPEG decoding).
+  public private(set) var lastConvertNs: UInt64 = 0
 
   /// Opens and starts the camera. Errors: CAMERA_NOT_FOUND (no such device, or not a V4L2
   /// video capture node), CAMERA_BUSY, FORMAT_UNSUPPORTED (naming the formats offered),
@@ -310,6 +312,7 @@ public struct V4L2Source: FrameSource {
       let e = stream.queue(held)
       if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_QBUF", errno: e) }
     }
+    lastConvertNs = 0
     let timeoutMs = sequence == 0 ? options.firstFrameTimeoutMs : options.frameTimeoutMs
     let deadline = rtc_monotonic_ns() &+ UInt64(max(timeoutMs, 1)) * 1_000_000
     while true {
@@ -346,8 +349,11 @@ public struct V4L2Source: FrameSource {
         if qe != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_QBUF", errno: qe) }
         continue
       }
-      let t = captureTime(b, now: rtc_monotonic_ns())
-      guard let view = try makeView(index: b.index, bytesUsed: Int(clamping: b.bytesused), captureTimeNs: t) else { continue }
+      let dequeued = rtc_monotonic_ns()
+      let t = captureTime(b, now: dequeued)
+      let made = try makeView(index: b.index, bytesUsed: Int(clamping: b.bytesused), captureTimeNs: t)
+      lastConvertNs &+= rtc_monotonic_ns() &- dequeued
+      guard let view = made else { continue }
       meter.record(t)
       sequence += 1
       return view

@@ -153,7 +153,7 @@ final class CameraRunner<S: FrameSource> {
     var count: UInt64 = 0
     while !stopped {
       let frame: FrameView
-      do { frame = try source.nextFrame() } catch {
+      do { frame = try shared.timedNextFrame(&source) } catch {
         if stopped { return }  // the source (a program: stopped and reaped) goes with this call
         perform(supervisor.ended(error, counters: counters(source), now: rtc_monotonic_ns()))
         return

@@ -30,6 +30,8 @@ final class CaptureShared: Sendable {
   let framesIdle = Atomic<UInt64>(0)
   /// Per-frame encode times for /metrics.
   let encodeTimes = EncodeTimeCounter()
+  /// Per-stage frame times for /status and /metrics (StageTiming.swift).
+  let stageTimes = StageRecorder(StageCounters())
   /// The quality a waiting snapshot asked for (0: none), and the MJPEG stream clients: set by
   /// the network loop, read by the capture thread's `StillPolicy`.
   let snapshotQuality = Atomic<Int>(0)
@@ -106,7 +108,9 @@ final class CaptureShared: Sendable {
     }
     let t0 = rtc_monotonic_ns()
     let encoded = try encoder.encode(frame, into: &output)
-    encodeTimes.record(ns: rtc_monotonic_ns() &- t0)
+    let encodeNs = rtc_monotonic_ns() &- t0
+    encodeTimes.record(ns: encodeNs)
+    stageTimes.withLock { $0.record(.encode, ns: encodeNs) }
     guard let e = encoded else { return }
     framesEncoded.wrappingAdd(1, ordering: .relaxed)
     bytesEncoded.wrappingAdd(UInt64(e.length), ordering: .relaxed)
@@ -131,7 +135,7 @@ func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: 
   shared.wake()
   while !shared.stop.load(ordering: .relaxed) {
     let frame: FrameView
-    do { frame = try source.nextFrame() } catch {
+    do { frame = try shared.timedNextFrame(&source) } catch {
       shared.source.publish(.failed(.capture(error)))
       shared.wake()
       return

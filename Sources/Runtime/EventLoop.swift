@@ -47,6 +47,8 @@ final class EventLoop {
   let maxCachedAddresses = 256
   /// systemd's watchdog, pinged from this loop (nil outside systemd).
   var notifier: ServiceNotifier? = nil
+  /// The send time inside the frame being fanned out (StageTiming.swift).
+  let sendTimer = FrameSendTimer()
 
   init(core: ServerCore, httpFd: Int32, udpFd: Int32, udpIsV6: Bool, wakeFd: Int32, stopFd: Int32, shared: CaptureShared,
        httpsFd: Int32 = -1, tls: TlsServerConfig? = nil) {
@@ -82,6 +84,7 @@ final class EventLoop {
 
   func run() {
     let send: ServerCore.Send = { b, a in self.sendDatagram(b, a) }
+    let frameSend: ServerCore.Send = { b, a in self.sendFrameDatagram(b, a) }
     while true {
       let now = rtc_monotonic_ns()
       // poll timeout: the earliest deadline of sessions and HTTP clients, at most 1 s.
@@ -130,12 +133,13 @@ final class EventLoop {
           }
         }
       }
-      deliverFrames(send: send)
+      deliverFrames(send: frameSend)
       deliverStills()
       core.poll(now: rtc_monotonic_ns(), unixNs: rtc_realtime_ns(), send: send)
       perform(http.timeouts(now: rtc_monotonic_ns()))
       checkTlsHandshakes(now: rtc_monotonic_ns())
       updateSourceStatus()
+      takeStageWindow(now: rtc_monotonic_ns())
       shared.viewers.store(core.connectedCount, ordering: .relaxed)
       notifier?.tick(now: rtc_monotonic_ns())
     }
@@ -149,10 +153,10 @@ final class EventLoop {
     }
   }
 
+  /// Sends the encoded frames waiting in the ring; `send` is the timed `sendFrameDatagram`.
   func deliverFrames(send: ServerCore.Send) {
     while let slot = shared.ring.peek() {
-      core.sendFrame(UnsafeRawBufferPointer(start: slot.data, count: slot.length),
-        captureTimeNs: slot.captureTimeNs, isKeyframe: slot.isKeyframe, send: send)
+      timedSendFrame(slot, send: send)
       shared.ring.release()
     }
   }

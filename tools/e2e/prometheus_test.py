@@ -1,6 +1,8 @@
 """Metrics: a real Prometheus scrapes rtcam's /metrics (behind HTTP Basic auth) every second while
 an aiortc viewer watches; the test asks Prometheus's HTTP API and requires
-rtcam_frames_encoded_total to rise while the viewer is there, and the scrape to be healthy.
+rtcam_frames_encoded_total to rise while the viewer is there, and the scrape to be healthy. The
+per-stage frame times are checked twice: /status "stages" halfway through the watch, and the
+rtcam_stage_duration_seconds histograms as Prometheus parsed them.
 
 Run with the interop virtualenv's python (build/venv-interop/bin/python, it has aiortc), inside a
 network namespace that has only `lo` (tools/e2e-metrics does both). Debian's `prometheus` package.
@@ -94,7 +96,14 @@ def main():
             [sys.executable, os.path.join(ROOT, "tools/e2e/aiortc_client.py"), "--url", rtcam.base,
              "--authorization", login, "--name", "metrics-viewer", "--min-frames", str(int(args.watch * 25)),
              "--within", str(args.watch + 10)])
-        time.sleep(args.watch)
+        # halfway: /status shows the stage times of the last seconds, with the viewer there
+        time.sleep(args.watch / 2)
+        st, _, body = http("GET", rtcam.base + "/status", headers={"Authorization": login})
+        stages = json.loads(body).get("stages") if st == 200 else None
+        print("metrics: /status stages halfway: %s" % json.dumps(stages), flush=True)
+        failures += check_status_stages(stages)
+        time.sleep(args.watch / 2)
+        failures += check_stage_series(prom_base)
         rising = prom_query(prom_base, "increase(rtcam_frames_encoded_total[5s])")
         now_val = prom_query(prom_base, "rtcam_frames_encoded_total")
         viewers = prom_query(prom_base, "max_over_time(rtcam_viewers[10s])")
@@ -127,6 +136,63 @@ def main():
                     p.kill()
         rtcam.stop()
     return report(failures)
+
+
+STAGES = ("capture_wait", "convert", "encode", "packetize_protect", "send")
+
+
+def check_status_stages(stages):
+    """/status "stages" while a viewer watches a 30 fps test pattern: every stage timed, the
+    encoder and the fan-out busy (> 0), nothing near a second, the budget 1/30 s."""
+    if not isinstance(stages, dict):
+        return ["/status has no stages object: %r" % (stages,)]
+    out = []
+    if stages.get("frame_budget_ms") != 33.333:
+        out.append("frame_budget_ms %r, want 33.333 at 30 fps" % stages.get("frame_budget_ms"))
+    if not 1000 <= (stages.get("window_ms") or 0) <= 10000:
+        out.append("window_ms %r, want 1000...10000" % stages.get("window_ms"))
+    for name in STAGES:
+        s = stages.get(name + "_ms") or {}
+        if (s.get("frames") or 0) < 10:
+            out.append("%s_ms.frames %r, want >= 10 with a viewer" % (name, s.get("frames")))
+            continue
+        p50, p95, mx = s.get("p50"), s.get("p95"), s.get("max")
+        if not all(isinstance(v, (int, float)) for v in (p50, p95, mx)) or not 0 <= p50 <= p95 <= mx < 1000:
+            out.append("%s_ms %r: want numbers with 0 <= p50 <= p95 <= max < 1000 ms" % (name, s))
+    for name in ("encode", "packetize_protect", "send", "convert"):
+        if not ((stages.get(name + "_ms") or {}).get("p95") or 0) > 0:
+            out.append("%s_ms.p95 is not > 0 while a viewer watches" % name)
+    # the paced test pattern waits for each frame's due time (unless encoding took all of it)
+    if not ((stages.get("capture_wait_ms") or {}).get("p50") or 0) > 0:
+        out.append("capture_wait_ms.p50 %r, want > 0 (the test pattern waits for its due time)"
+                   % (stages.get("capture_wait_ms") or {}).get("p50"))
+    if stages.get("busiest") not in ("convert", "encode", "packetize_protect", "send"):
+        out.append("busiest %r is not a work stage" % stages.get("busiest"))
+    if stages.get("short") not in (None,) + STAGES:
+        out.append("short %r is neither null nor a stage" % stages.get("short"))
+    return out
+
+
+def check_stage_series(prom_base):
+    """Prometheus parsed rtcam_stage_duration_seconds: a histogram per stage, counting frames
+    while the viewer watched, with a plausible p95 for the encoder."""
+    out = []
+    counts = prom_query(prom_base, "increase(rtcam_stage_duration_seconds_count[10s])")
+    seen = {r["metric"].get("stage"): float(r["value"][1]) for r in counts}
+    print("metrics: stage frames over 10 s: %s" % seen, flush=True)
+    for name in STAGES:
+        if seen.get(name, 0) <= 0:
+            out.append("rtcam_stage_duration_seconds_count{stage=%r} did not rise while a viewer watched" % name)
+    q = prom_query(prom_base,
+                   "histogram_quantile(0.95, rate(rtcam_stage_duration_seconds_bucket{stage=\"encode\"}[10s]))")
+    p95 = float(q[0]["value"][1]) if q else None
+    print("metrics: encode p95 by Prometheus: %s s" % p95, flush=True)
+    if p95 is None or not 0 < p95 < 1:
+        out.append("histogram_quantile(0.95) of encode %r, want within (0, 1) s" % p95)
+    budget = prom_query(prom_base, "rtcam_frame_budget_seconds")
+    if not budget or abs(float(budget[0]["value"][1]) - 1 / 30) > 0.001:
+        out.append("rtcam_frame_budget_seconds %r, want 1/30" % (budget[0]["value"][1] if budget else None))
+    return out
 
 
 def report(failures):
