@@ -335,6 +335,20 @@ def presets(args, clips):
     """rtcam probe per preset and clip: encode timings, bitrate and PSNR of the decoded stream."""
     out = {}
     for clip_name, clip in clips.items():
+        ref = os.path.join(OUT, "%s-before.h264" % clip_name)
+        r = subprocess.run([args.benchtool, "encode-before", clip, ref, str(args.bitrate), str(args.probe_frames)],
+                           capture_output=True, text=True, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("encode-before: %s" % r.stderr)
+        before = json.loads(r.stdout)
+        q = subprocess.run([args.benchtool, "psnr", clip, ref], capture_output=True, text=True, timeout=120)
+        if q.returncode != 0:
+            raise RuntimeError("psnr before: %s" % q.stderr)
+        ps = json.loads(q.stdout)
+        out["%s/before" % clip_name] = base = {
+            "encode_ms_p50": before["encode_ms_p50"], "encode_ms_p95": before["encode_ms_p95"],
+            "frames": before["frames"], "decoded": ps["frames"], "psnr_y": ps["psnr_y"], "psnr_yuv": ps["psnr_yuv"],
+            "kbit_s": os.path.getsize(ref) * 8 * args.fps / max(1, ps["frames"]) / 1000.0, "psnr_y_delta": 0.0}
         for p in PRESETS:
             h264 = os.path.join(OUT, "%s-%s.h264" % (clip_name, p))
             cmd = [args.binary, "probe", "--source", "y4m:" + clip, "--frames", str(args.probe_frames),
@@ -350,7 +364,8 @@ def presets(args, clips):
             out["%s/%s" % (clip_name, p)] = {
                 "encode_ms_p50": probe["encode_ms_p50"], "encode_ms_p95": probe["encode_ms_p95"],
                 "frames": probe["frames"], "decoded": ps["frames"], "psnr_y": ps["psnr_y"], "psnr_yuv": ps["psnr_yuv"],
-                "kbit_s": os.path.getsize(h264) * 8 * args.fps / max(1, ps["frames"]) / 1000.0}
+                "kbit_s": os.path.getsize(h264) * 8 * args.fps / max(1, ps["frames"]) / 1000.0,
+                "psnr_y_delta": ps["psnr_y"] - base["psnr_y"]}
     return out
 
 
@@ -397,10 +412,13 @@ def table(res):
             lines.append("| %s (%d connected) | %.1f | %.1f |" % (n, x["connected"], x["cpu_pct"], x["rss_mb"]))
     if res.get("presets"):
         lines.append("")
-        lines.append("| clip/preset @ %d kbit/s | encode ms p50 / p95 | kbit/s | PSNR Y dB | PSNR YUV dB |" % (res["config"]["bitrate"] // 1000))
-        lines.append("|---|---|---|---|---|")
+        lines.append("| clip/preset @ %d kbit/s | encode ms p50 / p95 | kbit/s | PSNR Y dB | vs before dB | PSNR YUV dB |" % (res["config"]["bitrate"] // 1000))
+        lines.append("|---|---|---|---|---|---|")
         for k, x in res["presets"].items():
-            lines.append("| %s | %.2f / %.2f | %.0f | %.2f | %.2f |" % (k, x["encode_ms_p50"], x["encode_ms_p95"], x["kbit_s"], x["psnr_y"], x["psnr_yuv"]))
+            lines.append("| %s | %.2f / %.2f | %.0f | %.2f | %+.2f | %.2f |" % (
+                k, x["encode_ms_p50"], x["encode_ms_p95"], x["kbit_s"], x["psnr_y"], x["psnr_y_delta"], x["psnr_yuv"]))
+        lines.append("(before: the settings before presets, rtcam 0.1.0, encoded by benchtool encode-before; "
+                     "the presets through rtcam probe --preset P --h264-out; all decoded by OpenH264)")
     if res.get("sizes"):
         s = res["sizes"]
         lines.append("")

@@ -13,6 +13,13 @@
  *       monotonic deadlines; every frame gets rtcam's time strip (TimestampStrip.swift: the
  *       64-bit word unixMs << 16 | frame, MSB first, then the complement bands) stamped with the
  *       wall-clock time at which it is written. Both servers read this same feed.
+ *   benchtool encode-before CLIP.y4m OUT.h264 BITRATE FRAMES
+ *       the reference for the presets' PSNR: encodes CLIP with the OpenH264 settings rtcam used
+ *       before presets existed (rtcam 0.1.0's H264Encoder.swift: camera real-time, low
+ *       complexity, OpenH264's defaults for background detection and adaptive quantisation,
+ *       deblocking on, one reference, scene-change detection off, no frame skipping);
+ *       paced at the clip's frame rate; prints {"frames","encode_ms_p50","encode_ms_p95"} (wall time
+ *       around EncodeFrame, as rtcam probe measures).
  *   benchtool psnr CLIP.y4m STREAM.h264
  *       decodes the Annex-B stream with OpenH264's decoder and compares frame i with frame i of
  *       CLIP; prints one JSON line {"frames","psnr_y","psnr_yuv"} (mean of per-frame PSNR, YUV
@@ -242,6 +249,78 @@ static int psnr_cmd(const char *clip, const char *stream) {
   return 0;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return x < y ? -1 : x > y;
+}
+
+static int encode_before(const char *clip, const char *out, int bitrate, int frames) {
+  FILE *f = fopen(clip, "rb"), *o = fopen(out, "wb");
+  if (!f || !o) die("cannot open the clip or the output");
+  read_header(f);
+  if (frames < 1 || frames > 100000 || bitrate < 10000) die("bad encode-before arguments");
+  size_t size = (size_t)W * H * 3 / 2;
+  uint8_t *buf = malloc(size);
+  double *ms = malloc(sizeof(double) * frames);
+  ISVCEncoder *e = NULL;
+  if (WelsCreateSVCEncoder(&e) || !e) die("WelsCreateSVCEncoder failed");
+  SEncParamExt p;
+  (*e)->GetDefaultParams(e, &p);
+  double fps = (double)FPSN / FPSD;
+  p.iUsageType = CAMERA_VIDEO_REAL_TIME;
+  p.iPicWidth = W; p.iPicHeight = H;
+  p.iTargetBitrate = bitrate; p.iMaxBitrate = bitrate + bitrate / 2;
+  p.iRCMode = RC_BITRATE_MODE; p.fMaxFrameRate = (float)fps;
+  p.iTemporalLayerNum = 1; p.iSpatialLayerNum = 1;
+  p.iComplexityMode = LOW_COMPLEXITY; p.uiIntraPeriod = 0; p.iNumRefFrame = 1;
+  p.eSpsPpsIdStrategy = CONSTANT_ID; p.bPrefixNalAddingCtrl = 0; p.bEnableSSEI = 0; p.bSimulcastAVC = 0;
+  p.iPaddingFlag = 0; p.iEntropyCodingModeFlag = 0; p.bEnableFrameSkip = 0; p.iMultipleThreadIdc = 1;
+  p.bUseLoadBalancing = 0; p.iLoopFilterDisableIdc = 0; p.bEnableDenoise = 0; p.bEnableFrameCroppingFlag = 1;
+  p.bEnableLongTermReference = 0; p.bEnableSceneChangeDetect = 0;
+  SSpatialLayerConfig *l = &p.sSpatialLayers[0];
+  l->iVideoWidth = W; l->iVideoHeight = H; l->fFrameRate = (float)fps;
+  l->iSpatialBitrate = bitrate; l->iMaxSpatialBitrate = bitrate + bitrate / 2;
+  l->uiProfileIdc = PRO_BASELINE; l->uiLevelIdc = LEVEL_3_1;
+  l->sSliceArgument.uiSliceMode = SM_SINGLE_SLICE; l->sSliceArgument.uiSliceNum = 1;
+  int level = WELS_LOG_ERROR, fmt = videoFormatI420;
+  (*e)->SetOption(e, ENCODER_OPTION_TRACE_LEVEL, &level);
+  if ((*e)->InitializeExt(e, &p)) die("InitializeExt failed");
+  (*e)->SetOption(e, ENCODER_OPTION_DATAFORMAT, &fmt);
+  int n = 0;
+  /* paced at the clip's rate like rtcam probe's y4m: source, so both time warm-up alike */
+  uint64_t period = 1000000000ull * FPSD / FPSN, due = now_ns(CLOCK_MONOTONIC);
+  for (; n < frames && read_frame(f, buf, size); n++) {
+    struct timespec ts = {(time_t)(due / 1000000000ull), (long)(due % 1000000000ull)};
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    due += period;
+    SSourcePicture pic;
+    memset(&pic, 0, sizeof pic);
+    pic.iColorFormat = videoFormatI420;
+    pic.iStride[0] = W; pic.iStride[1] = pic.iStride[2] = W / 2;
+    pic.pData[0] = buf; pic.pData[1] = buf + W * H; pic.pData[2] = buf + W * H + W * H / 4;
+    pic.iPicWidth = W; pic.iPicHeight = H;
+    pic.uiTimeStamp = (long long)(n * 1000.0 / fps);
+    SFrameBSInfo info;
+    memset(&info, 0, sizeof info);
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC);
+    if ((*e)->EncodeFrame(e, &pic, &info)) die("EncodeFrame failed");
+    ms[n] = (now_ns(CLOCK_MONOTONIC) - t0) / 1e6;
+    for (int k = 0; k < info.iLayerNum; k++) {
+      SLayerBSInfo *L = &info.sLayerInfo[k];
+      int bytes = 0;
+      for (int m = 0; m < L->iNalCount; m++) bytes += L->pNalLengthInByte[m];
+      fwrite(L->pBsBuf, 1, bytes, o);
+    }
+  }
+  (*e)->Uninitialize(e);
+  WelsDestroySVCEncoder(e);
+  if (fclose(o) || !n) die("no frame encoded");
+  qsort(ms, n, sizeof(double), cmp_double);
+  printf("{\"frames\": %d, \"encode_ms_p50\": %.3f, \"encode_ms_p95\": %.3f}\n", n, ms[(50 * n + 99) / 100 - 1],
+         ms[(95 * n + 99) / 100 - 1]);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   if (argc >= 8 && !strcmp(argv[1], "gen")) {
     W = atoi(argv[4]); H = atoi(argv[5]); FPSN = atoi(argv[6]);
@@ -262,6 +341,8 @@ int main(int argc, char **argv) {
   }
   if (argc >= 3 && !strcmp(argv[1], "feed")) return feed(argv[2], argc > 3 ? atoi(argv[3]) : 0);
   if (argc >= 4 && !strcmp(argv[1], "psnr")) return psnr_cmd(argv[2], argv[3]);
-  fprintf(stderr, "usage: benchtool gen pattern|camera OUT W H FPS FRAMES | feed CLIP [FPS] | psnr CLIP STREAM\n");
+  if (argc >= 6 && !strcmp(argv[1], "encode-before")) return encode_before(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
+  fprintf(stderr, "usage: benchtool gen pattern|camera OUT W H FPS FRAMES | feed CLIP [FPS] | psnr CLIP STREAM\n"
+                  "       | encode-before CLIP OUT BITRATE FRAMES\n");
   return 2;
 }
