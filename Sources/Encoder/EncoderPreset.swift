@@ -3,12 +3,13 @@
 /// reference frame, no B-frames, no lookahead, no encoder threads (the capture thread encodes),
 /// no scene-change IDRs (keyframes stay on demand), so no preset adds a frame of latency.
 ///
-/// What tools/bench measured on its camera-like clip at 800 kbit/s (OpenH264 2.3, x86_64): against
-/// the settings before presets (low complexity with OpenH264's background detection on), turning
-/// background detection off gains about 0.35 dB PSNR for about 5 % more encode time; medium
-/// complexity about 0.05 dB more for 20-40 % more time; turning the deblocking filter off saves
-/// about 10-50 % of the encode time and loses about 0.4 dB. Adaptive quantisation and more
-/// reference frames changed neither PSNR nor time measurably in camera real-time mode.
+/// What tools/bench measured on its camera-like clip at 800 kbit/s (OpenH264 2.3, x86_64; README,
+/// Performance): against the settings before presets (low complexity, OpenH264's background
+/// detection on), turning background detection off gains about 0.36 dB PSNR (5.4 dB on the test
+/// pattern) for 0-15 % more encode time; medium complexity about 0.04 dB more for 5-25 % more
+/// time; turning the deblocking filter off saves up to about 20 % and loses about 0.4 dB. Adaptive
+/// quantisation and more reference frames changed neither PSNR nor time measurably in camera
+/// real-time mode.
 public enum EncoderPreset: Equatable, Sendable, CaseIterable {
   /// Least CPU: low complexity, background detection on, no adaptive quantisation, no deblocking.
   case speed
