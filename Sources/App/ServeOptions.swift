@@ -1,3 +1,4 @@
+import Encoder
 import Wire
 
 /// Options of `rtcam serve` (the default command).
@@ -13,6 +14,8 @@ public struct ServeOptions: Equatable, Sendable {
   public var height = 480
   public var fps = 30
   public var bitrate = 800_000
+  /// The encoder's speed/quality trade-off (--preset).
+  public var preset = EncoderPreset.default
   /// Address the HTTP server (and the UDP media socket) bind to. "::" accepts IPv4 too.
   public var listen = "::"
   public var httpPort = 8080

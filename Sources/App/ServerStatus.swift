@@ -1,5 +1,6 @@
 // GET /status: the JSON status model (version, source, encoder, sessions).
 import DTLS
+import Encoder
 import HTTP
 import ICE
 import Peer
@@ -29,6 +30,7 @@ extension ServerCore {
     w.key("encoder"); w.beginObject()
     w.key("codec"); w.string("H.264 constrained baseline (" + H264ProfileLevel.sent.hex + ")")
     w.key("bitrate"); w.int(s.bitrate)
+    w.key("preset"); w.string(options.preset.name)
     w.key("frames"); w.uint64(s.framesEncoded)
     w.key("keyframes"); w.uint64(s.keyframes)
     w.key("bytes"); w.uint64(s.bytesEncoded)

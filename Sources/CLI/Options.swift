@@ -1,5 +1,6 @@
 import App
 import Capture
+import Encoder
 import Runtime
 import Wire
 
@@ -92,6 +93,7 @@ func parseServeArguments(_ args: [String], origins: [String?]) throws(OptionErro
       case "--fps": o.fps = try fpsOption(try val())
       case "--format": o.pixelFormat = try formatOption(try val())
       case "--bitrate": o.bitrate = try bitrateOption(try val())
+      case "--preset": o.preset = try presetOption(try val())
       case "--listen":
         let s = try val()
         guard looksLikeIP(s) else { throw OptionError("--listen must be a numeric IP address (e.g. 0.0.0.0, ::, 127.0.0.1), not '\(s)'") }
@@ -208,6 +210,14 @@ func formatOption(_ s: String) throws(OptionError) -> String {
   return s
 }
 
+/// `--preset speed|balanced|quality`.
+func presetOption(_ s: String) throws(OptionError) -> EncoderPreset {
+  guard let p = EncoderPreset(name: s) else {
+    throw OptionError("--preset must be speed, balanced or quality, not '\(s)'")
+  }
+  return p
+}
+
 func bitrateOption(_ s: String) throws(OptionError) -> Int {
   guard let b = parseBitrate(s), b >= 50_000, b <= 50_000_000 else {
     throw OptionError("--bitrate must be bits per second from 50k to 50M (e.g. 800k, 2M), not '\(s)'")
@@ -249,6 +259,7 @@ rtcam \(rtcamVersion) — a live camera for any browser on the LAN, over WebRTC,
 
 Usage: rtcam [serve] [options]      serve the viewer page and stream (the default command)
        rtcam probe [--source SPEC] [--frames N] [--size WxH] [--fps N] [--format FOURCC]
+                   [--bitrate N] [--preset P] [--h264-out FILE]
                    [--rpicam-args ARGS]  capture and encode N frames (default 30), print one JSON line
        rtcam devices [--json]       list the V4L2 video devices (/dev/video*) with their
                                     formats, sizes and frame rates
@@ -291,6 +302,8 @@ Options:
                       or MJPG (default: the camera's closest match, uncompressed before MJPG
                       when both reach the size and rate; YU12 and YV12 need no copy)
   --bitrate N         H.264 target bitrate in bit/s, suffix k or M allowed (default 800k)
+  --preset P          encoder speed/quality trade-off: speed, balanced or quality (default
+                      balanced); none adds latency (see README, Performance)
   --listen ADDR       address for HTTP and media, numeric IPv4/IPv6 (default ::, all addresses)
   --http-port N       HTTP port for the viewer page and the offer endpoints (default 8080)
   --udp-port N        the one UDP port all viewers' media uses (default 8189)
@@ -346,7 +359,8 @@ stdin: ends with END_OF_STREAM.
 probe prints {"source","driver","card","bus","format","width","height","fps_requested",
 "fps_measured","frames","dropped","damaged","decode_ms","encode_ms_p50","encode_ms_p95","error"}
 (error: null or {"code","message"}; driver/card/bus are null except for v4l2:). It takes --source
-(any of the above), --frames N (default 30), --size, --fps, --format, --bitrate and --rpicam-args.
+(any of the above), --frames N (default 30), --size, --fps, --format, --bitrate, --preset,
+--rpicam-args, and --h264-out FILE (also write the encoded Annex-B stream to FILE, at most 64 MiB).
 
 Exit codes: 0 ok, 1 runtime failure (see the log; probe: the JSON error), 2 bad command line.
 """

@@ -23,6 +23,12 @@ public struct ProbeOptions: Equatable, Sendable {
   /// V4L2 pixel format to capture (YU12, YV12, NV12, NV21, YUYV, UYVY); nil = choose.
   public var format: String? = nil
   public var bitrate = 800_000
+  public var preset = EncoderPreset.default
+  /// --h264-out FILE: also write the encoded Annex-B stream there (tools/bench decodes it for PSNR).
+  public var h264Out: String? = nil
+
+  /// The most --h264-out keeps in memory before writing (at 50 Mbit/s that is 10 s of video).
+  static let maxH264OutBytes = 64 << 20
 
   public init() {}
 }
@@ -57,7 +63,10 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
       o.frames = n
     case "--format": o.format = try formatOption(try val())
     case "--bitrate": o.bitrate = try bitrateOption(try val())
-    case "-h", "--help": throw OptionError("probe takes --source, --frames, --size, --fps, --format, --bitrate, --rpicam-args")
+    case "--preset": o.preset = try presetOption(try val())
+    case "--h264-out": o.h264Out = try val()
+    case "-h", "--help":
+      throw OptionError("probe takes --source, --frames, --size, --fps, --format, --bitrate, --preset, --h264-out, --rpicam-args")
     default:
       throw OptionError("probe: unknown option '\(arg)'")
     }
@@ -219,7 +228,8 @@ public func runProbe(_ o: ProbeOptions) -> Int32 {
 func probeFrames<S: FrameSource>(_ src: inout S, _ o: ProbeOptions, _ r: inout ProbeReport) {
   r.width = src.width
   r.height = src.height
-  let settings = EncoderSettings(width: src.width, height: src.height, fps: min(max(src.fps, 1), 120), bitrate: o.bitrate)
+  let settings = EncoderSettings(
+    width: src.width, height: src.height, fps: min(max(src.fps, 1), 120), bitrate: o.bitrate, preset: o.preset)
   let encoder: H264Encoder
   do { encoder = try H264Encoder(settings) } catch {
     r.fail(error.code, error.message)
@@ -229,6 +239,7 @@ func probeFrames<S: FrameSource>(_ src: inout S, _ o: ProbeOptions, _ r: inout P
   output.reserveCapacity(1 << 20)
   r.encodeNs.reserveCapacity(o.frames)
   var meter = FpsMeter()
+  var stream: [UInt8] = []
   for _ in 0..<o.frames {
     let frame: FrameView
     do { frame = try src.nextFrame() } catch {
@@ -243,6 +254,16 @@ func probeFrames<S: FrameSource>(_ src: inout S, _ o: ProbeOptions, _ r: inout P
       break
     }
     r.encodeNs.append(rtc_monotonic_ns() &- t0)
+    if o.h264Out != nil {
+      guard stream.count + output.count <= ProbeOptions.maxH264OutBytes else {
+        r.fail("H264_OUT_TOO_LARGE", "--h264-out: the stream exceeds 64 MiB; probe fewer --frames")
+        break
+      }
+      stream.append(contentsOf: output)
+    }
   }
   r.milliFps = meter.milliFps
+  if let path = o.h264Out, r.errorCode == nil {
+    do { try writeSmallFile(path, stream, mode: 0o644) } catch { r.fail("H264_OUT_FAILED", error.message) }
+  }
 }

@@ -28,11 +28,14 @@ public struct EncoderSettings: Equatable, Sendable {
   /// stutter on every viewer join or PLI), while without skipping it still holds the average
   /// bitrate by raising QP. Useful only when a sender pacer makes big frames cost queueing latency.
   public var allowFrameSkip = false
-  public var complexity: EncoderComplexity = .low
+  /// The speed/quality trade-off (`--preset`).
+  public var preset = EncoderPreset.default
 
   public init(
-    width: Int = 640, height: Int = 480, fps: Int = 30, bitrate: Int = 800_000, intraPeriodFrames: Int = 0
+    width: Int = 640, height: Int = 480, fps: Int = 30, bitrate: Int = 800_000, intraPeriodFrames: Int = 0,
+    preset: EncoderPreset = .default
   ) {
+    self.preset = preset
     self.width = width
     self.height = height
     self.fps = fps
@@ -163,7 +166,7 @@ public final class H264Encoder: @unchecked Sendable {
 
   /// Creates and initialises the encoder: GetDefaultParams, then camera real-time usage, bitrate
   /// rate control, one spatial/temporal layer, one slice, CAVLC, baseline level 3.1, constant
-  /// SPS/PPS ids, no internal threads, no scene-change IDRs. Every SPS it emits carries
+  /// SPS/PPS ids, no internal threads, no scene-change IDRs, the preset's tuning. Every SPS it emits carries
   /// `H264ProfileLevel.sent` (42e01f, see `conformSps`), what the SDP answer signals.
   public init(_ settings: EncoderSettings) throws(EncoderError) {
     try settings.validate()
@@ -194,13 +197,14 @@ public final class H264Encoder: @unchecked Sendable {
     p.fMaxFrameRate = Float(settings.fps)
     p.iTemporalLayerNum = 1
     p.iSpatialLayerNum = 1
-    switch settings.complexity {
+    let tuning = settings.preset.tuning
+    switch tuning.complexity {
     case .low: p.iComplexityMode = LOW_COMPLEXITY
     case .medium: p.iComplexityMode = MEDIUM_COMPLEXITY
     case .high: p.iComplexityMode = HIGH_COMPLEXITY
     }
     p.uiIntraPeriod = UInt32(settings.intraPeriodFrames)
-    p.iNumRefFrame = 1
+    p.iNumRefFrame = Int32(tuning.referenceFrames)
     p.eSpsPpsIdStrategy = CONSTANT_ID
     p.bPrefixNalAddingCtrl = false
     p.bEnableSSEI = false
@@ -210,11 +214,13 @@ public final class H264Encoder: @unchecked Sendable {
     p.bEnableFrameSkip = settings.allowFrameSkip
     p.iMultipleThreadIdc = 1  // no encoder threads: we own the capture thread
     p.bUseLoadBalancing = false
-    p.iLoopFilterDisableIdc = 0
+    p.iLoopFilterDisableIdc = tuning.deblocking ? 0 : 1
     p.bEnableDenoise = false
     p.bEnableFrameCroppingFlag = true  // heights that are not a multiple of 16
     p.bEnableLongTermReference = false
     p.bEnableSceneChangeDetect = false  // it inserts unrequested IDRs on busy content; keyframes stay on demand
+    p.bEnableBackgroundDetection = tuning.backgroundDetection
+    p.bEnableAdaptiveQuant = tuning.adaptiveQuantization
     p.sSpatialLayers.0.iVideoWidth = Int32(settings.width)
     p.sSpatialLayers.0.iVideoHeight = Int32(settings.height)
     p.sSpatialLayers.0.fFrameRate = Float(settings.fps)

@@ -29,9 +29,10 @@ func startCameraCapture(device: String, options o: ServeOptions, shared: Capture
   if let f = o.pixelFormat { vo.format = parsePixelFormatOption(f) }
   let options = vo
   let bitrate = o.bitrate
+  let preset = o.preset
   let ok = startThread {
     let runner = CameraRunner<V4L2Source>(
-      name: "v4l2:" + device, bitrate: bitrate, shared: shared,
+      name: "v4l2:" + device, bitrate: bitrate, preset: preset, shared: shared,
       open: { () throws(CaptureError) -> V4L2Source in try V4L2Source(device: device, options: options) },
       details: { s in
         " (" + String(s.bufferCount) + " buffers" + (s.layout.isZeroCopy ? ", zero copy)" : ", converted to I420)")
@@ -59,6 +60,7 @@ final class CameraRunner<S: FrameSource> {
   /// Counters for the log ("N frames, D dropped, F fps measured").
   let counters: (S) -> String
   let bitrate: Int
+  let preset: EncoderPreset
   var supervisor: CameraSupervisor
   /// The supervisor gave up (a source that is not restarted): the thread ends.
   var gaveUp = false
@@ -68,12 +70,13 @@ final class CameraRunner<S: FrameSource> {
   var stills: StillWorker
 
   init(
-    name: String, bitrate: Int, shared: CaptureShared, open: @escaping () throws(CaptureError) -> S,
+    name: String, bitrate: Int, preset: EncoderPreset = .default, shared: CaptureShared, open: @escaping () throws(CaptureError) -> S,
     details: @escaping (S) -> String, counters: @escaping (S) -> String,
     noun: String = "camera", policy: RestartPolicy = .fixed(2_000_000_000)
   ) {
     self.supervisor = CameraSupervisor(name: name, noun: noun, policy: policy)
     self.bitrate = bitrate
+    self.preset = preset
     self.shared = shared
     self.open = open
     self.details = details
@@ -138,7 +141,7 @@ final class CameraRunner<S: FrameSource> {
     }
     if encoder == nil {
       do {
-        encoder = try H264Encoder(EncoderSettings(width: source.width, height: source.height, fps: fps, bitrate: bitrate))
+        encoder = try H264Encoder(EncoderSettings(width: source.width, height: source.height, fps: fps, bitrate: bitrate, preset: preset))
       } catch {
         perform(supervisor.failed(.encoder(error), now: rtc_monotonic_ns()))
         return

@@ -3,6 +3,7 @@
 import App
 import CRTCam
 import Capture
+import Encoder
 import Synchronization
 import Wire
 
@@ -15,7 +16,7 @@ func startProcessCapture(name: String, argv: [String], options o: ServeOptions, 
   var po = PipeSourceOptions(width: o.width, height: o.height, fps: o.fps)
   po.rawLumaStride = rawLumaStride
   let options = po
-  return startPipeCapture(name: name, bitrate: o.bitrate, policy: .backoff(RestartBackoff()), shared: shared) {
+  return startPipeCapture(name: name, bitrate: o.bitrate, preset: o.preset, policy: .backoff(RestartBackoff()), shared: shared) {
     () throws(CaptureError) -> ProcessSource in
     try ProcessSource(name: name, argv: argv, options: options, shouldStop: { shared.stop.load(ordering: .relaxed) })
   }
@@ -28,17 +29,17 @@ func startStdinCapture(options o: ServeOptions, shared: CaptureShared) -> Bool {
   po.frameTimeoutNs = nil
   po.firstDataTimeoutNs = UInt64.max / 4  // "no limit" that still adds to now without overflow
   let options = po
-  return startPipeCapture(name: "stdin:", bitrate: o.bitrate, policy: .never, shared: shared) {
+  return startPipeCapture(name: "stdin:", bitrate: o.bitrate, preset: o.preset, policy: .never, shared: shared) {
     () throws(CaptureError) -> ProcessSource in
     try ProcessSource(standardInput: options, shouldStop: { shared.stop.load(ordering: .relaxed) })
   }
 }
 
-func startPipeCapture(name: String, bitrate: Int, policy: RestartPolicy, shared: CaptureShared,
+func startPipeCapture(name: String, bitrate: Int, preset: EncoderPreset, policy: RestartPolicy, shared: CaptureShared,
                       open: @escaping @Sendable () throws(CaptureError) -> ProcessSource) -> Bool {
   let ok = startThread {
     let runner = CameraRunner<ProcessSource>(
-      name: name, bitrate: bitrate, shared: shared, open: open,
+      name: name, bitrate: bitrate, preset: preset, shared: shared, open: open,
       details: { s in s.pid.map { " (" + s.producer + ", pid " + String(Int($0)) + ")" } ?? "" },
       counters: { s in String(s.frames) + " frames" },
       noun: "source", policy: policy)

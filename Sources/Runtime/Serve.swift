@@ -137,7 +137,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
   core.sourceStatus.bitrate = o.bitrate
   core.sourceStatus.format = SourceFormat(width: o.width, height: o.height, fps: o.fps)
 
-  let settings = EncoderSettings(width: o.width, height: o.height, fps: o.fps, bitrate: o.bitrate)
+  let settings = EncoderSettings(width: o.width, height: o.height, fps: o.fps, bitrate: o.bitrate, preset: o.preset)
   switch spec {
   case .testPattern:
     let src = TestPattern(width: o.width, height: o.height, fps: o.fps)
@@ -177,7 +177,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
   log(.info, "rtcam \(rtcamVersion) (\(buildArch)): HTTP on \(listenText) port \(o.httpPort), media on UDP port \(o.udpPort)")
   log(.info, "ICE host candidates: " + candidates.map { $0.description }.joined(separator: ", "))
   let f = core.sourceStatus.format
-  log(.info, "source \(spec.description), \(f.width)x\(f.height) at \(f.fps) fps, \(o.bitrate / 1000) kbit/s H.264")
+  log(.info, "source \(spec.description), \(f.width)x\(f.height) at \(f.fps) fps, \(o.bitrate / 1000) kbit/s H.264, preset \(o.preset.name)")
   log(.info, "watch at http://\(urlHost):\(o.httpPort)/")
 
   if tlsConfig != nil {

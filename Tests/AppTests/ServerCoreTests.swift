@@ -287,6 +287,18 @@ import Wire
     #expect(j["source"]?["error"]?.stringValue == "FORMAT_UNSUPPORTED")
     #expect(j["source"]?["message"]?.stringValue == "bad \"quote\"")
     #expect(j["encoder"]?["codec"]?.stringValue?.contains("42e01f") == true)
+    #expect(j["encoder"]?["preset"]?.stringValue == "balanced")
     #expect(j["sessions"]?.arrayValue?.isEmpty == true)
+  }
+
+  @Test func statusShowsThePreset() throws {
+    let random = try DtlsRandom(deterministicSeed: Array("server-core-tests".utf8))
+    let cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
+    var o = ServeOptions()
+    o.preset = .speed
+    let core = ServerCore(options: o, certificate: cert, random: random,
+      candidates: [SocketAddress(ip: [127, 0, 0, 1], port: 8189)], now: 1_000)
+    let j = try parseJson(Array(core.statusJSON(now: 5_000_000_000).utf8))
+    #expect(j["encoder"]?["preset"]?.stringValue == "speed")
   }
 }

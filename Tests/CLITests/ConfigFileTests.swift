@@ -32,6 +32,7 @@ import App
       size=320x240
       \tfps   =  15\r
       bitrate = 1.5M
+      preset = quality
 
       listen = 127.0.0.1
       http-port = 9000
@@ -48,7 +49,7 @@ import App
       mjpeg-fps = 5
       """)
     #expect(o.source == "exec:sh -c 'gen | filter # not a comment'")
-    #expect(o.width == 320 && o.height == 240 && o.fps == 15 && o.bitrate == 1_500_000)
+    #expect(o.width == 320 && o.height == 240 && o.fps == 15 && o.bitrate == 1_500_000 && o.preset == .quality)
     #expect(o.listen == "127.0.0.1" && o.httpPort == 9000 && o.udpPort == 9001)
     #expect(o.iceHosts == ["127.0.0.1", "::1"])
     #expect(o.tls == .selfSigned && o.httpsPort == 9443 && o.redirectHTTP)

@@ -79,8 +79,19 @@ import Runtime
     #expect(parseBitrate("99999999999.999999m") == (Int.bitWidth == 64 ? 99_999_999_999_999_999 : nil))
   }
 
+  @Test func presetOption() throws {
+    #expect(try serve([]).preset == .balanced)
+    #expect(try serve(["--preset", "speed"]).preset == .speed)
+    #expect(try serve(["--preset=quality"]).preset == .quality)
+    #expect(try serve(["serve", "--preset", "balanced"]).preset == .balanced)
+    #expect(message(["--preset", "fast"]) == "--preset must be speed, balanced or quality, not 'fast'")
+    #expect(message(["--preset", "Speed"]) != nil)
+    #expect(message(["--preset"]) == "option --preset needs a value")
+    #expect(helpText.contains("--preset P") && helpText.contains("speed, balanced or quality (default\n                      balanced)"))
+  }
+
   @Test func helpMentionsEveryOption() {
-    for opt in ["--source", "--size", "--fps", "--bitrate", "--listen", "--http-port", "--udp-port",
+    for opt in ["--source", "--size", "--fps", "--bitrate", "--preset", "--listen", "--http-port", "--udp-port",
                 "--ice-host", "--max-viewers", "--log-level", "--help", "--version"] {
       #expect(helpText.contains(opt), "help lacks \(opt)")
     }

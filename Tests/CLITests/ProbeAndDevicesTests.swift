@@ -1,4 +1,5 @@
 import Capture
+import Encoder
 import Foundation
 import HTTP
 import Testing
@@ -25,10 +26,15 @@ import App
     guard case .probe(let q) = try parseCommandLine(["probe", "--fps=15", "--source=testsrc", "--bitrate", "1M"])
     else { Issue.record("not probe"); return }
     #expect(q.fps == 15 && q.source == "testsrc" && q.bitrate == 1_000_000)
+    #expect(q.preset == .balanced && q.h264Out == nil)
+    guard case .probe(let r) = try parseCommandLine(["probe", "--preset", "speed", "--h264-out", "/tmp/x.h264"])
+    else { Issue.record("not probe"); return }
+    #expect(r.preset == .speed && r.h264Out == "/tmp/x.h264")
 
     for bad in [
       ["probe", "--frames", "0"], ["probe", "--frames", "x"], ["probe", "--size", "641x480"],
       ["probe", "--format", "H264"], ["probe", "--source", "usb"], ["probe", "--frames"], ["probe", "--wat"],
+      ["probe", "--preset", "fast"], ["probe", "--h264-out"],
     ] {
       #expect(throws: OptionError.self, "\(bad)") { try parseCommandLine(bad) }
     }
@@ -90,6 +96,44 @@ import App
     #expect(f["error"]?["code"]?.stringValue == "CAMERA_NOT_FOUND")
     #expect(f["error"]?["message"]?.stringValue == "no camera at /dev/video0")
     #expect(f["fps_measured"]?.isNull == true && f["encode_ms_p50"]?.isNull == true && f["width"]?.isNull == true)
+  }
+
+  /// --h264-out: the stream of every encoded frame, Annex-B, SPS first; tools/bench decodes it.
+  @Test func probeWritesTheStream() throws {
+    let path = NSTemporaryDirectory() + "rtcam-probe-\(getpid()).h264"
+    defer { unlink(path) }
+    for preset in EncoderPreset.allCases {
+      var src = TestPattern(width: 160, height: 120, fps: 30, paced: false)
+      var o = ProbeOptions()
+      o.frames = 10
+      o.preset = preset
+      o.h264Out = path
+      var r = ProbeReport()
+      probeFrames(&src, o, &r)
+      #expect(r.errorCode == nil && r.frames == 10)
+      let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+      #expect(Array(bytes.prefix(5)) == [0, 0, 0, 1, 0x67], "\(preset.name)")
+      // one IDR (type 5) then nine P slices (type 1), each after a 4-byte start code
+      var slices: [UInt8] = []
+      var i = 0
+      while i + 4 < bytes.count {
+        if bytes[i] == 0 && bytes[i + 1] == 0 && bytes[i + 2] == 0 && bytes[i + 3] == 1 {
+          let t = bytes[i + 4] & 0x1F
+          if t == 1 || t == 5 { slices.append(t) }
+          i += 4
+        } else {
+          i += 1
+        }
+      }
+      #expect(slices == [5] + [UInt8](repeating: 1, count: 9), "\(preset.name): \(slices)")
+    }
+    var o = ProbeOptions()
+    o.frames = 2
+    o.h264Out = "/nonexistent-dir/sub/x.h264"
+    var src = TestPattern(width: 160, height: 120, fps: 30, paced: false)
+    var r = ProbeReport()
+    probeFrames(&src, o, &r)
+    #expect(r.errorCode == "H264_OUT_FAILED")
   }
 
   @Test func devicesJsonShape() throws {
