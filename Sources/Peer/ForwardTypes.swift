@@ -184,7 +184,8 @@ public struct ForwardStats: Equatable, Sendable {
   public var sendErrors: UInt64 = 0
   public var unreachableErrors: UInt64 = 0
   public var wouldBlock: UInt64 = 0
-  /// Times the target came back after being unreachable (SRTP state restarted then).
+  /// Times the target came back after being unreachable (an SRTP forward's state restarts then
+  /// if the port had been closed).
   public var recoveries: UInt64 = 0
   public init() {}
 }
@@ -194,7 +195,8 @@ public enum ForwardEvent: Equatable, Sendable {
   case keyframeNeeded(reason: String)
   /// The first unreachable error of a spell.
   case unreachable(errno: Int32)
-  /// The target is back; `restartedSrtp`: the SRTP state and sequence numbers started over.
+  /// The target is back; `restartedSrtp`: its port had been closed, so the SRTP state started
+  /// over (rollover counter 0, as a restarted receiver's new context assumes).
   case recovered(downForNs: UInt64, restartedSrtp: Bool)
   /// Send errors since the last such event (bounded rate), with the last errno.
   case sendErrors(count: UInt64, lastErrno: Int32)

@@ -36,9 +36,10 @@ public final class Forwarder {
   var nextErrorLogAt: UInt64 = 0
   public private(set) var rtcpSendErrors: UInt64 = 0
 
-  /// Sequence numbers after an SRTP restart start this low, so that the restarted stream stays
-  /// far from a wrap (a receiver's new SRTP context assumes rollover counter 0).
-  static let restartSequenceMask: UInt16 = 0x03FF
+  /// The current unreachable spell included ECONNREFUSED: the target's port was closed, so
+  /// whatever listens there when it comes back is a new receiver (a fresh SRTP context).
+  var spellRefused = false
+  static let connectionRefused: Int32 = 111  // ECONNREFUSED on Linux
 
   public init(target: ForwardTarget, config: ForwardConfig, now: UInt64) throws(SrtpError) {
     self.target = target
@@ -60,7 +61,7 @@ public final class Forwarder {
     H264Packetizer(ssrc: c.ssrc, payloadType: c.payloadType, initialSequence: sequence, mtu: c.mtu)
   }
 
-  /// The packetizer's next sequence number (tests; the restart starts it low).
+  /// The packetizer's next sequence number (tests).
   public var nextSequence: UInt16 { packetizer.sequence }
 
   public var hasEvents: Bool { !events.isEmpty }
@@ -155,6 +156,7 @@ public final class Forwarder {
     case .unreachable(let e):
       stats.unreachableErrors += 1
       lastErrno = e
+      if e == Forwarder.connectionRefused { spellRefused = true }
       switch link {
       case .sending:
         link = .unreachable(since: now, lastErrorAt: now)
@@ -177,18 +179,20 @@ public final class Forwarder {
   }
 
   /// An unreachable spell ends after `recoveryQuietNs` without another such error (or when the
-  /// target sends RTCP). A restarted receiver has a fresh SRTP context (rollover counter 0), so
-  /// the SRTP state starts over too, with a low sequence number, and the next frame is a keyframe.
+  /// target sends RTCP); the next frame is a keyframe. If the port was closed (ECONNREFUSED), the
+  /// receiver restarted: its new SRTP context assumes rollover counter 0, so ours starts over
+  /// too. The sequence numbers go on: the new receiver may already have taken packets from the
+  /// old context (before the wrap) and would refuse lower ones as replays.
   func checkRecovery(now: UInt64, heardFromTarget: Bool = false) {
     guard case .unreachable(let since, let last) = link else { return }
     guard heardFromTarget || now >= last + config.recoveryQuietNs else { return }
     link = .sending
     stats.recoveries += 1
+    defer { spellRefused = false }
     var restarted = false
-    if target.secure, let k = config.srtp {
+    if target.secure, spellRefused, let k = config.srtp {
       do throws(SrtpError) {
         srtp = try SrtpSession(localKey: k.key, localSalt: k.salt, remoteKey: k.key, remoteSalt: k.salt)
-        packetizer = Forwarder.makePacketizer(config, sequence: config.initialSequence & Forwarder.restartSequenceMask)
         restarted = true
       } catch {
         events.append(.srtpFailed(error.code))
