@@ -161,6 +161,8 @@ public final class Forwarder {
       case .sending:
         link = .unreachable(since: now, lastErrorAt: now)
         events.append(.unreachable(errno: e))
+        // that line says it: the count of this spell's errors follows an interval later
+        nextErrorLogAt = max(nextErrorLogAt, now + config.errorLogIntervalNs)
       case .unreachable(let since, _):
         link = .unreachable(since: since, lastErrorAt: now)
       }
