@@ -40,6 +40,8 @@ public struct ServeOptions: Equatable, Sendable {
   public var limits = AddressLimitOptions()
   /// Stills and MJPEG (GET /snapshot.jpg, GET /stream.mjpg).
   public var stills = StillOptions()
+  /// --forward targets (App/ForwardOptions.swift).
+  public var forward = ForwardOptions()
 
   public init() {}
 }

@@ -58,6 +58,8 @@ public final class ServerCore {
   /// capture thread.
   public var requestKeyframe: () -> Void = {}
   public var sourceStatus = SourceStatus()
+  /// The --forward targets' cores (the runtime drives them; /status and /metrics show them).
+  public var forwarders: [Forwarder] = []
   let startedAt: UInt64
   /// Called with each log line the core wants written.
   /// The message is an autoclosure: it is built only if the sink writes it.

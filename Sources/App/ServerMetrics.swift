@@ -38,6 +38,7 @@ extension ServerCore {
     var classes: [String: UInt64] = [:]
     for c in 1...5 where metrics.httpResponses[c] > 0 { classes[String(c) + "xx"] = metrics.httpResponses[c] }
     m.labelled("rtcam_http_responses_total", "HTTP responses, by status class.", label: "class", classes)
+    appendForwardMetrics(&m)
     m.counter("rtcam_auth_failures_total", "Requests with wrong or malformed credentials.", metrics.authFailures)
     m.gauge("rtcam_process_start_time_seconds", "Start time of the process since the Unix epoch.",
       formatSeconds(Double(startedUnixNs / 1_000_000) / 1e3))

@@ -47,6 +47,7 @@ extension ServerCore {
     w.key("stream_fps"); w.int(options.stills.streamFps)
     w.endObject()
     w.key("viewers"); w.int(connectedCount)
+    writeForwardStatus(&w, now: now)
     w.key("max_viewers"); w.int(options.maxViewers)
     w.key("sessions"); w.beginArray()
     for id in sessionOrder {

@@ -33,7 +33,7 @@ public struct ConfigLine: Equatable, Sendable {
 
 /// Options that may be given more than once. A repeatable option given on the command line
 /// replaces all of that key's lines from the file (the command line decides, as for the others).
-let repeatableOptions: Set<String> = ["ice-host", "auth", "auth-file", "token", "token-file"]
+let repeatableOptions: Set<String> = ["ice-host", "auth", "auth-file", "token", "token-file", "forward"]
 /// Options that take no value; in the file they are `key = true` or `key = false`.
 let flagOptions: Set<String> = ["http-redirect"]
 

@@ -143,6 +143,7 @@ func parseServeArguments(_ args: [String], origins: [String?]) throws(OptionErro
         guard d.hasPrefix("/") else { throw OptionError("--state-dir must be an absolute path, not '\(d)'") }
         o.stateDir = d
       case "--http-redirect": o.redirectHTTP = true
+      case _ where forwardOptionNames.contains(arg): try forwardOption(arg, try val(), &o.forward)
       case "--log-level":
         let s = try val()
         guard let l = LogLevel(name: s) else { throw OptionError("--log-level must be error, warn, info or debug, not '\(s)'") }
@@ -159,6 +160,7 @@ func parseServeArguments(_ args: [String], origins: [String?]) throws(OptionErro
     }
     i += 1
   }
+  try checkForwardOptions(o.forward, at: from(["--forward-key", "--forward", "--forward-keyframe-interval"]))
   if o.httpPort == o.udpPort { throw OptionError(from(["--http-port", "--udp-port"]) + "--http-port and --udp-port must differ") }
   if !o.rpicamArgs.isEmpty && o.source != "rpicam" {
     throw OptionError(from(["--rpicam-args", "--source"]) + "--rpicam-args goes with --source rpicam")
@@ -274,7 +276,8 @@ Options:
                       one `key = value` a line, keys are the long options without the dashes
                       (source = v4l2:/dev/video0, http-port = 8080, http-redirect = true),
                       whole-line # comments; values are taken as written (no quotes needed).
-                      Repeatable keys (ice-host, auth, auth-file, token, token-file) may repeat.
+                      Repeatable keys (ice-host, auth, auth-file, token, token-file, forward)
+                      may repeat.
                       The command line overrides the file; a repeatable option given there
                       replaces the file's lines of that key. Errors say FILE:LINE (exit 2)
   --source SPEC       where frames come from (default: the first usable camera among
@@ -335,6 +338,18 @@ Stills and MJPEG (for OctoPrint, Mainsail, Home Assistant and other tools that w
   --mjpeg-fps N          frames per second of /stream.mjpg at most, 1-30 (default 10)
   --mjpeg-quality N      JPEG quality 1-100 of stream frames and snapshots (default 80)
   --max-stream-clients N /stream.mjpg clients at once, 0-32 (default 4; 0 turns it off)
+
+Forwarding to an SFU (off by default; for more viewers than one Pi can serve, see the README):
+  --forward URL       also send the encoded stream as H.264 RTP (payload type 96) to an RTP
+                      ingest such as a Janus Streaming mountpoint: rtp://HOST:PORT (plain) or
+                      srtp://HOST:PORT (SRTP with --forward-key); HOST is a numeric IPv4 address
+                      or a bracketed IPv6 one (no names). Sender reports go to its RTCP port
+                      (PORT+1, or ?rtcp=N) once a second and its PLI/FIR there get a keyframe.
+                      Repeatable, up to 8; the stream is encoded once for everyone
+  --forward-key KEY   base64 of the 30-byte AES_CM_128_HMAC_SHA1_80 master key and salt of the
+                      srtp:// forwards (Janus's srtpsuite = 80, srtpcrypto = KEY)
+  --forward-keyframe-interval N   a keyframe at least every N seconds, for targets that send
+                      no feedback (default 0: only when asked)
 
   -h, --help          show this help and exit
   -V, --version       print the version and target architecture and exit

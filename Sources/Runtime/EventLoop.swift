@@ -49,6 +49,8 @@ final class EventLoop {
   var notifier: ServiceNotifier? = nil
   /// The send time inside the frame being fanned out (StageTiming.swift).
   let sendTimer = FrameSendTimer()
+  /// --forward targets (Forwarding.swift).
+  var forwards: [ForwardLink] = []
 
   init(core: ServerCore, httpFd: Int32, udpFd: Int32, udpIsV6: Bool, wakeFd: Int32, stopFd: Int32, shared: CaptureShared,
        httpsFd: Int32 = -1, tls: TlsServerConfig? = nil) {
@@ -93,6 +95,7 @@ final class EventLoop {
       if let d = http.nextDeadline { deadline = min(deadline, d) }
       for (_, t) in tlsConns { if let d = t.handshakeDeadline { deadline = min(deadline, d) } }
       if let d = notifier?.policy.nextDeadline { deadline = min(deadline, d) }
+      if let d = forwardDeadline { deadline = min(deadline, d) }
       let timeoutMs = deadline > now ? Int32(min((deadline - now + 999_999) / 1_000_000, 1000)) : 0
 
       pollfds.removeAll(keepingCapacity: true)
@@ -101,6 +104,7 @@ final class EventLoop {
       pollfds.append(pollfd(fd: udpFd, events: Int16(POLLIN), revents: 0))
       pollfds.append(pollfd(fd: httpFd, events: Int16(POLLIN), revents: 0))
       if httpsFd >= 0 { pollfds.append(pollfd(fd: httpsFd, events: Int16(POLLIN), revents: 0)) }
+      appendForwardPollfds()
       for (fd, o) in outputs {
         // not reading (a snapshot is awaited, the last response is queued): no POLLIN, or poll
         // would return at once for every byte waiting in the socket
@@ -129,18 +133,21 @@ final class EventLoop {
           case udpFd: readDatagrams(now: t, send: send)
           case httpFd: acceptClients(httpFd, now: t)
           case httpsFd: acceptClients(httpsFd, now: t)
-          default: serviceClient(p.fd, revents: p.revents, now: t, send: send)
+          default:
+            if !serviceForward(p.fd, now: t) { serviceClient(p.fd, revents: p.revents, now: t, send: send) }
           }
         }
       }
       deliverFrames(send: frameSend)
       deliverStills()
       core.poll(now: rtc_monotonic_ns(), unixNs: rtc_realtime_ns(), send: send)
+      pollForwards(now: rtc_monotonic_ns(), unixNs: rtc_realtime_ns())
       perform(http.timeouts(now: rtc_monotonic_ns()))
       checkTlsHandshakes(now: rtc_monotonic_ns())
       updateSourceStatus()
       takeStageWindow(now: rtc_monotonic_ns())
-      shared.viewers.store(core.connectedCount, ordering: .relaxed)
+      // a forward is a consumer too: the encoder runs while one is configured
+      shared.viewers.store(core.connectedCount + forwards.count, ordering: .relaxed)
       notifier?.tick(now: rtc_monotonic_ns())
     }
     perform(http.closeAll())
@@ -157,6 +164,10 @@ final class EventLoop {
   func deliverFrames(send: ServerCore.Send) {
     while let slot = shared.ring.peek() {
       timedSendFrame(slot, send: send)
+      if !forwards.isEmpty {
+        forwardFrame(UnsafeRawBufferPointer(start: slot.data, count: slot.length),
+          captureTimeNs: slot.captureTimeNs, isKeyframe: slot.isKeyframe, now: rtc_monotonic_ns())
+      }
       shared.ring.release()
     }
   }

@@ -186,6 +186,15 @@ public func serve(_ o: ServeOptions) -> Int32 {
   }
   let loop = EventLoop(core: core, httpFd: httpFd, udpFd: udpFd, udpIsV6: v6,
     wakeFd: wake[0], stopFd: stopPipe[0], shared: shared, httpsFd: httpsFd, tls: tlsConfig)
+  do { loop.forwards = try openForwards(o.forward, random: random, now: rtc_monotonic_ns()) } catch {
+    log(.error, error.message)
+    return error.exitCode
+  }
+  core.forwarders = loop.forwards.map { $0.core }
+  for l in loop.forwards {
+    let t = l.core.target
+    log(.info, "forwarding to \(t.url) (RTCP port \(t.rtcpPort), H.264 payload type \(l.core.config.payloadType)" + (t.secure ? ", SRTP AES_CM_128_HMAC_SHA1_80)" : ")"))
+  }
   // under systemd (Type=notify): ready once every socket is bound; the loop pings the watchdog
   let notifier = ServiceNotifier()
   if let n = notifier {

@@ -60,6 +60,7 @@
 
 #include "rtc_jpeg.h"
 #include "rtc_spawn.h"
+#include "rtc_forward.h"
 
 // ---- errno and variadic libc calls ----
 int rtc_errno(void);

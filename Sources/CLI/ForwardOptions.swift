@@ -1,0 +1,48 @@
+// Parsing of --forward URL, --forward-key KEY and --forward-keyframe-interval SECONDS.
+import App
+import Peer
+import Wire
+
+/// The option names `forwardOption` takes.
+let forwardOptionNames: Set<String> = ["--forward", "--forward-key", "--forward-keyframe-interval"]
+
+/// One of the forward options into `f`; errors name the option.
+func forwardOption(_ name: String, _ value: String, _ f: inout ForwardOptions) throws(OptionError) {
+  do throws(ForwardError) {
+    switch name {
+    case "--forward":
+      let t = try ForwardTarget.parse(value)
+      // HOST: numeric only (no resolver in the binary); inet_pton has the last word at start
+      guard looksLikeIP(t.host), t.host.utf8.contains(UInt8(ascii: ":")) == value.contains("[") else {
+        throw ForwardError("--forward HOST must be a numeric IPv4 address or a bracketed IPv6 address ([fd00::1]); rtcam resolves no names, not '\(t.host)'")
+      }
+      guard f.targets.count < ForwardOptions.maxTargets else {
+        throw ForwardError("--forward may be given at most \(ForwardOptions.maxTargets) times")
+      }
+      f.targets.append(t)
+    case "--forward-key":
+      f.key = try ForwardKey(base64: value)
+    default:
+      guard let n = parseDecimal(value), n >= 0, n <= ForwardOptions.maxKeyframeIntervalSeconds else {
+        throw ForwardError("--forward-keyframe-interval must be whole seconds from 0 (off) to \(ForwardOptions.maxKeyframeIntervalSeconds), not '\(value)'")
+      }
+      f.keyframeIntervalSeconds = n
+    }
+  } catch {
+    throw OptionError(error.message)
+  }
+}
+
+/// The checks across the forward options; `at` is the config line prefix of the last one set.
+func checkForwardOptions(_ f: ForwardOptions, at: String) throws(OptionError) {
+  let secure = f.targets.contains { $0.secure }
+  if secure && f.key == nil {
+    throw OptionError(at + "an srtp:// --forward needs --forward-key (base64 of the 30-byte AES_CM_128_HMAC_SHA1_80 master key and salt, Janus's srtpcrypto)")
+  }
+  if !secure && f.key != nil {
+    throw OptionError(at + "--forward-key goes with an srtp:// --forward")
+  }
+  if f.targets.isEmpty && f.keyframeIntervalSeconds > 0 {
+    throw OptionError(at + "--forward-keyframe-interval goes with --forward")
+  }
+}
