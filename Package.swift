@@ -10,7 +10,7 @@ import PackageDescription
 
 let cLibraries: [LinkerSetting] = [
   .linkedLibrary("srtp2"), .linkedLibrary("mbedtls"), .linkedLibrary("mbedx509"),
-  .linkedLibrary("mbedcrypto"), .linkedLibrary("openh264"), .linkedLibrary("v4l2"), .linkedLibrary("jpeg"),
+  .linkedLibrary("mbedcrypto"), .linkedLibrary("openh264"), .linkedLibrary("jpeg"),
   .linkedLibrary("m"), .linkedLibrary("pthread"),
 ]
 

@@ -18,12 +18,9 @@ int rtc_ioctl_ptr(int fd, unsigned long request, void *arg) {
   do { r = ioctl(fd, request, arg); } while (r < 0 && errno == EINTR);
   return r;
 }
-int rtc_v4l2_ioctl(int fd, unsigned long request, void *arg) {
-  int r;
-  do { r = v4l2_ioctl(fd, request, arg); } while (r < 0 && errno == EINTR);
-  return r;
+void *rtc_mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset) {
+  return mmap64(addr, length, prot, flags, fd, (off64_t)offset);
 }
-int rtc_v4l2_open(const char *path, int flags) { return v4l2_open(path, flags | O_CLOEXEC); }
 
 uint64_t rtc_monotonic_ns(void) {
   struct timespec ts;

@@ -1,7 +1,6 @@
 // V4L2 capture, device part: opening a video node, its capabilities, and enumerating formats,
-// sizes and frame intervals. Calls go through libv4l2's entry points (rtc_v4l2_ioctl, v4l2_mmap,
-// v4l2_munmap, v4l2_close); the fd is deliberately NOT registered with libv4l2 (v4l2_open /
-// v4l2_fd_open), so those calls pass straight to the kernel. See V4L2Source for why.
+// sizes and frame intervals. Plain kernel calls on the device fd (ioctl, mmap, munmap, close);
+// libv4l2 is not used. See V4L2Source for why.
 import CRTCam
 import Wire
 
@@ -163,11 +162,11 @@ final class V4L2Node {
     self.path = path
   }
 
-  deinit { _ = v4l2_close(fd) }
+  deinit { _ = close(fd) }
 
-  /// One ioctl through libv4l2 (retried on EINTR). Returns 0 or errno.
+  /// One ioctl on the device (retried on EINTR). Returns 0 or errno.
   func ioctl<T>(_ request: UInt, _ arg: inout T) -> Int32 {
-    let r = withUnsafeMutablePointer(to: &arg) { rtc_v4l2_ioctl(fd, request, UnsafeMutableRawPointer($0)) }
+    let r = withUnsafeMutablePointer(to: &arg) { rtc_ioctl_ptr(fd, request, UnsafeMutableRawPointer($0)) }
     return r < 0 ? rtc_errno() : 0
   }
 
@@ -258,7 +257,7 @@ final class V4L2Node {
 public struct V4L2DeviceInfo: Equatable, Sendable {
   public var path: String
   public var capabilities: V4L2Capabilities
-  /// The driver's own formats (no libv4l2 emulation), with sizes and intervals.
+  /// The driver's own formats (no libv4l2 emulation: rtcam calls the kernel directly), with sizes and intervals.
   public var formats: [V4L2FormatOption]
 
   public init(path: String, capabilities: V4L2Capabilities, formats: [V4L2FormatOption]) {

@@ -65,7 +65,7 @@ final class V4L2Stream {
       var type = Int32(V4L2Const.bufTypeVideoCapture)
       _ = node.ioctl(rtc_VIDIOC_STREAMOFF(), &type)
     }
-    for b in buffers { _ = v4l2_munmap(b.base, b.length) }
+    for b in buffers { _ = munmap(b.base, b.length) }
     if !buffers.isEmpty {
       var req = v4l2_requestbuffers()
       req.count = 0
@@ -84,7 +84,7 @@ final class V4L2Stream {
   }
 }
 
-/// Frames from a V4L2 camera through libv4l2, with mmap streaming I/O:
+/// Frames from a V4L2 camera, with mmap streaming I/O:
 ///
 /// - open (O_RDWR | O_NONBLOCK), VIDIOC_QUERYCAP (a single-planar video capture node with
 ///   streaming I/O), enumerate formats, sizes and intervals, pick the closest to the request,
@@ -95,13 +95,12 @@ final class V4L2Stream {
 ///   (or when the source goes away), so a view is valid until the next call, as for every
 ///   FrameSource, and no longer. NV12, NV21, YUYV and UYVY are converted once into an I420
 ///   buffer allocated at open, and the driver buffer is queued again at once.
-/// - Calls go through libv4l2's functions, but the fd is not registered with libv4l2
-///   (v4l2_open / v4l2_fd_open), so they pass straight to the kernel: only the driver's own
+/// - Plain kernel calls (ioctl, mmap, munmap, close), no libv4l2: only the driver's own
 ///   formats are listed and used, and frames are never converted or processed by libv4lconvert
-///   (that would break the zero-copy path). Registering
-///   would also make libv4l2 dlopen() its plugins (/usr/lib/<triplet>/libv4l/plugins/*.so, e.g.
-///   Debian's libv4l-mplane.so), which in this static binary maps a second, shared glibc into
-///   the process (seen with strace) and breaks if the device's glibc differs from the build's.
+///   (that would break the zero-copy path). (rtcam used to call libv4l2's entry points on an fd
+///   never registered with it, which passes them straight to the kernel: the same calls. A
+///   registered fd would also make libv4l2 dlopen() its plugins, mapping a second, shared
+///   glibc into this static binary. Not linking libv4l2 saves 316 KB; see README, Footprint.)
 /// - MJPEG (and "JPEG") frames are decoded by `JpegDecoder` (libjpeg-turbo) into I420 planes the
 ///   source owns; the driver buffer is queued again at once. A damaged frame (truncated, corrupt)
 ///   is skipped and counted (`stats.damaged`); `mjpegGiveUp` undecodable frames in a row, or one
@@ -250,7 +249,7 @@ public struct V4L2Source: FrameSource {
           "buffer " + String(i) + " of " + path + " holds " + String(length) + " bytes, a " + got.text + " frame needs "
             + String(needed), EINVAL)
       }
-      let p = v4l2_mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, node.fd, Int64(b.m.offset))
+      let p = rtc_mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, node.fd, Int64(b.m.offset))
       guard let base = p, base != UnsafeMutableRawPointer(bitPattern: -1) else {
         throw CaptureError.cameraCallFailure(path: path, what: "mmap", errno: rtc_errno())
       }

@@ -1,5 +1,5 @@
 // CRTCam: the one C module rtcam's Swift code imports. It brings in the libc headers the
-// server needs, the C libraries (mbedTLS, libsrtp2, OpenH264, libv4l2, libjpeg-turbo) and V4L2's
+// server needs, the C libraries (mbedTLS, libsrtp2, OpenH264, libjpeg-turbo) and V4L2's
 // kernel header, plus tiny shims for what Swift cannot call directly (variadic functions,
 // function-like macros, errno). Keep the shims thin: logic belongs in Swift.
 #ifndef CRTCAM_H
@@ -32,7 +32,6 @@
 #include <sys/utsname.h>
 
 #include <linux/videodev2.h>
-#include <libv4l2.h>
 
 #include <mbedtls/version.h>
 #include <mbedtls/ssl.h>
@@ -69,8 +68,8 @@ int rtc_open(const char *path, int flags, int mode);
 int rtc_fcntl_int(int fd, int cmd, int arg);
 int rtc_set_nonblocking(int fd);
 int rtc_ioctl_ptr(int fd, unsigned long request, void *arg);
-int rtc_v4l2_ioctl(int fd, unsigned long request, void *arg);
-int rtc_v4l2_open(const char *path, int flags);
+/// mmap with a 64-bit offset on every arch (armv7's off_t is 32 bits): V4L2 buffer offsets.
+void *rtc_mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t offset);
 
 // ---- small helpers over macros and struct layouts ----
 /// Monotonic clock in nanoseconds (CLOCK_MONOTONIC).

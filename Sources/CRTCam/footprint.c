@@ -1,0 +1,91 @@
+// Small stand-ins that keep big, unused library paths out of the static device binary
+// (tools/build compiles this with -DRTCAM_DEVICE_BUILD; the host build, tests and fuzzers use
+// the real library functions). Each one behaves as the function it replaces does in rtcam;
+// the bytes each saves on aarch64 are in README.md, "Footprint". Because these objects come
+// before libc.a and libstdc++.a on the link line, the archive members they replace are never
+// pulled in.
+#ifdef RTCAM_DEVICE_BUILD
+#include <stdlib.h>
+#include <stddef.h>
+#include <time.h>
+
+// libstdc++'s default terminate handler prints the demangled exception type (its demangler is
+// ~45 KB) and then calls abort(). Nothing in rtcam catches C++ exceptions (only OpenH264 is
+// C++, built without them), so terminate only ever means abort.
+void rtc_verbose_terminate(void) __asm__("_ZN9__gnu_cxx27__verbose_terminate_handlerEv");
+void rtc_verbose_terminate(void) { abort(); }
+
+// operator new/delete: the library's new throws std::bad_alloc when malloc fails, which nobody
+// catches (terminate, abort); this new aborts directly, so no exception machinery is needed.
+static void *rtc_new(size_t n) {
+  void *p = malloc(n ? n : 1);
+  if (!p) abort();
+  return p;
+}
+#if __SIZEOF_SIZE_T__ == 8
+#define RTC_NEW "_Znwm"
+#define RTC_NEW_ARRAY "_Znam"
+#define RTC_DELETE_SIZED "_ZdlPvm"
+#define RTC_DELETE_ARRAY_SIZED "_ZdaPvm"
+#else
+#define RTC_NEW "_Znwj"
+#define RTC_NEW_ARRAY "_Znaj"
+#define RTC_DELETE_SIZED "_ZdlPvj"
+#define RTC_DELETE_ARRAY_SIZED "_ZdaPvj"
+#endif
+void *rtc_op_new(size_t n) __asm__(RTC_NEW);
+void *rtc_op_new(size_t n) { return rtc_new(n); }
+void *rtc_op_new_array(size_t n) __asm__(RTC_NEW_ARRAY);
+void *rtc_op_new_array(size_t n) { return rtc_new(n); }
+void rtc_op_delete(void *p) __asm__("_ZdlPv");
+void rtc_op_delete(void *p) { free(p); }
+void rtc_op_delete_array(void *p) __asm__("_ZdaPv");
+void rtc_op_delete_array(void *p) { free(p); }
+void rtc_op_delete_sized(void *p, size_t n) __asm__(RTC_DELETE_SIZED);
+void rtc_op_delete_sized(void *p, size_t n) { (void)n; free(p); }
+void rtc_op_delete_array_sized(void *p, size_t n) __asm__(RTC_DELETE_ARRAY_SIZED);
+void rtc_op_delete_array_sized(void *p, size_t n) { (void)n; free(p); }
+
+// gettext: rtcam never calls setlocale(), so every message catalogue lookup runs in the "C"
+// locale, where glibc's dcgettext returns the message id unchanged. Saying so directly keeps
+// the catalogue loader (and its iconv use) out: ~23 KB.
+char *rtc_dcgettext(const char *domain, const char *msgid, int category) {
+  (void)domain; (void)category;
+  return (char *)msgid;
+}
+char *dcgettext(const char *, const char *, int) __attribute__((alias("rtc_dcgettext")));
+char *__dcgettext(const char *, const char *, int) __attribute__((alias("rtc_dcgettext")));
+
+// gmtime_r (the log's timestamps, mbedTLS's certificate validity check) is pure arithmetic
+// for UTC, but glibc's reads the time zone (TZ, /etc/localtime, and sscanf for its rules) on
+// the way: ~73 KB with sscanf. Days to civil date as in H. Hinnant's "chrono-Compatible
+// Low-Level Date Algorithms" (proleptic Gregorian calendar, any year that fits int).
+struct tm *gmtime_r(const time_t *t, struct tm *tm) {
+  static const long long secsPerDay = 86400;
+  long long s = (long long)*t, days = s / secsPerDay, rem = s % secsPerDay;
+  if (rem < 0) { rem += secsPerDay; days--; }
+  tm->tm_hour = (int)(rem / 3600);
+  tm->tm_min = (int)(rem % 3600 / 60);
+  tm->tm_sec = (int)(rem % 60);
+  tm->tm_wday = (int)(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday (4)
+  long long z = days + 719468;                  // days since 0000-03-01
+  long long era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = (unsigned)(z - era * 146097);                               // [0, 146096]
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;     // [0, 399]
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);                   // [0, 365], from March
+  unsigned mp = (5 * doy + 2) / 153;                                        // [0, 11], March = 0
+  unsigned mday = doy - (153 * mp + 2) / 5 + 1;
+  unsigned month = mp < 10 ? mp + 3 : mp - 9;                               // [1, 12]
+  long long year = (long long)yoe + era * 400 + (month <= 2);
+  tm->tm_year = (int)(year - 1900);
+  tm->tm_mon = (int)month - 1;
+  tm->tm_mday = (int)mday;
+  int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  static const short daysBeforeMonth[12] = {0, 31, 59, 90, 120, 151, 181, 212, 243, 273, 304, 334};
+  tm->tm_yday = daysBeforeMonth[month - 1] + (int)mday - 1 + (leap && month > 2);
+  tm->tm_isdst = 0;
+  tm->tm_gmtoff = 0;
+  tm->tm_zone = "GMT";
+  return tm;
+}
+#endif
