@@ -9,14 +9,15 @@
 // steady state (the same picture size over and over) JPEG coding allocates nothing.
 //
 // The cache is bounded in blocks and bytes (below): it holds what the encoder for stills, the
-// decoder of an MJPEG camera and libv4lconvert's decoder need per picture, and a block that does
-// not fit is freed as before. It is shared by all threads (one mutex: a few lookups per picture).
+// decoder of an MJPEG camera and libv4lconvert's decoder need per picture; when full, the
+// oldest blocks are freed to make room, and a block larger than any kept is freed at once. It is shared by all threads (one mutex: a few lookups per picture).
 // Under AddressSanitizer (the fuzz build) nothing is cached, so every use after free is still seen.
 #include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <jpeglib.h>
 #include <jerror.h>
 
@@ -57,7 +58,8 @@ static void *rtc_jmem_get(size_t size) {
     if (rtc_jmem_cache[i].size != size) continue;
     found = rtc_jmem_cache[i].block;
     rtc_jmem_total -= size;
-    rtc_jmem_cache[i] = rtc_jmem_cache[--rtc_jmem_count];
+    rtc_jmem_count--;
+    memmove(&rtc_jmem_cache[i], &rtc_jmem_cache[i + 1], sizeof rtc_jmem_cache[0] * (size_t)(rtc_jmem_count - i));
     break;
   }
   pthread_mutex_unlock(&rtc_jmem_lock);
@@ -77,17 +79,24 @@ static void rtc_jmem_put(void *object) {
 #ifndef RTC_JMEM_NO_CACHE
   size_t size = block->size;
   if (size <= rtc_jmem_max_block) {
-    int kept = 0;
+    // Full: the oldest blocks make room (sizes no longer in use leave; the sizes a coder asks
+    // for picture after picture are always the newest).
+    rtc_jmem_header *evicted[rtc_jmem_slots];
+    int n_evicted = 0;
     pthread_mutex_lock(&rtc_jmem_lock);
-    if (rtc_jmem_count < rtc_jmem_slots && rtc_jmem_total + size <= rtc_jmem_max_total) {
-      rtc_jmem_cache[rtc_jmem_count].block = block;
-      rtc_jmem_cache[rtc_jmem_count].size = size;
-      rtc_jmem_count++;
-      rtc_jmem_total += size;
-      kept = 1;
+    while (rtc_jmem_count > 0 && (rtc_jmem_count == rtc_jmem_slots || rtc_jmem_total + size > rtc_jmem_max_total)) {
+      evicted[n_evicted++] = rtc_jmem_cache[0].block;
+      rtc_jmem_total -= rtc_jmem_cache[0].size;
+      rtc_jmem_count--;
+      memmove(&rtc_jmem_cache[0], &rtc_jmem_cache[1], sizeof rtc_jmem_cache[0] * (size_t)rtc_jmem_count);
     }
+    rtc_jmem_cache[rtc_jmem_count].block = block;
+    rtc_jmem_cache[rtc_jmem_count].size = size;
+    rtc_jmem_count++;
+    rtc_jmem_total += size;
     pthread_mutex_unlock(&rtc_jmem_lock);
-    if (kept) return;
+    for (int i = 0; i < n_evicted; i++) free(evicted[i]);
+    return;
   }
 #endif
   free(block);
