@@ -73,7 +73,11 @@ public struct HttpServerLimits: Sendable {
 
 /// The client connection table (sans-IO).
 public struct HttpServer: Sendable {
-  struct Client: Sendable {
+  /// A class, so that the per-frame updates (a stream part queued, its output flushed) change a
+  /// client in place without touching the table (a Dictionary's in-place update allocates its
+  /// accessor's frame, and iterating while writing back copies the table). Unchecked Sendable:
+  /// the table belongs to the network loop alone; copies of an `HttpServer` share their clients.
+  final class Client: @unchecked Sendable {
     var peer: SocketAddress
     var conn: HttpConnection
     /// When the client connected or last completed a request: the idlest is evicted when full.
@@ -83,6 +87,12 @@ public struct HttpServer: Sendable {
     var closeAfterWrite = false
     /// Waiting for a picture instead of reading requests.
     var waiting: HttpWaiting? = nil
+
+    init(peer: SocketAddress, conn: HttpConnection, lastActive: UInt64) {
+      self.peer = peer
+      self.conn = conn
+      self.lastActive = lastActive
+    }
   }
 
   /// Stream parts written and dropped (the client had not taken the previous one yet), snapshots
@@ -93,6 +103,8 @@ public struct HttpServer: Sendable {
 
   public let limits: HttpServerLimits
   var clients: [ConnectionID: Client] = [:]
+  /// The last MJPEG part, reused from frame to frame (see `jpegReady(_:quality:forStream:now:into:)`).
+  var streamPartBuffer: [UInt8] = []
 
   public init(limits: HttpServerLimits = HttpServerLimits()) {
     self.limits = limits
@@ -179,7 +191,7 @@ public struct HttpServer: Sendable {
     _ id: ConnectionID, _ bytes: UnsafeRawBufferPointer, now: UInt64,
     reply handler: (HttpRequest, SocketAddress) -> HttpReply
   ) -> [HttpAction] {
-    guard var c = clients[id], !c.closeAfterWrite else { return [] }
+    guard let c = clients[id], !c.closeAfterWrite else { return [] }
     // a stream client has nothing more to ask; what it sends is dropped
     if case .stream = c.waiting { return [] }
     guard c.waiting == nil else { return [] }
@@ -188,10 +200,10 @@ public struct HttpServer: Sendable {
     var actions: [HttpAction] = []
     let first = c.conn.receive(bytes, now: now)
     if let interim = c.conn.takeInterimResponse() { actions.append(.write(id, interim)) }
-    Self.answer(first, id: id, client: &c, now: now, canStream: canStream, handler: handler, into: &actions)
+    Self.answer(first, id: id, client: c, now: now, canStream: canStream, handler: handler, into: &actions)
     var rounds = 0
     while c.conn.hasBufferedInput && !c.closeAfterWrite && c.waiting == nil && rounds < limits.pipelineRounds {
-      Self.answer(c.conn.poll(now: now), id: id, client: &c, now: now, canStream: canStream, handler: handler,
+      Self.answer(c.conn.poll(now: now), id: id, client: c, now: now, canStream: canStream, handler: handler,
         into: &actions)
       rounds += 1
     }
@@ -200,13 +212,12 @@ public struct HttpServer: Sendable {
     if case .snapshot(let q, let since, _, let head) = c.waiting, c.conn.hasBufferedInput {
       c.waiting = .snapshot(quality: q, since: since, keepAlive: false, isHead: head)
     }
-    clients[id] = c
     if case .stream = c.waiting { actions.append(.streamClients(streamsBefore + 1)) }
     return actions
   }
 
   static func answer(
-    _ result: HttpReceiveResult, id: ConnectionID, client c: inout Client, now: UInt64, canStream: Bool,
+    _ result: HttpReceiveResult, id: ConnectionID, client c: Client, now: UInt64, canStream: Bool,
     handler: (HttpRequest, SocketAddress) -> HttpReply, into actions: inout [HttpAction]
   ) {
     switch result {
@@ -252,8 +263,9 @@ public struct HttpServer: Sendable {
   /// The runtime wrote everything queued for the connection: closes it if its last response was;
   /// a stream client is ready for its next part.
   public mutating func flushed(_ id: ConnectionID) -> [HttpAction] {
-    if case .stream(true) = clients[id]?.waiting { clients[id]?.waiting = .stream(busy: false) }
-    guard let c = clients[id], c.closeAfterWrite else { return [] }
+    guard let c = clients[id] else { return [] }
+    if case .stream(true) = c.waiting { c.waiting = .stream(busy: false) }
+    guard c.closeAfterWrite else { return [] }
     clients[id] = nil
     return [.close(id)]
   }
@@ -269,9 +281,10 @@ public struct HttpServer: Sendable {
   /// Deadlines: a request head or body that did not arrive in time gets its 408 and the
   /// connection closes right after it; an idle keep-alive connection closes silently.
   public mutating func timeouts(now: UInt64) -> [HttpAction] {
+    // (runs after every wake-up: nothing is looked at, and nothing allocated, before a deadline)
+    guard let due = nextDeadline, now >= due else { return [] }
     var actions: [HttpAction] = []
-    for (id, var c) in clients {
-      defer { if clients[id] != nil { clients[id] = c } }
+    for (id, c) in clients {
       if case .snapshot(_, let since, let keep, let head) = c.waiting {
         guard now &- since >= limits.snapshotTimeoutNs else { continue }
         let r = HttpResponse.error(503, code: "NO_FRAME", message: "the source delivered no frame within "
@@ -305,8 +318,18 @@ public struct HttpServer: Sendable {
   /// ask again; stream clients that took their last part get this one, the others drop it.
   public mutating func jpegReady(_ jpeg: [UInt8], quality: Int, forStream: Bool, now: UInt64) -> [HttpAction] {
     var actions: [HttpAction] = []
+    jpegReady(jpeg, quality: quality, forStream: forStream, now: now, into: &actions)
+    return actions
+  }
+
+  /// `jpegReady` appending to `actions` (the runtime reuses that array, so a stream frame
+  /// allocates nothing: the part is built once into `streamPartBuffer`, and every stream client's
+  /// write shares it).
+  public mutating func jpegReady(_ jpeg: [UInt8], quality: Int, forStream: Bool, now: UInt64,
+                                 into actions: inout [HttpAction]) {
     var again: [Int] = []
-    for (id, var c) in clients {
+    var partReady = false
+    for (id, c) in clients {
       switch c.waiting {
       case .snapshot(let q, _, let keep, let head):
         guard q == quality else {
@@ -322,42 +345,24 @@ public struct HttpServer: Sendable {
         c.waiting = nil
         c.lastActive = now
         if !keep { c.closeAfterWrite = true }
-        clients[id] = c
       case .stream(let busy):
         guard forStream else { continue }
         if busy {
           streamFramesDropped += 1
           continue
         }
-        actions.append(.write(id, Self.streamPart(jpeg)))
+        if !partReady {
+          Self.streamPart(jpeg, into: &streamPartBuffer)
+          partReady = true
+        }
+        actions.append(.write(id, streamPartBuffer))
         streamFramesSent += 1
-        clients[id]?.waiting = .stream(busy: true)
+        c.waiting = .stream(busy: true)
       case nil:
         continue
       }
     }
     for q in again { actions.append(.snapshotWanted(quality: q)) }
-    return actions
-  }
-
-  /// The boundary between MJPEG parts.
-  static let streamBoundary = "rtcamframe"
-
-  /// The head of an MJPEG stream response (no length: it lasts until either side closes).
-  static func streamHead() -> [UInt8] {
-    Array(("HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=" + Self.streamBoundary
-      + "\r\nCache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n").utf8)
-  }
-
-  /// One part: boundary, headers, the JPEG.
-  static func streamPart(_ jpeg: [UInt8]) -> [UInt8] {
-    var out: [UInt8] = []
-    out.reserveCapacity(jpeg.count + 96)
-    out.append(contentsOf: ("--" + streamBoundary + "\r\nContent-Type: image/jpeg\r\nContent-Length: " + String(jpeg.count)
-      + "\r\n\r\n").utf8)
-    out.append(contentsOf: jpeg)
-    out.append(contentsOf: [13, 10])
-    return out
   }
 
   /// Closes every connection (shutdown).

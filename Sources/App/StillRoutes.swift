@@ -129,3 +129,48 @@ public struct StillPolicy: Sendable {
     return StillWork(quality: streamQuality, forStream: true, forSnapshot: snapshotQuality != nil)
   }
 }
+
+/// The MJPEG stream's bytes.
+extension HttpServer {
+  /// The boundary between MJPEG parts.
+  static let streamBoundary = "rtcamframe"
+
+  /// The head of an MJPEG stream response (no length: it lasts until either side closes).
+  static func streamHead() -> [UInt8] {
+    Array(("HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=" + Self.streamBoundary
+      + "\r\nCache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n").utf8)
+  }
+
+  /// One part: boundary, headers, the JPEG.
+  static func streamPart(_ jpeg: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    streamPart(jpeg, into: &out)
+    return out
+  }
+
+  /// `streamPart` into `out`, which keeps its capacity (no String is built: the header is a
+  /// constant and the length's digits are written directly).
+  static func streamPart(_ jpeg: [UInt8], into out: inout [UInt8]) {
+    out.removeAll(keepingCapacity: true)
+    out.reserveWithHeadroom(jpeg.count + 96)
+    // "--" + streamBoundary + the part's headers
+    let head: StaticString = "--rtcamframe\r\nContent-Type: image/jpeg\r\nContent-Length: "
+    head.withUTF8Buffer { out.append(contentsOf: $0) }
+    appendDecimal(jpeg.count, to: &out)
+    out.append(contentsOf: [13, 10, 13, 10])
+    out.append(contentsOf: jpeg)
+    out.append(contentsOf: [13, 10])
+  }
+
+  /// The ASCII digits of `n` (>= 0).
+  static func appendDecimal(_ n: Int, to out: inout [UInt8]) {
+    var divisor = 1
+    while divisor <= n / 10 { divisor *= 10 }
+    var rest = n
+    while divisor > 0 {
+      out.append(UInt8(ascii: "0") + UInt8(rest / divisor))
+      rest %= divisor
+      divisor /= 10
+    }
+  }
+}

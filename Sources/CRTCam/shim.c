@@ -27,6 +27,8 @@ uint64_t rtc_monotonic_ns(void) {
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+// weak: tools/alloc/alloc_count.c (test builds only) links a strong one that counts per frame
+__attribute__((weak)) void rtc_frame_mark(void) {}
 uint64_t rtc_realtime_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

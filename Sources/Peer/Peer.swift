@@ -162,31 +162,37 @@ public final class Peer {
     // Authenticated SRTCP from the nominated address keeps the session alive for viewers that
     // send no consent checks (see IceLiteAgent.authenticatedMedia).
     if ice.authenticatedMedia(from: from, now: now) { stats.rtcpLiveness += 1 }
-    let packets: [RtcpPacket]
-    do { packets = try parseRtcp(plain) } catch { stats.badDatagrams += 1; return }
-    stats.rtcpReceived += 1
-    for p in packets {
-      switch p {
-      case .pli:
-        stats.plis += 1
-        events.append(.keyframeNeeded(reason: "PLI"))
-      case .fir:
-        stats.firs += 1
-        events.append(.keyframeNeeded(reason: "FIR"))
-      case .nack(_, _, let lost):
-        stats.nacks += 1
-        retransmit(lost, send: send)
-      case .receiverReport(_, let blocks):
-        for b in blocks where b.ssrc == config.ssrc {
-          stats.fractionLost = b.fractionLost
-          stats.jitter = b.jitter
+    // read in place (RTCP comes from every viewer all the time: nothing is allocated)
+    do throws(RtcpError) {
+      try forEachRtcpPacket(plain) { p in
+        switch p {
+        case .pli:
+          stats.plis += 1
+          events.append(.keyframeNeeded(reason: "PLI"))
+        case .fir:
+          stats.firs += 1
+          events.append(.keyframeNeeded(reason: "FIR"))
+        case .nack(_, _, let entries):
+          stats.nacks += 1
+          retransmit(entries.lostSequences, send: send)
+        case .receiverReport(_, let blocks):
+          for i in 0..<blocks.count {
+            let b = blocks.reportBlock(i)
+            guard b.ssrc == config.ssrc else { continue }
+            stats.fractionLost = b.fractionLost
+            stats.jitter = b.jitter
+          }
+        default: break
         }
-      default: break
       }
+    } catch {
+      stats.badDatagrams += 1
+      return
     }
+    stats.rtcpReceived += 1
   }
 
-  func retransmit(_ sequences: [UInt16], send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+  func retransmit<S: Sequence<UInt16>>(_ sequences: S, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
     guard let srtp, let to = remote else { return }
     let buf = packetBuffer
     for seq in sequences.prefix(64) {

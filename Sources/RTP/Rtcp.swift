@@ -100,15 +100,132 @@ public func parseRtcp(_ datagram: [UInt8]) throws(RtcpError) -> [RtcpPacket] {
   return try r.get()
 }
 
-/// `parseRtcp` over a raw buffer (the receive buffer, after in-place SRTCP decryption).
+/// `parseRtcp` over a raw buffer.
 public func parseRtcp(_ datagram: UnsafeRawBufferPointer) throws(RtcpError) -> [RtcpPacket] {
   var packets: [RtcpPacket] = []
+  try walkRtcp(datagram) { packets.append(RtcpPacket($0)) }
+  return packets
+}
+
+/// The receive path's parse (the receive buffer, after in-place SRTCP decryption): validates the
+/// whole datagram as `parseRtcp` does, then hands each packet to `visit` as a view into the
+/// buffer. Nothing is allocated (RTCP arrives from every viewer all the time), and a malformed
+/// datagram is refused whole before any packet of it is seen.
+public func forEachRtcpPacket(_ datagram: UnsafeRawBufferPointer, _ visit: (RtcpView) -> Void) throws(RtcpError) {
+  try walkRtcp(datagram) { _ in }
+  try walkRtcp(datagram, visit)
+}
+
+/// One packet of a compound RTCP datagram, read in place: valid while the datagram's buffer is.
+public enum RtcpView {
+  case senderReport(ssrc: UInt32, ntpTime: UInt64, rtpTimestamp: UInt32, packetCount: UInt32,
+    octetCount: UInt32, blocks: RtcpEntries)
+  case receiverReport(ssrc: UInt32, blocks: RtcpEntries)
+  case pli(senderSSRC: UInt32, mediaSSRC: UInt32)
+  /// Entries of 8 bytes (`firRequest(_:)`).
+  case fir(senderSSRC: UInt32, requests: RtcpEntries)
+  /// Entries of 4 bytes: PID and BLP (`lostSequences`).
+  case nack(senderSSRC: UInt32, mediaSSRC: UInt32, entries: RtcpEntries)
+  /// Entries of 4 bytes: the SSRCs (`word(_:)`).
+  case remb(bitrate: UInt64, ssrcs: RtcpEntries)
+  case bye
+  case sdes
+  case other(type: UInt8)
+}
+
+/// Fixed-size entries of an RTCP packet, read in place.
+public struct RtcpEntries {
+  let bytes: UnsafeRawBufferPointer
+  let start: Int
+  public let count: Int
+  let size: Int
+
+  /// Entry `i` as a reception report block (entries of 24 bytes).
+  public func reportBlock(_ i: Int) -> ReportBlock {
+    let at = start + i * size
+    let lostRaw = UInt32(bytes[at + 5]) << 16 | UInt32(bytes[at + 6]) << 8 | UInt32(bytes[at + 7])
+    // Sign-extend the 24-bit cumulative loss.
+    let lost = Int32(bitPattern: lostRaw << 8) >> 8
+    return ReportBlock(
+      ssrc: loadU32(bytes, at), fractionLost: bytes[at + 4], cumulativeLost: lost,
+      highestSequence: loadU32(bytes, at + 8), jitter: loadU32(bytes, at + 12),
+      lastSenderReport: loadU32(bytes, at + 16), delaySinceLastSenderReport: loadU32(bytes, at + 20))
+  }
+
+  /// Entry `i` as a FIR entry (8 bytes).
+  public func firRequest(_ i: Int) -> FirRequest {
+    FirRequest(ssrc: loadU32(bytes, start + i * size), sequence: bytes[start + i * size + 4])
+  }
+
+  /// The first 32 bits of entry `i`.
+  public func word(_ i: Int) -> UInt32 { loadU32(bytes, start + i * size) }
+
+  /// Generic NACK entries (PID, BLP) expanded to the lost sequence numbers, in order: bit k of
+  /// BLP marks PID + k + 1 as lost too.
+  public var lostSequences: NackSequences { NackSequences(entries: self) }
+}
+
+/// The sequence numbers a generic NACK reports lost (no array is made).
+public struct NackSequences: Sequence, IteratorProtocol {
+  let entries: RtcpEntries
+  var entry = 0
+  /// -1: the PID itself is next; 0...15: the BLP bit to look at next.
+  var bit = -1
+
+  public mutating func next() -> UInt16? {
+    while entry < entries.count {
+      let at = entries.start + entry * entries.size
+      let pid = loadU16(entries.bytes, at)
+      if bit < 0 {
+        bit = 0
+        return pid
+      }
+      let blp = loadU16(entries.bytes, at + 2)
+      while bit < 16 {
+        let b = bit
+        bit += 1
+        if blp & (1 << b) != 0 { return pid &+ UInt16(b + 1) }
+      }
+      entry += 1
+      bit = -1
+    }
+    return nil
+  }
+}
+
+extension RtcpPacket {
+  /// The packet, with its entries copied out of the buffer.
+  init(_ v: RtcpView) {
+    func all<T>(_ e: RtcpEntries, _ f: (Int) -> T) -> [T] {
+      var out: [T] = []
+      for i in 0..<e.count { out.append(f(i)) }
+      return out
+    }
+    switch v {
+    case let .senderReport(ssrc, ntp, ts, packets, octets, blocks):
+      self = .senderReport(ssrc: ssrc, ntpTime: ntp, rtpTimestamp: ts, packetCount: packets, octetCount: octets,
+        blocks: all(blocks, blocks.reportBlock))
+    case let .receiverReport(ssrc, blocks): self = .receiverReport(ssrc: ssrc, blocks: all(blocks, blocks.reportBlock))
+    case let .pli(sender, media): self = .pli(senderSSRC: sender, mediaSSRC: media)
+    case let .fir(sender, requests): self = .fir(senderSSRC: sender, requests: all(requests, requests.firRequest))
+    case let .nack(sender, media, entries): self = .nack(senderSSRC: sender, mediaSSRC: media, lost: Array(entries.lostSequences))
+    case let .remb(bitrate, ssrcs): self = .remb(bitrate: bitrate, ssrcs: all(ssrcs, ssrcs.word))
+    case .bye: self = .bye
+    case .sdes: self = .sdes
+    case let .other(type): self = .other(type: type)
+    }
+  }
+}
+
+/// Walks the packets of a compound datagram, validating each, and hands each one to `visit`.
+func walkRtcp(_ datagram: UnsafeRawBufferPointer, _ visit: (RtcpView) -> Void) throws(RtcpError) {
   var offset = 0
+  var packets = 0
   let n = datagram.count
   guard n >= 4 else { throw .truncated }
   while offset < n {
     guard n - offset >= 4 else { throw .truncated }
-    guard packets.count < maxRtcpPackets else { throw .tooManyPackets }
+    guard packets < maxRtcpPackets else { throw .tooManyPackets }
     let b0 = datagram[offset]
     guard b0 >> 6 == 2 else { throw .badVersion }
     let count = Int(b0 & 0x1F)
@@ -121,16 +238,14 @@ public func parseRtcp(_ datagram: UnsafeRawBufferPointer) throws(RtcpError) -> [
       guard pad > 0, pad <= length - 4 else { throw .badPadding }
       end -= pad
     }
-    packets.append(try parseRtcpPacket(datagram, type: type, count: count, body: offset + 4, end: end))
+    visit(try rtcpView(datagram, type: type, count: count, body: offset + 4, end: end))
+    packets += 1
     offset += length
   }
-  return packets
 }
 
-/// Parses one packet's body `datagram[body..<end]` (after the 4-byte common header).
-func parseRtcpPacket(
-  _ d: UnsafeRawBufferPointer, type: UInt8, count: Int, body: Int, end: Int
-) throws(RtcpError) -> RtcpPacket {
+/// Reads one packet's body `datagram[body..<end]` (after the 4-byte common header).
+func rtcpView(_ d: UnsafeRawBufferPointer, type: UInt8, count: Int, body: Int, end: Int) throws(RtcpError) -> RtcpView {
   let size = end - body
   switch type {
   case RtcpType.senderReport:
@@ -139,10 +254,10 @@ func parseRtcpPacket(
     return .senderReport(
       ssrc: loadU32(d, body), ntpTime: ntp, rtpTimestamp: loadU32(d, body + 12),
       packetCount: loadU32(d, body + 16), octetCount: loadU32(d, body + 20),
-      blocks: reportBlocks(d, at: body + 24, count: count))
+      blocks: RtcpEntries(bytes: d, start: body + 24, count: count, size: 24))
   case RtcpType.receiverReport:
     guard size >= 4 + 24 * count else { throw .truncated }
-    return .receiverReport(ssrc: loadU32(d, body), blocks: reportBlocks(d, at: body + 4, count: count))
+    return .receiverReport(ssrc: loadU32(d, body), blocks: RtcpEntries(bytes: d, start: body + 4, count: count, size: 24))
   case RtcpType.sdes:
     return .sdes
   case RtcpType.bye:
@@ -153,19 +268,8 @@ func parseRtcpPacket(
     let sender = loadU32(d, body)
     let media = loadU32(d, body + 4)
     guard count == 1 else { return .other(type: type) }
-    // Generic NACK: (PID, BLP) pairs; bit i of BLP marks PID + i + 1 as lost too.
-    var lost: [UInt16] = []
-    var i = body + 8
-    while i + 4 <= end {
-      let pid = loadU16(d, i)
-      let blp = loadU16(d, i + 2)
-      lost.append(pid)
-      for bit in 0..<16 where blp & (1 << bit) != 0 {
-        lost.append(pid &+ UInt16(bit + 1))
-      }
-      i += 4
-    }
-    return .nack(senderSSRC: sender, mediaSSRC: media, lost: lost)
+    // Generic NACK: (PID, BLP) pairs
+    return .nack(senderSSRC: sender, mediaSSRC: media, entries: RtcpEntries(bytes: d, start: body + 8, count: (size - 8) / 4, size: 4))
   case RtcpType.payloadFeedback:
     guard size >= 8 else { throw .truncated }
     let sender = loadU32(d, body)
@@ -174,13 +278,7 @@ func parseRtcpPacket(
     case 1:
       return .pli(senderSSRC: sender, mediaSSRC: media)
     case 4:
-      var requests: [FirRequest] = []
-      var i = body + 8
-      while i + 8 <= end {
-        requests.append(FirRequest(ssrc: loadU32(d, i), sequence: d[i + 4]))
-        i += 8
-      }
-      return .fir(senderSSRC: sender, requests: requests)
+      return .fir(senderSSRC: sender, requests: RtcpEntries(bytes: d, start: body + 8, count: (size - 8) / 8, size: 8))
     case 15:
       // REMB: "REMB", num SSRC (8), BR exp (6), BR mantissa (18), SSRC feedback list.
       let i = body + 8
@@ -198,31 +296,13 @@ func parseRtcpPacket(
       } else {
         bitrate = mantissa << UInt64(exponent)
       }
-      var ssrcs: [UInt32] = []
-      for k in 0..<numSSRC { ssrcs.append(loadU32(d, i + 8 + 4 * k)) }
-      return .remb(bitrate: bitrate, ssrcs: ssrcs)
+      return .remb(bitrate: bitrate, ssrcs: RtcpEntries(bytes: d, start: i + 8, count: numSSRC, size: 4))
     default:
       return .other(type: type)
     }
   default:
     return .other(type: type)
   }
-}
-
-func reportBlocks(_ d: UnsafeRawBufferPointer, at start: Int, count: Int) -> [ReportBlock] {
-  var blocks: [ReportBlock] = []
-  var i = start
-  for _ in 0..<count {
-    let lostRaw = UInt32(d[i + 5]) << 16 | UInt32(d[i + 6]) << 8 | UInt32(d[i + 7])
-    // Sign-extend the 24-bit cumulative loss.
-    let lost = Int32(bitPattern: lostRaw << 8) >> 8
-    blocks.append(ReportBlock(
-      ssrc: loadU32(d, i), fractionLost: d[i + 4], cumulativeLost: lost,
-      highestSequence: loadU32(d, i + 8), jitter: loadU32(d, i + 12),
-      lastSenderReport: loadU32(d, i + 16), delaySinceLastSenderReport: loadU32(d, i + 20)))
-    i += 24
-  }
-  return blocks
 }
 
 /// Appends a compound RTCP packet: a sender report without report blocks followed by an SDES

@@ -162,6 +162,7 @@ final class CameraRunner<S: FrameSource> {
         return
       }
       count += 1
+      rtc_frame_mark()
       shared.encodeStills(frame, &stills)
       do { try shared.encodeAndPublish(frame, encoder: enc, policy: &policy, output: &output) } catch {
         encoder = nil

@@ -140,6 +140,7 @@ func captureLoop<S: FrameSource>(source: inout S, encoder: H264Encoder, shared: 
       shared.wake()
       return
     }
+    rtc_frame_mark()
     shared.encodeStills(frame, &stills)
     do { try shared.encodeAndPublish(frame, encoder: encoder, policy: &policy, output: &output) } catch {
       shared.source.publish(.failed(.encoder(error)))
@@ -245,6 +246,7 @@ final class JpegMailbox: Sendable {
   func publish(_ jpeg: UnsafeRawBufferPointer, work: StillWork, captureTimeNs: UInt64) {
     latest.withLock { s in
       s.bytes.removeAll(keepingCapacity: true)
+      s.bytes.reserveWithHeadroom(jpeg.count)
       s.bytes.append(contentsOf: jpeg)
       s.work = work
       s.captureTimeNs = captureTimeNs
@@ -252,11 +254,18 @@ final class JpegMailbox: Sendable {
     generation.wrappingAdd(1, ordering: .releasing)
   }
 
-  /// Network thread: a copy of the JPEG if a new one came since `seen` (updated).
-  func take(seen: inout Int) -> Still? {
+  /// Network thread: if a new JPEG came since `seen` (updated), copies it into `bytes` (the
+  /// caller's buffer, which keeps its capacity; sharing the mailbox's array instead would make the
+  /// capture thread's next publish copy it) and returns what it was made for.
+  func take(seen: inout Int, into bytes: inout [UInt8]) -> (work: StillWork, captureTimeNs: UInt64)? {
     let g = generation.load(ordering: .acquiring)
     guard g != seen else { return nil }
     seen = g
-    return latest.withLock { $0 }
+    return latest.withLock { s in
+      bytes.removeAll(keepingCapacity: true)
+      bytes.reserveWithHeadroom(s.bytes.count)
+      bytes.append(contentsOf: s.bytes)
+      return (s.work, s.captureTimeNs)
+    }
   }
 }

@@ -12,11 +12,19 @@ import SRTP
 import Synchronization
 import Wire
 
-/// The bytes queued for one HTTP client connection.
-struct PendingOutput {
+/// The bytes queued for one HTTP client connection. A class, so that queueing and writing change
+/// it in place without the table's in-place update (which allocates its accessor's frame).
+final class PendingOutput {
   var bytes: [UInt8] = []
   var offset = 0
   var isEmpty: Bool { offset >= bytes.count }
+
+  /// Appends, reusing the buffer's capacity once everything before was written.
+  func queue(_ more: [UInt8]) {
+    if isEmpty { bytes.removeAll(keepingCapacity: true); offset = 0 }
+    bytes.reserveWithHeadroom(bytes.count + more.count)
+    bytes.append(contentsOf: more)
+  }
 }
 
 /// The network loop: poll(2) over the HTTP listener and clients, the UDP socket, the capture
@@ -39,6 +47,9 @@ final class EventLoop {
   /// The source report's generation last handed to the core, and the JPEG mailbox's.
   var seenSourceGeneration = 0
   var seenStillGeneration = 0
+  /// The latest JPEG and the actions it causes, reused from frame to frame (no allocation).
+  var stillBytes: [UInt8] = []
+  var stillActions: [HttpAction] = []
   var pollfds: [pollfd] = []
   var recvBuffer = [UInt8](repeating: 0, count: 4096)
   /// C socket addresses of the destinations media went to (see `sendDatagram`).
@@ -68,6 +79,9 @@ final class EventLoop {
     limits.maxStreamClients = core.options.stills.maxStreamClients
     http = HttpServer(limits: limits)
     pollfds.reserveCapacity(http.limits.maxConnections + 8)
+    // jpegReady appends at most two actions per waiting snapshot, one per stream client and one
+    // per other quality asked for: all within three per connection
+    stillActions.reserveCapacity(3 * http.limits.maxConnections)
   }
 
   /// Sends one datagram on the shared UDP socket. The C address of each destination is made once
@@ -174,8 +188,11 @@ final class EventLoop {
 
   /// Hands a new JPEG from the capture thread to the waiting snapshot and stream clients.
   func deliverStills() {
-    guard let still = shared.stills.take(seen: &seenStillGeneration) else { return }
-    perform(http.jpegReady(still.bytes, quality: still.work.quality, forStream: still.work.forStream, now: rtc_monotonic_ns()))
+    guard let still = shared.stills.take(seen: &seenStillGeneration, into: &stillBytes) else { return }
+    http.jpegReady(stillBytes, quality: still.work.quality, forStream: still.work.forStream, now: rtc_monotonic_ns(),
+      into: &stillActions)
+    perform(stillActions)
+    stillActions.removeAll(keepingCapacity: true)
   }
 
   /// Copies the capture thread's counters into /status and hands a new source state to the core.
@@ -277,10 +294,8 @@ final class EventLoop {
 
   /// Appends bytes to the connection's output as they are (TLS records, or plain HTTP).
   func queueRaw(_ fd: Int32, _ bytes: [UInt8]) {
-    guard !bytes.isEmpty, var o = outputs[fd] else { return }
-    if o.isEmpty { o.bytes.removeAll(keepingCapacity: true); o.offset = 0 }
-    o.bytes.append(contentsOf: bytes)
-    outputs[fd] = o
+    guard !bytes.isEmpty, let o = outputs[fd] else { return }
+    o.queue(bytes)
   }
 
   /// Ends HTTPS connections whose handshake ran past its deadline (a stalled client cannot keep a
@@ -300,7 +315,6 @@ final class EventLoop {
 
   /// Carries out the connection table's actions.
   func perform(_ actions: [HttpAction]) {
-    var touched: [Int32] = []
     for a in actions {
       switch a {
       case .write(let fd, let bytes):
@@ -311,7 +325,6 @@ final class EventLoop {
         } else {
           queueRaw(fd, bytes)
         }
-        if !touched.contains(fd) { touched.append(fd) }
       case .close(let fd):
         if let conn = tlsConns[fd] {
           conn.close()
@@ -333,26 +346,28 @@ final class EventLoop {
         _ = setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
       }
     }
-    for fd in touched where outputs[fd] != nil { flush(fd) }
+    // each written connection once, after all its writes were queued (no list is kept: this runs
+    // for every MJPEG frame, so it must not allocate)
+    for (i, a) in actions.enumerated() {
+      guard case .write(let fd, _) = a, outputs[fd] != nil else { continue }
+      var seen = false
+      for earlier in actions[..<i] { if case .write(fd, _) = earlier { seen = true; break } }
+      if !seen { flush(fd) }
+    }
   }
 
   /// Writes what the socket takes; tells the table when everything is out.
   func flush(_ fd: Int32) {
-    guard var o = outputs[fd] else { return }
+    guard let o = outputs[fd] else { return }
     while !o.isEmpty {
       let off = o.offset
       let n = o.bytes.withUnsafeBytes { write(fd, $0.baseAddress! + off, $0.count - off) }
       if n > 0 { o.offset += n; continue }
-      if n < 0 && (rtc_errno() == EAGAIN || rtc_errno() == EINTR) {
-        outputs[fd] = o
-        return
-      }
+      if n < 0 && (rtc_errno() == EAGAIN || rtc_errno() == EINTR) { return }
       // the peer is gone: nothing more can be written
-      outputs[fd] = o
       closeClient(fd, gone: true)
       return
     }
-    outputs[fd] = o
     let after = http.flushed(fd)
     if !after.isEmpty { perform(after) }
   }

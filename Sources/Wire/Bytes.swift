@@ -137,3 +137,12 @@ public struct ByteWriter: Sendable {
     bytes[i + 3] = UInt8(truncatingIfNeeded: v)
   }
 }
+
+extension Array where Element == UInt8 {
+  /// Makes room for `count` bytes in all; when the buffer must grow it grows by half as much
+  /// again, so a buffer reused for pictures of varying size (JPEGs) stops growing after its first
+  /// few (steady state allocates nothing).
+  public mutating func reserveWithHeadroom(_ count: Int) {
+    if capacity < count { reserveCapacity(count + count / 2) }
+  }
+}

@@ -74,6 +74,9 @@ void *rtc_mmap(void *addr, size_t length, int prot, int flags, int fd, int64_t o
 // ---- small helpers over macros and struct layouts ----
 /// Monotonic clock in nanoseconds (CLOCK_MONOTONIC).
 uint64_t rtc_monotonic_ns(void);
+/// Called by the capture thread once per captured frame. A no-op (weak) in rtcam; the counting
+/// allocator of tools/alloc-test replaces it to count heap allocations per frame.
+void rtc_frame_mark(void);
 /// Wall clock in nanoseconds since the Unix epoch (CLOCK_REALTIME).
 uint64_t rtc_realtime_ns(void);
 /// Fills `buf` with `len` bytes from the kernel's random source. Returns 0 or -1.
