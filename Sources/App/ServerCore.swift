@@ -252,7 +252,7 @@ public final class ServerCore {
     let peer: Peer?
     switch DatagramKind.classify(UnsafeRawBufferPointer(d)) {
     case .stun:
-      guard let ufrag = stunLocalUfrag(Array(d)), let id = byUfrag[ufrag] else {
+      guard let ufrag = stunLocalUfrag(UnsafeRawBufferPointer(d)), let id = byUfrag[ufrag] else {
         logger(.debug, "STUN from \(from.description) for no session: dropped")
         return
       }

@@ -100,6 +100,8 @@ public struct IceLiteAgent: Sendable {
 
   let expectedUsername: [UInt8]
   let key: [UInt8]
+  /// `key` prepared for MACs that allocate nothing (the in-place consent-check path).
+  let hmac: HmacSHA1Key
 
   public init(local: IceCredentials, remoteUfrag: String, remotePassword: String) {
     self.local = local
@@ -107,6 +109,7 @@ public struct IceLiteAgent: Sendable {
     self.remotePassword = remotePassword
     expectedUsername = Array(local.ufrag.utf8) + [UInt8(ascii: ":")] + Array(remoteUfrag.utf8)
     key = Array(local.password.utf8)
+    hmac = HmacSHA1Key(key: key)
   }
 
   /// Handles one STUN datagram from `from` at `now` (ns).
@@ -154,16 +157,23 @@ public struct IceLiteAgent: Sendable {
       return IceOutput(error: .malformed("source address"))
     }
     var out = IceOutput(response: reply.encode(integrityKey: key, fingerprint: true))
+    out.event = recordSuccess(from: from, now: now, useCandidate: request.useCandidate)
+    return out
+  }
+
+  /// The state change of a request answered with success (both paths); the event, if any.
+  mutating func recordSuccess(from: SocketAddress, now: UInt64, useCandidate: Bool) -> IceEvent? {
     successCount += 1
     lastAuthenticatedSource = from
-    if request.useCandidate && selected != from {
+    var event: IceEvent? = nil
+    if useCandidate && selected != from {
       selected = from
-      out.event = .selected(from)
+      event = .selected(from)
     }
     if selected == nil || selected == from {
       lastConsentAt = now
     }
-    return out
+    return event
   }
 
   /// Liveness from authenticated media: the session layer calls this for each SRTCP packet that

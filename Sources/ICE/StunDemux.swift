@@ -12,23 +12,29 @@ public func looksLikeStun(_ datagram: [UInt8]) -> Bool {
 /// to a session before doing any crypto. nil when absent/malformed, when the part before ':'
 /// is empty or when it holds anything but printable ASCII.
 public func stunLocalUfrag(_ datagram: [UInt8]) -> String? {
-  let d = datagram
-  guard looksLikeStun(d), Stun.headerSize + Int(loadU16(d, 2)) == d.count else { return nil }
+  datagram.withUnsafeBytes { stunLocalUfrag($0) }
+}
+
+/// The same, read in place (the loop's receive buffer). The result is a small string (our ufrags
+/// have 8 characters), so for our sessions nothing is allocated.
+public func stunLocalUfrag(_ d: UnsafeRawBufferPointer) -> String? {
+  guard d.count >= Stun.headerSize, d[0] <= 3, d.count % 4 == 0, readU32(d, 4) == Stun.magicCookie,
+    Stun.headerSize + Int(readU16(d, 2)) == d.count
+  else { return nil }
   var offset = Stun.headerSize
   while d.count - offset >= 4 {
-    let type = loadU16(d, offset)
-    let len = Int(loadU16(d, offset + 2))
+    let type = readU16(d, offset)
+    let len = Int(readU16(d, offset + 2))
     let padded = (len + 3) & ~3
     guard d.count - offset - 4 >= padded else { return nil }
     if type == Stun.username {
-      var out: [UInt8] = []
-      for i in offset + 4..<offset + 4 + len {
+      let start = offset + 4
+      for i in start..<start + len {
         let c = d[i]
         if c == UInt8(ascii: ":") {
-          return out.isEmpty ? nil : String(decoding: out, as: UTF8.self)
+          return i == start ? nil : String(decoding: UnsafeRawBufferPointer(rebasing: d[start..<i]), as: UTF8.self)
         }
         guard c > 0x20 && c < 0x7F else { return nil }
-        out.append(c)
       }
       return nil
     }

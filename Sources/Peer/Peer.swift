@@ -77,12 +77,21 @@ public final class Peer {
 
   /// Handles one datagram in the loop's receive buffer, which it may overwrite: SRTCP is
   /// authenticated and decrypted in place, so the steady-state path (receiver reports, NACKs)
-  /// copies nothing. STUN and DTLS (consent checks, handshake) are copied out: they are rare.
+  /// copies nothing; so do consent checks (STUN Binding requests that succeed, answered in place
+  /// from `packetBuffer`). Other STUN and DTLS (the handshake) are copied out: they are rare.
   public func receive(_ datagram: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64,
                       send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
     guard state != .closed else { return }
     switch DatagramKind.classify(UnsafeRawBufferPointer(datagram)) {
-    case .stun: receiveStun(Array(datagram), from: from, now: now, send: send)
+    case .stun:
+      let reply = packetBuffer  // (free here: the send path fills it only within sendFrame/retransmit)
+      switch ice.receiveInPlace(UnsafeRawBufferPointer(datagram), from: from, now: now, reply: reply) {
+      case .answered(let length, let event):
+        send(UnsafeRawBufferPointer(rebasing: reply[0..<length]), from)
+        afterStun(event: event, failed: false, now: now, send: send)
+      case .notHandled:
+        receiveStun(Array(datagram), from: from, now: now, send: send)
+      }
     case .dtls:
       guard from == remote || ice.selected == from || ice.lastAuthenticatedSource == from else {
         stats.badDatagrams += 1
@@ -101,8 +110,12 @@ public final class Peer {
     if let r = out.response {
       r.withUnsafeBytes { send($0, from) }
     }
-    if out.error != nil { stats.badDatagrams += 1 }
-    if case .selected(let addr)? = out.event, addr != remote {
+    afterStun(event: out.event, failed: out.error != nil, now: now, send: send)
+  }
+
+  func afterStun(event: IceEvent?, failed: Bool, now: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
+    if failed { stats.badDatagrams += 1 }
+    if case .selected(let addr)? = event, addr != remote {
       remote = addr
       events.append(.remoteAddressChanged(addr))
     }

@@ -127,7 +127,8 @@ public enum DatagramKind: Equatable, Sendable {
   }
 
   public static func classify(_ d: UnsafeRawBufferPointer) -> DatagramKind {
-    guard let b = d.first else { return .unknown }
+    guard !d.isEmpty else { return .unknown }
+    let b = d[0]  // (not d.first: unspecialised, as in debug builds, that allocates)
     switch b {
     case 0...3: return .stun
     case 20...63: return .dtls

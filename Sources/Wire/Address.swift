@@ -48,6 +48,12 @@ public struct SocketAddress: Hashable, Sendable {
     return out
   }
 
+  /// The address bytes (as `ip`) in a buffer on the stack, for the per-packet path.
+  public func withIPBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+    var b = (high.bigEndian, low.bigEndian)
+    return withUnsafeBytes(of: &b) { body(UnsafeRawBufferPointer(rebasing: $0[0..<Int(length)])) }
+  }
+
   public var isIPv4: Bool { length == 4 }
 
   /// Parses dotted IPv4 ("127.0.0.1"); IPv6 text is parsed by the event loop (inet_pton).

@@ -23,6 +23,14 @@ public enum CRC32: Sendable {
     }
     return c ^ 0xFFFF_FFFF
   }
+
+  /// The same over raw bytes (datagrams read in place).
+  public static func checksum(_ bytes: UnsafeRawBufferPointer) -> UInt32 {
+    var c: UInt32 = 0xFFFF_FFFF
+    let t = table
+    for b in bytes { c = t[Int((c ^ UInt32(b)) & 0xFF)] ^ (c >> 8) }
+    return c ^ 0xFFFF_FFFF
+  }
 }
 
 /// Hashes and MACs, computed by mbedTLS (the one crypto library rtcam ships).

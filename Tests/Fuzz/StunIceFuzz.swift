@@ -17,7 +17,9 @@
 // - the agent answers only requests; every answer is STUN with the request's transaction id and
 //   a FINGERPRINT; a success carries a verifying MESSAGE-INTEGRITY and XOR-MAPPED-ADDRESS = the
 //   source; an unauthenticated answer (401) carries no MESSAGE-INTEGRITY and is never larger than
-//   the request (no amplification); `.selected` only with USE-CANDIDATE; consent follows successes.
+//   the request (no amplification); `.selected` only with USE-CANDIDATE; consent follows successes;
+// - the in-place path (receiveInPlace, consent checks) answers exactly the requests the agent
+//   answers with a success, with the same bytes, event and state, and changes nothing otherwise.
 @testable import ICE
 import Wire
 
@@ -56,6 +58,22 @@ func checkAgent(_ datagram: [UInt8], from: SocketAddress) {
   var agent = IceLiteAgent(local: ourCredentials, remoteUfrag: "h6vY", remotePassword: "qwertyuiopasdfghjklzxc")
   let now: UInt64 = 5_000_000_000
   let out = agent.receive(datagram, from: from, now: now)
+  let reply = UnsafeMutableRawBufferPointer.allocate(byteCount: IceLiteAgent.inPlaceReplyCapacity, alignment: 8)
+  defer { reply.deallocate() }
+  var fast = IceLiteAgent(local: ourCredentials, remoteUfrag: "h6vY", remotePassword: "qwertyuiopasdfghjklzxc")
+  let inPlace = datagram.withUnsafeBytes { fast.receiveInPlace($0, from: from, now: now, reply: reply) }
+  let succeeded = out.response.flatMap { try? StunMessage.parse($0) }?.cls == .success
+  switch inPlace {
+  case .answered(let length, let event):
+    invariant(succeeded, "answered in place what receive does not answer with success")
+    invariant(Array(reply[0..<length]) == out.response, "in-place response differs")
+    invariant(event == out.event && fast.selected == agent.selected && fast.lastConsentAt == agent.lastConsentAt
+              && fast.successCount == agent.successCount && fast.lastAuthenticatedSource == agent.lastAuthenticatedSource,
+              "in-place state differs")
+  case .notHandled:
+    invariant(!succeeded, "a success not answered in place")
+    invariant(fast.successCount == 0 && fast.selected == nil && fast.lastConsentAt == nil, "not handled but state changed")
+  }
   let request = try? StunMessage.parse(datagram)
   if out.response == nil {
     invariant(agent.successCount == 0 && agent.lastConsentAt == nil && agent.selected == nil, "state changed without an answer")
@@ -119,6 +137,7 @@ func checkAgent(_ datagram: [UInt8], from: SocketAddress) {
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let d = fuzzInput(data, size)
   let ufrag = stunLocalUfrag(d)
+  invariant(d.withUnsafeBytes { stunLocalUfrag($0) } == ufrag, "stunLocalUfrag in place differs")
   if !looksLikeStun(d) { invariant(ufrag == nil, "ufrag from something that does not look like STUN") }
   if let u = ufrag {
     invariant(!u.isEmpty && u.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }, "ufrag " + u)

@@ -9,9 +9,8 @@ the heap allocations all threads made since the previous frame, plus details of 
 Phases: warm-up (all 4 viewers decode frames, the MJPEG client has parts, two snapshots were
 served, then --settle seconds more so that histories, caches and buffers reach their working size);
 window A (--window seconds, >= --min-frames frames) with the viewers and the MJPEG client: no
-frame may allocate at all, except inside the handling of STUN consent checks (ICE: each viewer
-sends one every few seconds; that parser and its HMAC still allocate, listed as known in the
-output); window B (--snapshot-window seconds) adds a /snapshot.jpg request every
+frame may allocate at all, STUN consent checks included (each viewer sends one every few
+seconds; they are answered in place); window B (--snapshot-window seconds) adds a /snapshot.jpg request every
 --snapshot-interval seconds: its JPEG (capture thread) and delivery must not allocate either; the
 HTTP request and response handling of each snapshot (a new connection, parsing, the response
 head) is per request, not per frame, and is reported per snapshot. Any other allocation fails
@@ -36,6 +35,20 @@ import aioice.ice  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"] if use_ipv4 else []
+
+# STUN requests of the viewers that rtcam answered with success: in steady state, the consent
+# checks (RFC 7675; aioice sends one per viewer every 4-6 s), which must happen while measured.
+STUN_ANSWERED = [0]
+_stun_request = aioice.ice.StunProtocol.request
+
+
+async def _counted_stun_request(self, *args, **kwargs):
+    response = await _stun_request(self, *args, **kwargs)  # raises unless answered with success
+    STUN_ANSWERED[0] += 1
+    return response
+
+
+aioice.ice.StunProtocol.request = _counted_stun_request
 
 
 class Fail(Exception):
@@ -128,14 +141,6 @@ RUNTIME = ("swift_", "_ContiguousArrayBuffer", "ContiguousArray", "Array", "_Str
 # alloc_count.c), so a stale address may come first: an allocation is known when one of the first
 # KNOWN_DEPTH functions on its stack (runtime ones skipped) is one of these.
 KNOWN_DEPTH = 4
-# STUN consent checks (ICE; every viewer sends one every few seconds): the parser, its HMAC
-# (mbedTLS sets up an HMAC context per call), the response.
-KNOWN_STUN = ("StunMessage.", "stunLocalUfrag", "IceLiteAgent.", "mbedtls_md_hmac", "mbedtls_md_setup",
-              "Peer.receiveStun")
-# ... and the copies of a STUN datagram into an array on the way there: these two functions copy
-# a datagram only on their STUN (and DTLS, not in steady state) branches. Known only when the
-# copy (_copyCollectionToContiguousArray) is directly below them, not as any of the first functions.
-KNOWN_STUN_COPY = ("ServerCore.receiveDatagram", "Peer.receive(")
 # A snapshot's HTTP request and response (window B only): the connection, parsing, routing, the
 # response and its first queued bytes, the close after it.
 KNOWN_SNAPSHOT_REQUEST = ("HttpConnection.", "HttpRequest.", "HttpResponse.", "HttpServer.accepted",
@@ -160,11 +165,6 @@ def known_origin(chain, known):
         for k in known:
             if n.startswith(k):
                 return k
-    for i, n in enumerate(names):
-        if not n.startswith(RUNTIME) and n[:2] != "0x":
-            if n.startswith(KNOWN_STUN_COPY) and i > 0 and names[i - 1].startswith("_copyCollectionToContiguousArray"):
-                return "STUN datagram copy"
-            break
     return None
 
 
@@ -237,9 +237,9 @@ def main():
             if snapshots_on:
                 paused.clear()
                 await asyncio.sleep(args.snapshot_interval)  # the first request is under way
-            start = (time.monotonic_ns(), list(frames), parts[0], snaps[0])
+            start = (time.monotonic_ns(), list(frames), parts[0], snaps[0], STUN_ANSWERED[0])
             await asyncio.sleep(length)
-            marks.append((start, (time.monotonic_ns(), list(frames), parts[0], snaps[0])))
+            marks.append((start, (time.monotonic_ns(), list(frames), parts[0], snaps[0], STUN_ANSWERED[0])))
         window = marks
         stop.set()
         for pc in pcs:
@@ -283,14 +283,19 @@ def main():
         return chain
 
     ok = True
-    for label, (start, end), known in (("A (viewers, MJPEG)", window[0], KNOWN_STUN),
-                                        ("B (+ snapshots)", window[1], KNOWN_STUN + KNOWN_SNAPSHOT_REQUEST)):
+    for label, (start, end), known in (("A (viewers, MJPEG)", window[0], ()),
+                                        ("B (+ snapshots)", window[1], KNOWN_SNAPSHOT_REQUEST)):
         t0, t1 = start[0], end[0]
         viewer_frames = [a - b for a, b in zip(end[1], start[1])]
-        mjpeg_parts, snapshots = end[2] - start[2], end[3] - start[3]
+        mjpeg_parts, snapshots, consents = end[2] - start[2], end[3] - start[3], end[4] - start[4]
         secs = (t1 - t0) / 1e9
-        print("alloc-test: window %s, %.1f s: viewers decoded %s frames, %d MJPEG parts, %d snapshots" % (
-            label, secs, viewer_frames, mjpeg_parts, snapshots), flush=True)
+        print("alloc-test: window %s, %.1f s: viewers decoded %s frames, %d MJPEG parts, %d snapshots, "
+              "%d STUN consent checks answered" % (label, secs, viewer_frames, mjpeg_parts, snapshots, consents),
+              flush=True)
+        if not known and consents < args.viewers:
+            ok = False
+            print("alloc-test: FAIL: only %d consent checks answered in window A, want >= %d (one per viewer)" % (
+                consents, args.viewers))
         # a frame's line is written at the mark that closes it: the mark of frame n+1 ends frame n.
         measured = [n for n, (t, _) in counts.items() if t0 <= t and n + 1 in counts and counts[n + 1][0] <= t1]
         hist = collections.Counter(counts[n][1] for n in measured)
@@ -321,18 +326,18 @@ def main():
             print("  known per-event allocations (not per frame): %s%s" % (
                 ", ".join("%s %d" % kv for kv in known_seen.most_common()),
                 "; %.1f per snapshot" % (sum(v for k, v in known_seen.items() if k in KNOWN_SNAPSHOT_REQUEST)
-                                         / max(snapshots, 1)) if known is not KNOWN_STUN else ""))
+                                         / max(snapshots, 1)) if known else ""))
         if bad_frames:
             ok = False
             print("alloc-test: FAIL: %d of %d frames of window %s allocated (%d allocations)" % (
                 bad_frames, len(measured), label, sum(unexplained.values())))
             for (fn, thread, where), k in unexplained.most_common(25):
                 print("  %4d x %s on %s:\n       %s" % (k, fn, thread, where))
-        if known is KNOWN_STUN and len(measured) < args.min_frames:
+        if not known and len(measured) < args.min_frames:
             ok = False
             print("alloc-test: FAIL: only %d frames measured, want >= %d" % (len(measured), args.min_frames))
         if min(viewer_frames) < secs * 10 or mjpeg_parts < secs * 3 or (
-                known is not KNOWN_STUN and snapshots < secs / args.snapshot_interval / 3):
+                known and snapshots < secs / args.snapshot_interval / 3):
             ok = False
             print("alloc-test: FAIL: a client stalled in window %s (each viewer >= 10 frames/s, MJPEG >= 3 parts/s, "
                   "snapshots >= a third of those asked for)" % label)
