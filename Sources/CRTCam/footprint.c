@@ -88,4 +88,35 @@ struct tm *gmtime_r(const time_t *t, struct tm *tm) {
   tm->tm_zone = "GMT";
   return tm;
 }
+// The unwinder (libgcc_eh, ~19 KB): the unwind tables are discarded at link (tools/build), so
+// the real one can only ever report that there is no frame to unwind into. These say so
+// directly, as _URC_END_OF_STACK, which is what each caller already handles: a C++ throw
+// (none in rtcam: OpenH264 is built with -fno-exceptions, only libstdc++'s own guard/new error
+// paths could throw) then terminates (abort, above); glibc's pthread_exit/pthread_cancel
+// (rtcam calls neither) abort after a forced unwind returns; backtrace() finds no frames.
+// The functions that need a live unwind context are never reached without one: abort.
+// (aarch64 and x86_64: the DWARF unwinder; armv7's ARM EHABI unwinder has other entry points.)
+#if defined(__aarch64__) || defined(__x86_64__)
+enum { RTC_URC_END_OF_STACK = 5 };
+int _Unwind_RaiseException(void *e) { (void)e; return RTC_URC_END_OF_STACK; }
+int _Unwind_Resume_or_Rethrow(void *e) { (void)e; return RTC_URC_END_OF_STACK; }
+int _Unwind_ForcedUnwind(void *e, void *stop, void *arg) { (void)e; (void)stop; (void)arg; return RTC_URC_END_OF_STACK; }
+int _Unwind_Backtrace(void *trace, void *arg) { (void)trace; (void)arg; return RTC_URC_END_OF_STACK; }
+void _Unwind_DeleteException(void *e) { (void)e; }
+void *_Unwind_FindEnclosingFunction(void *pc) { (void)pc; return NULL; }
+static void rtc_no_unwind_context(void) { abort(); }
+void _Unwind_Resume(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_GetCFA(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_GetGR(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_SetGR(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_GetIP(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_GetIPInfo(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_SetIP(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_GetLanguageSpecificData(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_GetRegionStart(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_GetDataRelBase(void) __attribute__((alias("rtc_no_unwind_context")));
+void _Unwind_GetTextRelBase(void) __attribute__((alias("rtc_no_unwind_context")));
+// the C personality routine (glibc's cleanup regions name it); only an unwinder calls it
+void __gcc_personality_v0(void) __attribute__((alias("rtc_no_unwind_context")));
+#endif
 #endif
