@@ -26,6 +26,9 @@ import time
 import urllib.request
 
 from selenium import webdriver
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
+from rtcam_process import free_port  # noqa: E402  (the e2e tests' helper: a free loopback port)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
@@ -115,14 +118,6 @@ window.__extra = window.__extra || [];
 EXTRA_STATE_JS = """
 return (window.__extra || []).map((e) => ({state: e.pc.connectionState,
   frames: e.v.getVideoPlaybackQuality ? e.v.getVideoPlaybackQuality().totalVideoFrames : 0}));"""
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def cpu_ticks(pid):
@@ -378,12 +373,15 @@ def sizes():
         if r.returncode == 0 and os.path.exists(path):
             with open(path) as f:
                 return {"tool": "tools/size", "report": json.load(f), "text": r.stdout}
+        why = "tools/size failed: " + (r.stderr.strip().splitlines() or ["exit %d" % r.returncode])[-1]
+    else:
+        why = "tools/size not present"
     out = {}
     for a in ("x86_64", "aarch64", "armv7"):
         p = os.path.join(ROOT, "build", a, "rtcam")
         if os.path.exists(p):
             out[a] = os.path.getsize(p)
-    return {"tool": "stripped sizes (tools/size not present)", "bytes": out}
+    return {"tool": "stripped sizes (%s)" % why, "bytes": out}
 
 
 def fmt(v, spec="%.1f"):
