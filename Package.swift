@@ -52,7 +52,7 @@ var targets: [Target] = [
     swiftSettings: swiftSettings),
 ]
 // Shared by every test target: seeded PRNG, fake clock, fixtures (Tests/Fixtures).
-targets.append(.target(name: "TestSupport", dependencies: ["Capture"], path: "Tests/TestSupport"))
+targets.append(.target(name: "TestSupport", dependencies: ["Capture", "DTLS"], path: "Tests/TestSupport"))
 // Counts heap allocations per thread (test binary only): pins the allocation-free paths.
 targets.append(.target(name: "AllocCounter", path: "Tests/AllocCounter"))
 for (name, deps) in deviceModules {

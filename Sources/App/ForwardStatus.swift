@@ -6,7 +6,7 @@ extension ServerCore {
   /// `"forwards": [...]`, one object per target.
   func writeForwardStatus(_ w: inout JsonWriter, now: UInt64) {
     w.key("forwards"); w.beginArray()
-    for f in forwarders {
+    for f in forwards {
       let s = f.stats
       w.beginObject()
       w.key("url"); w.string(f.target.url)
@@ -35,10 +35,10 @@ extension ServerCore {
 
   /// The rtcam_forward_* families, one sample per target (label `target`, the URL).
   func appendForwardMetrics(_ m: inout PrometheusText) {
-    guard !forwarders.isEmpty else { return }
+    guard !forwards.isEmpty else { return }
     func each(_ name: String, _ type: String, _ help: String, _ value: (Forwarder) -> String) {
       m.family(name, type, help)
-      for f in forwarders { m.sample(name, [("target", f.target.url)], value(f)) }
+      for f in forwards { m.sample(name, [("target", f.target.url)], value(f)) }
     }
     each("rtcam_forward_up", "gauge", "1 while a --forward target takes packets, 0 while it is unreachable.") {
       $0.link == .sending ? "1" : "0"

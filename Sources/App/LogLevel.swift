@@ -21,4 +21,6 @@ public enum LogLevel: Int, Equatable, Comparable, Sendable {
     }
   }
   public static func < (a: LogLevel, b: LogLevel) -> Bool { a.rawValue < b.rawValue }
+  /// Whether a log set to this level shows a line of `level` (debug shows everything).
+  public func shows(_ level: LogLevel) -> Bool { level <= self }
 }

@@ -54,18 +54,18 @@ public struct StageVerdict: Equatable, Sendable {
 
 extension ServerCore {
   /// The frame budget: one frame interval at the source's rate.
-  var frameBudgetNs: UInt64 { 1_000_000_000 / UInt64(max(sourceStatus.format.fps, 1)) }
+  var frameBudgetNs: UInt64 { 1_000_000_000 / UInt64(max(status.source.format.fps, 1)) }
 
   /// The "stages" object of /status.
   func writeStages(_ w: inout JsonWriter) {
     var summaries: [StageSummary] = []
-    for s in FrameStage.all { summaries.append(stages.summary(s)) }
+    for s in FrameStage.all { summaries.append(status.stages.summary(s)) }
     let verdict = StageVerdict(budgetNs: frameBudgetNs) { s in
       let m = summaries[s.rawValue]
       return m.frames > 0 ? m.p95Ns : nil
     }
     w.beginObject()
-    w.key("window_ms"); w.uint64(UInt64(stages.coveredPeriods) * stages.periodNs / 1_000_000)
+    w.key("window_ms"); w.uint64(UInt64(status.stages.coveredPeriods) * status.stages.periodNs / 1_000_000)
     w.key("frame_budget_ms"); w.raw(millis(frameBudgetNs))
     for s in FrameStage.all {
       let m = summaries[s.rawValue]
@@ -86,7 +86,7 @@ extension ServerCore {
   /// rtcam_stage_duration_seconds{stage}: the cumulative histograms as of the window's last
   /// take (at most a period old), and the frame budget.
   func writeStageMetrics(_ m: inout PrometheusText) {
-    let c = stages.latest ?? StageCounters()
+    let c = status.stages.latest ?? StageCounters()
     m.family("rtcam_stage_duration_seconds", "histogram",
       "Time per frame in each stage: capture_wait, convert, encode, packetize_protect and send (the last two summed over viewers).")
     for s in FrameStage.all {

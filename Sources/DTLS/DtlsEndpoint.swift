@@ -27,7 +27,9 @@ public final class DtlsEndpoint {
 
   var incoming: [[UInt8]] = []
   var outgoing: [[UInt8]] = []
+  var outgoingHead = 0
   var events: [DtlsEvent] = []
+  var eventsHead = 0
   var now: UInt64
   var timerActive = false
   var timerIntermediate: UInt64 = 0
@@ -222,18 +224,23 @@ public final class DtlsEndpoint {
     return timerFinal
   }
 
-  /// Datagrams to send to the peer, in order (each fits the MTU).
-  public func takeOutgoing() -> [[UInt8]] {
-    let out = outgoing
-    outgoing.removeAll()
-    return out
-  }
-
-  /// Events since the last call, in order.
-  public func takeEvents() -> [DtlsEvent] {
-    let out = events
-    events.removeAll()
-    return out
+  /// What the endpoint asks of its caller, one at a time: the datagrams to send to the peer, in
+  /// order (each fits the MTU), then the events, then `.timeout` (when to call `handleTimeout`;
+  /// nothing more is pending). Call it after every input until it returns `.timeout`.
+  public func pollOutput() -> DtlsOutput {
+    if outgoingHead < outgoing.count {
+      let d = outgoing[outgoingHead]
+      outgoingHead += 1
+      if outgoingHead == outgoing.count { outgoing.removeAll(keepingCapacity: true); outgoingHead = 0 }
+      return .transmit(d)
+    }
+    if eventsHead < events.count {
+      let e = events[eventsHead]
+      eventsHead += 1
+      if eventsHead == events.count { events.removeAll(keepingCapacity: true); eventsHead = 0 }
+      return .event(e)
+    }
+    return .timeout(nextTimeout)
   }
 
   public var isConnected: Bool { state == .connected }
@@ -244,7 +251,7 @@ public final class DtlsEndpoint {
     return String(cString: p)
   }
 
-  /// Sends close_notify (queued in `takeOutgoing`) and stops processing. No event is
+  /// Sends close_notify (the next `pollOutput`) and stops processing. No event is
   /// reported for a local close.
   public func close() {
     switch state {

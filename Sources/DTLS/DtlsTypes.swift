@@ -52,7 +52,7 @@ public enum DtlsRole: Equatable, Sendable {
   case server
 }
 
-/// What an endpoint reports; read with `DtlsEndpoint.takeEvents()`.
+/// What an endpoint reports (`DtlsOutput.event`).
 public enum DtlsEvent: Equatable, Sendable {
   /// Handshake complete, peer certificate matches the expected fingerprint, SRTP profile
   /// negotiated: install these keys. Reported at most once.
@@ -65,8 +65,17 @@ public enum DtlsEvent: Equatable, Sendable {
   case data([UInt8])
 }
 
+/// What a `DtlsEndpoint` asks of its caller (`pollOutput`).
+public enum DtlsOutput: Equatable, Sendable {
+  /// A datagram for the peer.
+  case transmit([UInt8])
+  case event(DtlsEvent)
+  /// Nothing more now; call `handleTimeout` at this time (nil: no timer runs).
+  case timeout(UInt64?)
+}
+
 /// One DTLS 1.2 association (mbedTLS) over in-memory datagram queues. It never touches
 /// sockets or clocks: feed it datagrams with `receive`, drive retransmissions with
-/// `handleTimeout` at `nextTimeout`, and send what `takeOutgoing` returns.
+/// `handleTimeout` at `nextTimeout`, and carry out what `pollOutput` returns.
 ///
 /// Not thread-safe: use an endpoint from one thread at a time.

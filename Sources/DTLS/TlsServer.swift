@@ -142,8 +142,16 @@ public final class TlsServerConfig {
   }
 }
 
+/// What a `TlsConnection` asks of its caller (`pollOutput`).
+public enum TlsOutput: Equatable, Sendable {
+  /// Ciphertext for the socket.
+  case transmit([UInt8])
+  /// Nothing more now; call `handleTimeout` at this time (nil: no timer runs).
+  case timeout(UInt64?)
+}
+
 /// One HTTPS connection's TLS state. Ciphertext in (`receive`), plaintext out; plaintext in
-/// (`send`), ciphertext out (`takeOutgoing`). Use it from one thread.
+/// (`send`), ciphertext out (`pollOutput`). Use it from one thread.
 public final class TlsConnection {
   public enum State: Equatable, Sendable {
     case handshaking
@@ -204,7 +212,7 @@ public final class TlsConnection {
   public var handshakeDeadline: UInt64? { state == .handshaking ? createdAt &+ config.handshakeTimeoutNs : nil }
 
   /// Ends a handshake that ran past its deadline.
-  public func checkTimeout(now: UInt64) {
+  public func handleTimeout(now: UInt64) {
     if let d = handshakeDeadline, now >= d { fail(.handshakeTimeout) }
   }
 
@@ -259,11 +267,16 @@ public final class TlsConnection {
     }
   }
 
-  /// Ciphertext to write to the socket.
-  public func takeOutgoing() -> [UInt8] {
-    let out = outgoing
-    outgoing.removeAll()
-    return out
+  /// What the connection asks of its caller: the ciphertext to write to the socket (all of it
+  /// at once), then `.timeout` with the handshake's deadline (nil once open or closed). Call it
+  /// after every input until it returns `.timeout`.
+  public func pollOutput() -> TlsOutput {
+    if !outgoing.isEmpty {
+      let out = outgoing
+      outgoing.removeAll()
+      return .transmit(out)
+    }
+    return .timeout(handshakeDeadline)
   }
 
   /// Sends close_notify (when open) and ends the connection.

@@ -138,6 +138,16 @@ public struct ForwardConfig: Sendable {
   }
 }
 
+/// What a `Forwarder` asks of its caller (`pollOutput`).
+public enum ForwardOutput {
+  /// A datagram for one of the forward's sockets; the bytes are valid until the next call into
+  /// the forwarder. The caller reports what became of it (`handleSendResult`).
+  case transmit(UnsafeRawBufferPointer, ForwardChannel)
+  case event(ForwardEvent)
+  /// Nothing more now; call `handleTimeout` at this time (nil: no timer runs).
+  case timeout(UInt64?)
+}
+
 /// Which of the forward's two sockets a datagram goes out on.
 public enum ForwardChannel: Equatable, Sendable {
   case rtp, rtcp
@@ -192,7 +202,7 @@ public struct ForwardStats: Equatable, Sendable {
 
 /// What the forward tells the runtime (rare: never per packet).
 public enum ForwardEvent: Equatable, Sendable {
-  case keyframeNeeded(reason: String)
+  case keyframeNeeded(KeyframeReason)
   /// The first unreachable error of a spell.
   case unreachable(errno: Int32)
   /// The target is back; `restartedSrtp`: its port had been closed, so the SRTP state started

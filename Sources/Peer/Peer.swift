@@ -5,33 +5,51 @@ import SDP
 import SRTP
 import Wire
 
-/// One viewer: ICE-lite checks, the DTLS client handshake, SRTP protection and the H.264 send
-/// path. Sans-IO: datagrams and `now` go in; datagrams go out through the `send` callback; the
-/// event loop owns the socket and the clock.
+/// One viewer: ICE-lite checks, the DTLS client handshake, SRTP protection and its RTP stream.
+/// Sans-IO: datagrams, timers and `now` go in (`handleDatagram`, `handleTimeout`, `close`);
+/// what the viewer must be sent, and what happened, comes out of `pollOutput`, one at a time
+/// until `.timeout`. Frames reach it as a `MediaSink`. The event loop owns the socket and clock.
 public final class Peer {
+  /// The session's state: each phase carries what it needs.
+  enum State {
+    /// Waiting for the first authenticated STUN check; the DTLS endpoint is made but idle.
+    case checking(DtlsEndpoint)
+    case handshaking(DtlsEndpoint)
+    case connected(PeerMedia)
+    case closed(PeerCloseReason)
+  }
+
   public let id: String
   public let config: PeerConfig
-  public private(set) var state = PeerState.checking
-  public private(set) var stats = PeerStats()
-  public private(set) var closeReason: PeerCloseReason?
+  public let createdAt: UInt64
+  var state: State
+  public internal(set) var stats = PeerStats()
   /// Where media and DTLS go: the nominated address, or before nomination the last address that
   /// sent an authenticated check.
-  public private(set) var remote: SocketAddress?
-  public let createdAt: UInt64
-
+  public internal(set) var remote: SocketAddress?
   var ice: IceLiteAgent
-  let dtls: DtlsEndpoint
-  var srtp: SrtpSession?
-  var packetizer: H264Packetizer
-  var history: RtpHistory
+
+  // What `pollOutput` hands out next (see there for the order).
+  var stunReplyLength = 0
+  var stunReplyTo = SocketAddress(ip: [0, 0, 0, 0], port: 0)
+  var pendingDtls: [[UInt8]] = []
   var events: [PeerEvent] = []
-  /// Don't send inter frames until the viewer has had a keyframe.
-  var waitingForKeyframe = true
-  var nextSenderReportAt: UInt64 = 0
-  var timestampBaseNs: UInt64? = nil
-  /// Reused packet buffer: RTP packet plus room for the SRTP trailer.
-  var packetBuffer: UnsafeMutableRawBufferPointer
-  var rtcpWriter = ByteWriter(capacity: 256)
+  var eventsHead = 0
+  /// Sequence numbers a NACK asked for, not yet retransmitted (at most `maxPendingRetransmissions`).
+  var retransmitQueue: [UInt16]
+  var retransmitHead = 0
+  var retransmitCount = 0
+  /// Retransmissions one NACK may cause (a browser NACKs a frame's worth at most; more would let
+  /// one datagram make rtcam send hundreds).
+  static let maxPendingRetransmissions = 64
+  /// A sender report is due: it is made at `pollOutput` from these clocks.
+  var senderReportDue: (now: UInt64, unixNs: UInt64)? = nil
+
+  /// Buffers, all made here: STUN replies, the other datagrams `pollOutput` returns, and media
+  /// packets during a frame's fan-out (each the MTU plus room for the SRTP trailer).
+  let stunBuffer: UnsafeMutableRawBufferPointer
+  let controlBuffer: UnsafeMutableRawBufferPointer
+  let mediaBuffer: UnsafeMutableRawBufferPointer
 
   public init(id: String, config: PeerConfig, certificate: DtlsCertificate, random: DtlsRandom,
               now: UInt64) throws(DtlsError) {
@@ -40,81 +58,145 @@ public final class Peer {
     self.createdAt = now
     ice = IceLiteAgent(local: config.localIce, remoteUfrag: config.video.remoteIceUfrag,
       remotePassword: config.video.remoteIcePassword)
-    dtls = try DtlsEndpoint(role: .client, certificate: certificate, random: random,
+    let dtls = try DtlsEndpoint(role: .client, certificate: certificate, random: random,
       expectedPeerFingerprint: config.video.remoteFingerprint, mtu: config.mtu, now: now)
-    packetizer = H264Packetizer(ssrc: config.ssrc, payloadType: config.video.payloadType,
-      initialSequence: config.initialSequence, mtu: config.mtu,
-      playoutDelayExtensionID: config.video.playoutDelayExtensionID)
-    history = RtpHistory(slots: 512, slotSize: config.mtu)
-    packetBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: config.mtu + 64, alignment: 16)
+    state = .checking(dtls)
+    let size = config.mtu + SrtpSession.trailerCapacity + 48
+    stunBuffer = .allocate(byteCount: max(size, IceLiteAgent.inPlaceReplyCapacity), alignment: 16)
+    controlBuffer = .allocate(byteCount: size, alignment: 16)
+    mediaBuffer = .allocate(byteCount: size, alignment: 16)
+    retransmitQueue = [UInt16](repeating: 0, count: Peer.maxPendingRetransmissions)
+    events.reserveCapacity(8)
   }
 
   deinit {
-    packetBuffer.deallocate()
+    stunBuffer.deallocate()
+    controlBuffer.deallocate()
+    mediaBuffer.deallocate()
   }
 
-  public func takeEvents() -> [PeerEvent] {
-    let e = events
-    events.removeAll()
-    return e
+  public var phase: PeerPhase {
+    switch state {
+    case .checking: return .checking
+    case .handshaking: return .handshaking
+    case .connected: return .connected
+    case .closed: return .closed
+    }
   }
 
-  /// The earliest time `poll` has work to do.
+  public var closeReason: PeerCloseReason? {
+    if case .closed(let r) = state { return r }
+    return nil
+  }
+
+  var dtls: DtlsEndpoint? {
+    switch state {
+    case .checking(let d), .handshaking(let d): return d
+    case .connected(let m): return m.dtls
+    case .closed: return nil
+    }
+  }
+
+  /// The earliest time `handleTimeout` has work to do (nil once closed).
   public var nextDeadline: UInt64? {
-    if state == .closed { return nil }
-    var d: UInt64 = state == .checking ? createdAt + config.iceTimeoutNs : (ice.lastConsentAt ?? createdAt) + ice.consentTimeout
-    if let t = dtls.nextTimeout { d = min(d, t) }
-    if state == .connected { d = min(d, nextSenderReportAt) }
+    var d: UInt64
+    switch state {
+    case .closed: return nil
+    case .checking: d = createdAt + config.iceTimeoutNs
+    case .handshaking: d = (ice.lastConsentAt ?? createdAt) + ice.consentTimeout
+    case .connected(let m):
+      d = min((ice.lastConsentAt ?? createdAt) + ice.consentTimeout, m.nextSenderReportAt)
+    }
+    if let t = dtls?.nextTimeout { d = min(d, t) }
     return d
   }
 
-  /// Handles one datagram that the loop routed to this session (a copy; tests use this form).
-  public func receive(_ datagram: [UInt8], from: SocketAddress, now: UInt64,
-                      send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    var copy = datagram
-    copy.withUnsafeMutableBytes { receive($0, from: from, now: now, send: send) }
+  /// Whether `pollOutput` has anything but `.timeout` to hand out.
+  public var hasPendingOutput: Bool {
+    stunReplyLength > 0 || !pendingDtls.isEmpty || retransmitCount > 0 || senderReportDue != nil
+      || eventsHead < events.count
   }
 
-  /// Handles one datagram in the loop's receive buffer, which it may overwrite: SRTCP is
-  /// authenticated and decrypted in place, so the steady-state path (receiver reports, NACKs)
-  /// copies nothing; so do consent checks (STUN Binding requests that succeed, answered in place
-  /// from `packetBuffer`). Other STUN and DTLS (the handshake) are copied out: they are rare.
-  public func receive(_ datagram: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64,
-                      send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    guard state != .closed else { return }
-    switch DatagramKind.classify(UnsafeRawBufferPointer(datagram)) {
-    case .stun:
-      let reply = packetBuffer  // (free here: the send path fills it only within sendFrame/retransmit)
-      switch ice.receiveInPlace(UnsafeRawBufferPointer(datagram), from: from, now: now, reply: reply) {
-      case .answered(let length, let event):
-        send(UnsafeRawBufferPointer(rebasing: reply[0..<length]), from)
-        afterStun(event: event, failed: false, now: now, send: send)
-      case .notHandled:
-        receiveStun(Array(datagram), from: from, now: now, send: send)
-      }
+  /// What the session asks of its caller, one at a time: a STUN reply, DTLS datagrams,
+  /// retransmissions, a sender report, then events, then `.timeout`. The bytes of a
+  /// `.transmit` are valid until the next call into the peer.
+  public func pollOutput() -> PeerOutput {
+    if stunReplyLength > 0 {
+      let n = stunReplyLength
+      stunReplyLength = 0
+      return .transmit(UnsafeRawBufferPointer(rebasing: stunBuffer[0..<n]), to: stunReplyTo)
+    }
+    if let out = nextDtlsDatagram() { return out }
+    if case .connected(let m) = state, let out = nextRetransmission(m) ?? nextSenderReport(m) { return out }
+    retransmitCount = 0
+    senderReportDue = nil
+    if eventsHead < events.count {
+      let e = events[eventsHead]
+      eventsHead += 1
+      if eventsHead == events.count { events.removeAll(keepingCapacity: true); eventsHead = 0 }
+      return .event(e)
+    }
+    return .timeout(nextDeadline)
+  }
+
+  func nextDtlsDatagram() -> PeerOutput? {
+    guard !pendingDtls.isEmpty, let to = remote else {
+      pendingDtls.removeAll()
+      return nil
+    }
+    let d = pendingDtls.removeFirst()
+    guard d.count <= controlBuffer.count else { return nextDtlsDatagram() }
+    d.withUnsafeBytes { controlBuffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: d.count) }
+    return .transmit(UnsafeRawBufferPointer(rebasing: controlBuffer[0..<d.count]), to: to)
+  }
+
+  // MARK: inputs
+
+  /// One datagram the loop routed to this session, in the loop's receive buffer, which it may
+  /// overwrite: SRTCP is authenticated and decrypted in place, so the steady-state path
+  /// (receiver reports, NACKs) copies nothing; so do consent checks (STUN Binding requests that
+  /// succeed, answered in place). Other STUN and DTLS (the handshake) are copied: they are rare.
+  public func handleDatagram(_ datagram: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64) {
+    if case .closed = state { return }
+    let bytes = UnsafeRawBufferPointer(datagram)
+    switch DatagramKind.classify(bytes) {
+    case .stun: receiveStun(bytes, from: from, now: now)
     case .dtls:
-      guard from == remote || ice.selected == from || ice.lastAuthenticatedSource == from else {
+      guard from == remote || ice.selected == from || ice.lastAuthenticatedSource == from, let dtls else {
         stats.badDatagrams += 1
         return
       }
-      dtls.receive(Array(datagram), now: now)
-      pumpDtls(now: now, send: send)
-    case .rtcp: receiveRtcp(datagram, from: from, now: now, send: send)
+      dtls.receive(Array(bytes), now: now)
+      pumpDtls(now: now)
+    case .rtcp:
+      guard case .connected(let m) = state else {
+        stats.badDatagrams += 1
+        return
+      }
+      receiveRtcp(datagram, media: m, from: from, now: now)
     case .rtp, .unknown: stats.badDatagrams += 1
     }
   }
 
-  func receiveStun(_ datagram: [UInt8], from: SocketAddress, now: UInt64,
-                   send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    let out = ice.receive(datagram, from: from, now: now)
-    if let r = out.response {
-      r.withUnsafeBytes { send($0, from) }
+  func receiveStun(_ d: UnsafeRawBufferPointer, from: SocketAddress, now: UInt64) {
+    switch ice.receiveInPlace(d, from: from, now: now, reply: stunBuffer) {
+    case .answered(let length, let event):
+      stunReplyLength = length
+      stunReplyTo = from
+      afterStun(event: event, now: now)
+    case .notHandled:
+      let out = ice.receive(Array(d), from: from, now: now)
+      if let r = out.response, r.count <= stunBuffer.count {
+        r.withUnsafeBytes { stunBuffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: r.count) }
+        stunReplyLength = r.count
+        stunReplyTo = from
+      }
+      if out.error != nil { stats.badDatagrams += 1 }
+      afterStun(event: out.event, now: now)
     }
-    afterStun(event: out.event, failed: out.error != nil, now: now, send: send)
   }
 
-  func afterStun(event: IceEvent?, failed: Bool, now: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    if failed { stats.badDatagrams += 1 }
+  func afterStun(event: IceEvent?, now: UInt64) {
     if case .selected(let addr)? = event, addr != remote {
       remote = addr
       events.append(.remoteAddressChanged(addr))
@@ -123,184 +205,89 @@ public final class Peer {
       remote = a
       events.append(.remoteAddressChanged(a))
     }
-    if state == .checking, ice.lastAuthenticatedSource != nil {
+    if case .checking(let dtls) = state, ice.lastAuthenticatedSource != nil {
       // First authenticated check: ICE works, start the DTLS client handshake.
-      setState(.handshaking)
+      enter(.handshaking(dtls))
       dtls.start(now: now)
-      pumpDtls(now: now, send: send)
+      pumpDtls(now: now)
     }
   }
 
-  func pumpDtls(now: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    if let to = remote {
-      for d in dtls.takeOutgoing() { d.withUnsafeBytes { send($0, to) } }
-    } else {
-      _ = dtls.takeOutgoing()
-    }
-    for e in dtls.takeEvents() {
-      switch e {
-      case .connected(let keys):
-        do {
-          srtp = try SrtpSession(localKey: keys.localKey, localSalt: keys.localSalt,
-            remoteKey: keys.remoteKey, remoteSalt: keys.remoteSalt)
-        } catch {
-          close(.srtpFailed(error), now: now, send: send)
-          return
-        }
-        setState(.connected)
-        waitingForKeyframe = true
-        nextSenderReportAt = now
-        events.append(.keyframeNeeded(reason: "viewer joined"))
-      case .failed(let err):
-        close(.dtlsFailed(err), now: now, send: send)
-        return
-      case .closed:
-        close(.dtlsClosed, now: now, send: send)
-        return
-      case .data:
-        break  // browsers send no application data on a media-only session
+  /// Takes everything the DTLS endpoint produced: its datagrams wait for `pollOutput`, its
+  /// events move the session on.
+  func pumpDtls(now: UInt64) {
+    guard let dtls else { return }
+    while true {
+      switch dtls.pollOutput() {
+      case .transmit(let d): if remote != nil { pendingDtls.append(d) }
+      case .event(.connected(let keys)): connected(dtls, keys, now: now)
+      case .event(.failed(let err)): close(.dtlsFailed(err), now: now)
+      case .event(.closed): close(.dtlsClosed, now: now)
+      case .event(.data): break  // browsers send no application data on a media-only session
+      case .timeout: return
       }
     }
   }
 
-  func receiveRtcp(_ datagram: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64,
-                   send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    guard let srtp else { stats.badDatagrams += 1; return }
-    let plainLength: Int
-    do { plainLength = try srtp.unprotectRtcp(datagram, length: datagram.count) } catch {
-      stats.badDatagrams += 1
-      return
-    }
-    let plain = UnsafeRawBufferPointer(rebasing: datagram[0..<plainLength])
-    // Authenticated SRTCP from the nominated address keeps the session alive for viewers that
-    // send no consent checks (see IceLiteAgent.authenticatedMedia).
-    if ice.authenticatedMedia(from: from, now: now) { stats.rtcpLiveness += 1 }
-    // read in place (RTCP comes from every viewer all the time: nothing is allocated)
-    do throws(RtcpError) {
-      try forEachRtcpPacket(plain) { p in
-        switch p {
-        case .pli:
-          stats.plis += 1
-          events.append(.keyframeNeeded(reason: "PLI"))
-        case .fir:
-          stats.firs += 1
-          events.append(.keyframeNeeded(reason: "FIR"))
-        case .nack(_, _, let entries):
-          stats.nacks += 1
-          retransmit(entries.lostSequences, send: send)
-        case .receiverReport(_, let blocks):
-          for i in 0..<blocks.count {
-            let b = blocks.reportBlock(i)
-            guard b.ssrc == config.ssrc else { continue }
-            stats.fractionLost = b.fractionLost
-            stats.jitter = b.jitter
-          }
-        default: break
-        }
-      }
+  func connected(_ dtls: DtlsEndpoint, _ keys: SrtpKeyMaterial, now: UInt64) {
+    guard case .handshaking = state else { return }
+    let srtp: SrtpSession
+    do {
+      srtp = try SrtpSession(localKey: keys.localKey, localSalt: keys.localSalt,
+        remoteKey: keys.remoteKey, remoteSalt: keys.remoteSalt)
     } catch {
-      stats.badDatagrams += 1
+      close(.srtpFailed(error), now: now)
       return
     }
-    stats.rtcpReceived += 1
-  }
-
-  func retransmit<S: Sequence<UInt16>>(_ sequences: S, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    guard let srtp, let to = remote else { return }
-    let buf = packetBuffer
-    for seq in sequences.prefix(64) {
-      let len: Int? = history.withPacket(sequence: seq) { p -> Int in
-        buf.baseAddress!.copyMemory(from: p.baseAddress!, byteCount: p.count)
-        return p.count
-      }
-      guard let len else { continue }
-      guard let protected = try? srtp.protectRtp(buf, length: len) else { continue }
-      send(UnsafeRawBufferPointer(rebasing: buf[0..<protected]), to)
-      stats.retransmissions += 1
-    }
-  }
-
-  /// Sends one encoded access unit (Annex B). Inter frames are held back until the viewer has
-  /// had a keyframe.
-  public func sendFrame(_ accessUnit: UnsafeRawBufferPointer, captureTimeNs: UInt64, isKeyframe: Bool,
-                        send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    guard state == .connected, let srtp, let to = remote else { return }
-    if waitingForKeyframe {
-      guard isKeyframe else { return }
-      waitingForKeyframe = false
-    }
-    let base = timestampBaseNs ?? captureTimeNs
-    timestampBaseNs = base
-    let ts = rtpTimestamp90k(captureNs: captureTimeNs, baseNs: base, offset: config.timestampOffset)
-    let buf = packetBuffer
-    var failed = false
-    packetizer.packetize(accessUnit: accessUnit, timestamp: ts,
-                         buffer: UnsafeMutableRawBufferPointer(rebasing: buf[0..<config.mtu])) { length, _ in
-      if failed { return }
-      history.store(UnsafeRawBufferPointer(rebasing: buf[0..<length]))
-      guard let n = try? srtp.protectRtp(buf, length: length) else { failed = true; return }
-      send(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to)
-      stats.packetsSent += 1
-      stats.bytesSent += UInt64(n)
-    }
-    stats.framesSent += 1
-    if failed { events.append(.keyframeNeeded(reason: "SRTP protect failed")); waitingForKeyframe = true }
+    enter(.connected(PeerMedia(dtls: dtls, srtp: srtp, config: config, now: now)))
+    events.append(.keyframeNeeded(.joined))
   }
 
   /// Timers: ICE timeout and consent, DTLS retransmission, RTCP sender reports.
-  public func poll(now: UInt64, unixNs: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    guard state != .closed else { return }
-    if state == .checking {
-      if now >= createdAt + config.iceTimeoutNs { close(.iceTimeout, now: now, send: send) }
+  public func handleTimeout(now: UInt64, unixNs: UInt64) {
+    switch state {
+    case .closed: return
+    case .checking:
+      if now >= createdAt + config.iceTimeoutNs { close(.iceTimeout, now: now) }
       return
+    case .handshaking, .connected: break
     }
     if ice.consentExpired(now: now, startedAt: createdAt) {
-      close(.consentExpired, now: now, send: send)
+      close(.consentExpired, now: now)
       return
     }
-    if let t = dtls.nextTimeout, now >= t {
+    if let dtls, let t = dtls.nextTimeout, now >= t {
       dtls.handleTimeout(now: now)
-      pumpDtls(now: now, send: send)
-      if state == .closed { return }
+      pumpDtls(now: now)
     }
-    if state == .connected, now >= nextSenderReportAt {
-      nextSenderReportAt = now + config.senderReportIntervalNs
-      sendSenderReport(now: now, unixNs: unixNs, send: send)
+    if case .connected(let m) = state, now >= m.nextSenderReportAt {
+      m.nextSenderReportAt = now + config.senderReportIntervalNs
+      senderReportDue = (now, unixNs)
     }
-  }
-
-  func sendSenderReport(now: UInt64, unixNs: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    guard let srtp, let to = remote, let base = timestampBaseNs else { return }
-    // RTP time of "now" on the same clock as the frames' capture times.
-    let rtpNow = rtpTimestamp90k(captureNs: max(now, base), baseNs: base, offset: config.timestampOffset)
-    rtcpWriter.reset()
-    writeSenderReport(ssrc: config.ssrc, ntpTime: ntpTimestamp(unixNs: unixNs), rtpTimestamp: rtpNow,
-      packetCount: packetizer.packetCount, octetCount: packetizer.octetCount, cname: config.cname,
-      into: &rtcpWriter)
-    let len = rtcpWriter.count
-    guard len + 32 <= packetBuffer.count else { return }
-    let buf = packetBuffer
-    rtcpWriter.bytes.withUnsafeBytes { buf.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: len) }
-    guard let n = try? srtp.protectRtcp(buf, length: len) else { return }
-    send(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to)
   }
 
   /// Ends the session (sends DTLS close_notify if the handshake got that far).
-  public func close(_ reason: PeerCloseReason, now: UInt64, send: (UnsafeRawBufferPointer, SocketAddress) -> Void) {
-    guard state != .closed else { return }
-    if state == .handshaking || state == .connected, reason != .dtlsClosed {
-      dtls.close()
-      if let to = remote { for d in dtls.takeOutgoing() { d.withUnsafeBytes { send($0, to) } } }
+  public func close(_ reason: PeerCloseReason, now: UInt64) {
+    switch state {
+    case .closed: return
+    case .checking: break
+    case .handshaking(let dtls):
+      if reason != .dtlsClosed { dtls.close() }
+    case .connected(let m):
+      if reason != .dtlsClosed { m.dtls.close() }
     }
-    closeReason = reason
-    srtp = nil
-    setState(.closed)
+    if let dtls, remote != nil {
+      while case .transmit(let d) = dtls.pollOutput() { pendingDtls.append(d) }
+    }
+    retransmitCount = 0
+    senderReportDue = nil
+    enter(.closed(reason))
     events.append(.closed(reason))
   }
 
-  func setState(_ s: PeerState) {
-    guard s != state else { return }
+  func enter(_ s: State) {
+    let before = phase
     state = s
-    events.append(.stateChanged(s))
+    if phase != before { events.append(.phaseChanged(phase)) }
   }
 }

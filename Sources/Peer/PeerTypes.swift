@@ -1,4 +1,4 @@
-// A viewer session's states, close reasons, events, counters, configuration and datagram kinds.
+// A viewer session's phases, close reasons, events, outputs, counters and configuration.
 import DTLS
 import ICE
 import RTP
@@ -6,8 +6,9 @@ import SDP
 import SRTP
 import Wire
 
-/// Where a viewer's session stands.
-public enum PeerState: Equatable, Sendable {
+/// Where a viewer's session stands (the name /status shows). The session's own state
+/// (`Peer.State`) carries what each phase needs.
+public enum PeerPhase: Equatable, Sendable {
   /// Waiting for the browser's first authenticated STUN check.
   case checking
   /// ICE works; the DTLS handshake is running.
@@ -61,17 +62,66 @@ public enum PeerCloseReason: Equatable, Sendable {
   }
 }
 
+/// Why a sink asks the encoder for a keyframe.
+public enum KeyframeReason: Equatable, Sendable {
+  case joined
+  case pli
+  case fir
+  /// A packet of a frame could not be made (SRTP protection failed, or it did not fit): the
+  /// receiver cannot decode what follows.
+  case sendFailed
+  /// --forward: started, its target came back, its interval elapsed, or a request deferred by
+  /// the request gap.
+  case forwardStarted
+  case forwardRecovered
+  case forwardInterval
+  case deferred
+
+  public var text: String {
+    switch self {
+    case .joined: return "viewer joined"
+    case .pli: return "PLI"
+    case .fir: return "FIR"
+    case .sendFailed: return "a packet could not be sent"
+    case .forwardStarted: return "forward started"
+    case .forwardRecovered: return "target back"
+    case .forwardInterval: return "--forward-keyframe-interval"
+    case .deferred: return "deferred request"
+    }
+  }
+}
+
 public enum PeerEvent: Equatable, Sendable {
-  case stateChanged(PeerState)
-  /// The viewer needs a keyframe (joined, PLI, FIR, or frames were lost on our side).
-  case keyframeNeeded(reason: String)
+  case phaseChanged(PeerPhase)
+  /// The viewer needs a keyframe (joined, PLI, FIR, or a frame failed on our side).
+  case keyframeNeeded(KeyframeReason)
   case remoteAddressChanged(SocketAddress)
   case closed(PeerCloseReason)
+}
+
+/// What a `Peer` asks of its caller (`pollOutput`).
+public enum PeerOutput: Equatable {
+  /// A datagram for `to`; the bytes are valid until the next call into the peer.
+  case transmit(UnsafeRawBufferPointer, to: SocketAddress)
+  case event(PeerEvent)
+  /// Nothing more now; call `handleTimeout` at this time (nil: the session is closed).
+  case timeout(UInt64?)
+
+  public static func == (a: PeerOutput, b: PeerOutput) -> Bool {
+    switch (a, b) {
+    case (.transmit(let x, let t), .transmit(let y, let u)):
+      return t == u && x.count == y.count && x.elementsEqual(y)
+    case (.event(let x), .event(let y)): return x == y
+    case (.timeout(let x), .timeout(let y)): return x == y
+    default: return false
+    }
+  }
 }
 
 /// Counters are 64-bit on every platform: on 32-bit ARM `Int` would overflow (and trap) after
 /// 2 GiB sent, which one viewer reaches in hours and the totals over all sessions sooner.
 public struct PeerStats: Equatable, Sendable {
+  /// Frames whose every packet went out (a frame with a failed packet is not counted).
   public var framesSent: UInt64 = 0
   public var packetsSent: UInt64 = 0
   public var bytesSent: UInt64 = 0
@@ -83,6 +133,9 @@ public struct PeerStats: Equatable, Sendable {
   /// Authenticated RTCP packets from the nominated address that refreshed liveness.
   public var rtcpLiveness: UInt64 = 0
   public var badDatagrams: UInt64 = 0
+  /// Packets (media, retransmissions, sender reports) that SRTP could not protect or that did
+  /// not fit the packet buffer: not sent.
+  public var sendFailures: UInt64 = 0
   /// Fraction lost (0-255) and jitter (RTP units) from the last receiver report, as the viewer
   /// sent them (jitter is any 32-bit value the viewer chooses).
   public var fractionLost: UInt8 = 0
@@ -121,10 +174,6 @@ public struct PeerConfig: Sendable {
 /// Kinds of datagram on the shared UDP port (RFC 7983).
 public enum DatagramKind: Equatable, Sendable {
   case stun, dtls, rtp, rtcp, unknown
-
-  public static func classify(_ d: [UInt8]) -> DatagramKind {
-    d.withUnsafeBytes { classify($0) }
-  }
 
   public static func classify(_ d: UnsafeRawBufferPointer) -> DatagramKind {
     guard !d.isEmpty else { return .unknown }

@@ -1,4 +1,5 @@
 // Reading small configuration files (the --config file, auth and token files, TLS keys) whole, bounded.
+import App
 import CRTCam
 
 /// Why a file could not be read; the message names the file.

@@ -13,6 +13,10 @@ import SRTP
 import Synchronization
 import Wire
 
+/// The largest encoded frame the capture side hands over (a frame ring slot): far above any
+/// 640x480 (or 1080p) keyframe at the bitrates rtcam allows.
+let frameSlotBytes = 1 << 20
+
 /// `rtcam serve`: binds the sockets, starts the capture thread, runs the network loop until
 /// SIGINT/SIGTERM. Returns the exit code.
 public func serve(_ o: ServeOptions) -> Int32 {
@@ -126,16 +130,10 @@ public func serve(_ o: ServeOptions) -> Int32 {
     log(.error, "BAD_SOURCE: '\(specText)'")
     return 2
   }
-  let ring = FrameRing(slots: 8, slotCapacity: 1 << 20)
+  let ring = FrameRing(slots: 8, slotCapacity: frameSlotBytes)
   let shared = CaptureShared(ring: ring, wakeFd: wake[1], stillOptions: o.stills)
-  let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, now: now0)
-  core.logger = { level, msg in log(level, msg()) }
-  core.requestKeyframe = { shared.keyframeRequested.store(true, ordering: .releasing) }
-  core.encodeTimes = { shared.encodeTimes.snapshot }
-  core.startedUnixNs = rtc_realtime_ns()
-  core.sourceStatus.spec = spec.description
-  core.sourceStatus.bitrate = o.bitrate
-  core.sourceStatus.format = SourceFormat(width: o.width, height: o.height, fps: o.fps)
+  var source = SourceStatus(spec: spec.description, format: SourceFormat(width: o.width, height: o.height, fps: o.fps),
+    bitrate: o.bitrate)
 
   let settings = EncoderSettings(width: o.width, height: o.height, fps: o.fps, bitrate: o.bitrate, preset: o.preset)
   switch spec {
@@ -145,14 +143,14 @@ public func serve(_ o: ServeOptions) -> Int32 {
   case .y4m(let path):
     do {
       let src = try Y4MSource(path: path)
-      core.sourceStatus.format = SourceFormat(width: src.width, height: src.height, fps: src.fps)
+      source.format = SourceFormat(width: src.width, height: src.height, fps: src.fps)
       var s = settings
       s.width = src.width
       s.height = src.height
       s.fps = src.fps
       guard startCapture(Transfer(src), settings: s, shared: shared) else { return 1 }
     } catch {
-      core.sourceChanged(.failed(.capture(error)))
+      shared.source.publish(.failed(.capture(error)))
     }
   case .v4l2(let dev):
     // V4L2: the camera thread opens (and keeps reopening) the device itself
@@ -176,7 +174,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
   let urlHost = shownHost.utf8.contains(UInt8(ascii: ":")) ? "[" + shownHost + "]" : shownHost
   log(.info, "rtcam \(rtcamVersion) (\(buildArch)): HTTP on \(listenText) port \(o.httpPort), media on UDP port \(o.udpPort)")
   log(.info, "ICE host candidates: " + candidates.map { $0.description }.joined(separator: ", "))
-  let f = core.sourceStatus.format
+  let f = source.format
   log(.info, "source \(spec.description), \(f.width)x\(f.height) at \(f.fps) fps, \(o.bitrate / 1000) kbit/s H.264, preset \(o.preset.name)")
   log(.info, "watch at http://\(urlHost):\(o.httpPort)/")
 
@@ -184,17 +182,20 @@ public func serve(_ o: ServeOptions) -> Int32 {
     log(.info, "HTTPS on \(listenText) port \(o.httpsPort)" + (o.redirectHTTP ? "; HTTP redirects to it" : ""))
     log(.info, "watch at https://\(urlHost):\(o.httpsPort)/")
   }
-  let loop = EventLoop(core: core, httpFd: httpFd, udpFd: udpFd, udpIsV6: v6,
-    wakeFd: wake[0], stopFd: stopPipe[0], shared: shared, httpsFd: httpsFd, tls: tlsConfig)
-  do { loop.forwards = try openForwards(o.forward, random: random, now: rtc_monotonic_ns()) } catch {
+  let forwards: (cores: [Forwarder], sockets: [(rtp: Int32, rtcp: Int32)])
+  do { forwards = try openForwards(o.forward, random: random, now: rtc_monotonic_ns()) } catch {
     log(.error, error.message)
     return error.exitCode
   }
-  core.forwarders = loop.forwards.map { $0.core }
-  for l in loop.forwards {
-    let t = l.core.target
-    log(.info, "forwarding to \(t.url) (RTCP port \(t.rtcpPort), H.264 payload type \(l.core.config.payloadType)" + (t.secure ? ", SRTP AES_CM_128_HMAC_SHA1_80)" : ")"))
+  for f in forwards.cores {
+    let t = f.target
+    log(.info, "forwarding to \(t.url) (RTCP port \(t.rtcpPort), H.264 payload type \(f.config.payloadType)" + (t.secure ? ", SRTP AES_CM_128_HMAC_SHA1_80)" : ")"))
   }
+  let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, forwards: forwards.cores,
+    source: source, startedUnixNs: rtc_realtime_ns(), maxFrameBytes: frameSlotBytes, now: now0)
+  var sockets = LoopSockets(http: httpFd, udp: udpFd, udpIsV6: v6, wake: wake[0], stop: stopPipe[0], https: httpsFd)
+  sockets.forwards = forwards.sockets
+  let loop = EventLoop(io: SystemIO(), core: core, sockets: sockets, shared: shared, tls: tlsConfig)
   // under systemd (Type=notify): ready once every socket is bound; the loop pings the watchdog
   let notifier = ServiceNotifier()
   if let n = notifier {

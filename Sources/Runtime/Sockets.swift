@@ -21,7 +21,6 @@ func cAddress(_ a: SocketAddress, forIPv6Socket v6: Bool) -> rtc_addr? {
   return out
 }
 
-func errnoText(_ e: Int32) -> String { String(cString: strerror(e)) }
 
 /// Gathers interface addresses from rtc_list_interface_addrs's callback.
 final class AddressCollector { var list: [SocketAddress] = [] }

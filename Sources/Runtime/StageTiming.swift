@@ -8,7 +8,8 @@ import Capture
 import Wire
 
 /// The stage counters of one server: written by the capture thread (capture wait, convert,
-/// encode) and the network loop (packetize+protect, send); the network loop takes the window.
+/// encode) and the network loop (packetize+protect, send); the network loop hands the core a
+/// window of them once a period.
 typealias StageRecorder = Locked<StageCounters>
 
 extension CaptureShared {
@@ -27,42 +28,37 @@ extension CaptureShared {
   }
 }
 
-/// Network loop: the `sendto` time and datagrams inside one frame's fan-out to all viewers.
-final class FrameSendTimer {
+/// Network loop: the time spent sending and the datagrams sent while one frame is fanned out.
+struct FrameSendTimer {
+  /// A frame's fan-out is being timed: sends add to `sendNs`.
+  var timing = false
   var sendNs: UInt64 = 0
   var datagrams = 0
+
+  mutating func add(_ ns: UInt64) {
+    sendNs &+= ns
+    datagrams += 1
+  }
 }
 
 extension EventLoop {
-  /// Sends one datagram of a frame's fan-out and adds the call's time to `sendTimer`.
-  func sendFrameDatagram(_ bytes: UnsafeRawBufferPointer, _ to: SocketAddress) {
-    let t0 = rtc_monotonic_ns()
-    sendDatagram(bytes, to)
-    sendTimer.sendNs &+= rtc_monotonic_ns() &- t0
-    sendTimer.datagrams += 1
-  }
-
-  /// Sends one access unit to every viewer through `send` (which must be `sendFrameDatagram`)
-  /// and records the fan-out: send is the time in `sendto`, packetize+protect the rest. A frame
-  /// that reached no viewer records nothing.
-  func timedSendFrame(_ slot: FrameRing.Slot, send: ServerCore.Send) {
-    sendTimer.sendNs = 0
-    sendTimer.datagrams = 0
-    let t0 = rtc_monotonic_ns()
-    core.sendFrame(UnsafeRawBufferPointer(start: slot.data, count: slot.length),
-      captureTimeNs: slot.captureTimeNs, isKeyframe: slot.isKeyframe, send: send)
-    let took = rtc_monotonic_ns() &- t0
-    guard sendTimer.datagrams > 0 else { return }
-    let sent = min(sendTimer.sendNs, took)
+  /// Hands one access unit to the core and carries out its fan-out, recording send (the time in
+  /// the send calls) and packetize+protect (the rest). A frame that reached nobody records
+  /// nothing.
+  func timedFanOut(_ slot: FrameRing.Slot) {
+    sendTimer = FrameSendTimer(timing: true)
+    let t0 = io.monotonicNs()
+    core.handleFrame(UnsafeRawBufferPointer(start: slot.data, count: slot.length), captureTimeNs: slot.captureTimeNs,
+      isKeyframe: slot.isKeyframe, now: t0)
+    settle()
+    let took = io.monotonicNs() &- t0
+    let timer = sendTimer
+    sendTimer.timing = false
+    guard timer.datagrams > 0 else { return }
+    let sent = min(timer.sendNs, took)
     shared.stageTimes.withLock { s in
       s.record(.packetizeProtect, ns: took - sent)
       s.record(.send, ns: sent)
     }
-  }
-
-  /// Ends a period of the /status window when one is due (once a second; no allocation).
-  func takeStageWindow(now: UInt64) {
-    guard core.stages.isDue(now: now) else { return }
-    shared.stageTimes.withLock { live in core.stages.take(&live, now: now) }
   }
 }

@@ -12,28 +12,13 @@ import Wire
   let alice = SocketAddress(ip: [192, 0, 2, 10], port: 50_000)
   let bob = SocketAddress(ip: [192, 0, 2, 20], port: 50_001)
 
-  func makeCore(_ configure: (inout ServeOptions) -> Void) throws -> ServerCore {
-    let random = try DtlsRandom(deterministicSeed: Array("access-tests".utf8))
-    let cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
-    var o = ServeOptions()
-    configure(&o)
-    return ServerCore(options: o, certificate: cert, random: random,
-      candidates: [SocketAddress(ip: [127, 0, 0, 1], port: 8189)], now: 0)
-  }
-
-  func request(_ method: String, _ path: String, authorization: String? = nil, contentType: String? = nil,
-               body: String = "") -> HttpRequest {
-    var headers: [(name: String, value: String)] = [(name: "host", value: "cam")]
-    if let a = authorization { headers.append((name: "authorization", value: a)) }
-    if let c = contentType { headers.append((name: "content-type", value: c)) }
-    return HttpRequest(method: method, target: path, version: "HTTP/1.1", headers: headers, body: Array(body.utf8))
+  func makeCore(_ configure: (inout ServeOptions) -> Void) throws -> CoreHarness {
+    try AppTests.makeCore(seed: "access-tests", now: 0, configure)
   }
 
   func basic(_ user: String, _ password: String) -> String { "Basic " + Base64.encode(Array((user + ":" + password).utf8)) }
 
   func code(_ r: HttpResponse) -> String? { try? parseJson(r.body)["error"]?.stringValue }
-
-  func noSend(_: UnsafeRawBufferPointer, _: SocketAddress) {}
 
   @Test func everyRouteNeedsBasicCredentials() throws {
     let core = try makeCore { $0.auth.users = [UserCredential(name: "cam", verifier: .plain(password: "s3cret"))] }
@@ -44,21 +29,21 @@ import Wire
       ("DELETE", "/whep/abc", nil, ""), ("GET", "/nope", nil, ""),
     ]
     for (m, p, ct, body) in routes {
-      let none = core.handle(request(m, p, contentType: ct, body: body), from: alice, now: 1, send: noSend)
+      let none = core.handle(request(m, p, contentType: ct, body: body), from: alice, now: 1)
       #expect(none.status == 401, "\(m) \(p)")
       #expect(code(none) == "AUTH_REQUIRED")
       #expect(none.header("WWW-Authenticate") == "Basic realm=\"rtcam\", charset=\"UTF-8\"")
       let wrong = core.handle(request(m, p, authorization: basic("cam", "nope"), contentType: ct, body: body),
-        from: bob, now: 1, send: noSend)
+        from: bob, now: 1)
       #expect(wrong.status == 401 && code(wrong) == "AUTH_FAILED", "\(m) \(p)")
       let right = core.handle(request(m, p, authorization: basic("cam", "s3cret"), contentType: ct, body: body),
-        from: alice, now: 1, send: noSend)
+        from: alice, now: 1)
       #expect(right.status != 401 && right.status != 429, "\(m) \(p): \(right.status)")
     }
     // CORS preflights carry no credentials and pass
-    #expect(core.handle(request("OPTIONS", "/whep"), from: alice, now: 1, send: noSend).status == 204)
+    #expect(core.handle(request("OPTIONS", "/whep"), from: alice, now: 1).status == 204)
     // the right answers really are the routes'
-    #expect(core.handle(request("GET", "/", authorization: basic("cam", "s3cret")), from: alice, now: 1, send: noSend).status == 200)
+    #expect(core.handle(request("GET", "/", authorization: basic("cam", "s3cret")), from: alice, now: 1).status == 200)
     #expect(core.sessions.count == 1)
   }
 
@@ -66,19 +51,19 @@ import Wire
     let core = try makeCore { $0.auth.addToken("tok-123") }
     let offer = try fixture("gstreamer-1.22-webrtcbin-recvonly-offer.sdp")
     // tokens only: the page and /status stay open, offers need a token
-    #expect(core.handle(request("GET", "/status"), from: alice, now: 1, send: noSend).status == 200)
-    let none = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), from: alice, now: 1, send: noSend)
+    #expect(core.handle(request("GET", "/status"), from: alice, now: 1).status == 200)
+    let none = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), from: alice, now: 1)
     #expect(none.status == 401 && none.header("WWW-Authenticate") == "Bearer realm=\"rtcam\"")
     let wrong = core.handle(request("POST", "/whep", authorization: "Bearer tok-124", contentType: "application/sdp", body: offer),
-      from: alice, now: 1, send: noSend)
+      from: alice, now: 1)
     #expect(wrong.status == 401 && code(wrong) == "AUTH_FAILED")
     let right = core.handle(request("POST", "/whep", authorization: "bearer tok-123", contentType: "application/sdp", body: offer),
-      from: alice, now: 1, send: noSend)
+      from: alice, now: 1)
     #expect(right.status == 201)
     let location = try #require(right.header("Location"))
     // the WHEP resource takes the token too
-    #expect(core.handle(request("DELETE", location), from: alice, now: 2, send: noSend).status == 401)
-    #expect(core.handle(request("DELETE", location, authorization: "Bearer tok-123"), from: alice, now: 2, send: noSend).status == 200)
+    #expect(core.handle(request("DELETE", location), from: alice, now: 2).status == 401)
+    #expect(core.handle(request("DELETE", location, authorization: "Bearer tok-123"), from: alice, now: 2).status == 200)
   }
 
   @Test func usersAndTokensTogether() throws {
@@ -87,9 +72,9 @@ import Wire
       $0.auth.addToken("tok")
     }
     // a token is not a login for the page
-    #expect(core.handle(request("GET", "/", authorization: "Bearer tok"), from: alice, now: 1, send: noSend).status == 401)
+    #expect(core.handle(request("GET", "/", authorization: "Bearer tok"), from: alice, now: 1).status == 401)
     let offer = try fixture("aiortc-1.16-recvonly-offer.sdp")
-    let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), from: alice, now: 1, send: noSend)
+    let r = core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), from: alice, now: 1)
     #expect(r.headers.filter { $0.0 == "WWW-Authenticate" }.map(\.1) == [
       "Basic realm=\"rtcam\", charset=\"UTF-8\"", "Bearer realm=\"rtcam\"",
     ])
@@ -98,23 +83,23 @@ import Wire
   @Test func repeatedFailuresAreLimitedPerAddress() throws {
     let core = try makeCore { $0.auth.users = [UserCredential(name: "cam", verifier: .plain(password: "pw"))] }
     for i in 0..<10 {
-      let r = core.handle(request("GET", "/status", authorization: basic("cam", "guess\(i)")), from: alice, now: 5 * Self.s, send: noSend)
+      let r = core.handle(request("GET", "/status", authorization: basic("cam", "guess\(i)")), from: alice, now: 5 * Self.s)
       #expect(r.status == 401)
     }
     // the 11th, even with the right password, waits for the minute to pass
-    let blocked = core.handle(request("GET", "/status", authorization: basic("cam", "pw")), from: alice, now: 6 * Self.s, send: noSend)
+    let blocked = core.handle(request("GET", "/status", authorization: basic("cam", "pw")), from: alice, now: 6 * Self.s)
     #expect(blocked.status == 429 && code(blocked) == "TOO_MANY_AUTH_FAILURES")
     #expect(blocked.header("Retry-After") == "59")
     // another address is not affected
-    #expect(core.handle(request("GET", "/status", authorization: basic("cam", "pw")), from: bob, now: 6 * Self.s, send: noSend).status == 200)
+    #expect(core.handle(request("GET", "/status", authorization: basic("cam", "pw")), from: bob, now: 6 * Self.s).status == 200)
     // nor is the same host on another port... it is: the limit is per host
     let otherPort = SocketAddress(ip: alice.ip, port: 1234)
-    #expect(core.handle(request("GET", "/status", authorization: basic("cam", "pw")), from: otherPort, now: 6 * Self.s, send: noSend).status == 429)
+    #expect(core.handle(request("GET", "/status", authorization: basic("cam", "pw")), from: otherPort, now: 6 * Self.s).status == 429)
     // a minute after the first failure it works again
-    #expect(core.handle(request("GET", "/status", authorization: basic("cam", "pw")), from: alice, now: 65 * Self.s, send: noSend).status == 200)
+    #expect(core.handle(request("GET", "/status", authorization: basic("cam", "pw")), from: alice, now: 65 * Self.s).status == 200)
     // missing credentials (a browser's first try) are not failures
-    for _ in 0..<20 { _ = core.handle(request("GET", "/"), from: bob, now: 70 * Self.s, send: noSend) }
-    #expect(core.handle(request("GET", "/", authorization: basic("cam", "pw")), from: bob, now: 70 * Self.s, send: noSend).status == 200)
+    for _ in 0..<20 { _ = core.handle(request("GET", "/"), from: bob, now: 70 * Self.s) }
+    #expect(core.handle(request("GET", "/", authorization: basic("cam", "pw")), from: bob, now: 70 * Self.s).status == 200)
   }
 
   @Test func offersAndViewersArePerAddress() throws {
@@ -125,7 +110,7 @@ import Wire
     }
     let offer = try fixture("chromium-156-recvonly-offer.sdp")
     func post(_ from: SocketAddress, _ now: UInt64) -> HttpResponse {
-      core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), from: from, now: now, send: noSend)
+      core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer), from: from, now: now)
     }
     #expect(post(alice, 1).status == 201)
     #expect(post(SocketAddress(ip: alice.ip, port: 9), 2).status == 201)

@@ -8,24 +8,9 @@ import Wire
 
 /// /metrics in the Prometheus text format 0.0.4, and the counters behind it.
 @Suite struct MetricsTests {
-  func makeCore(_ configure: (inout ServeOptions) -> Void = { _ in }) throws -> ServerCore {
-    let random = try DtlsRandom(deterministicSeed: Array("metrics-tests".utf8))
-    let cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
-    var o = ServeOptions()
-    configure(&o)
-    return ServerCore(options: o, certificate: cert, random: random,
-      candidates: [SocketAddress(ip: [127, 0, 0, 1], port: 8189)], now: 0)
+  func makeCore(startedUnixNs: UInt64 = 0, _ configure: (inout ServeOptions) -> Void = { _ in }) throws -> CoreHarness {
+    try AppTests.makeCore(seed: "metrics-tests", now: 0, startedUnixNs: startedUnixNs, configure)
   }
-
-  func request(_ method: String, _ path: String, contentType: String? = nil, body: String = "",
-               authorization: String? = nil) -> HttpRequest {
-    var headers: [(name: String, value: String)] = [(name: "host", value: "cam")]
-    if let c = contentType { headers.append((name: "content-type", value: c)) }
-    if let a = authorization { headers.append((name: "authorization", value: a)) }
-    return HttpRequest(method: method, target: path, version: "HTTP/1.1", headers: headers, body: Array(body.utf8))
-  }
-
-  func noSend(_: UnsafeRawBufferPointer, _: SocketAddress) {}
 
   /// sample name with labels -> value, from the text; fails on a line that is not a comment or sample.
   func samples(_ text: String) throws -> [String: String] {
@@ -40,13 +25,14 @@ import Wire
   }
 
   @Test func exposition() throws {
-    let core = try makeCore()
-    core.startedUnixNs = 1_700_000_000_250_000_000
-    core.sourceStatus.framesCaptured = 90
-    core.sourceStatus.framesEncoded = 60
-    core.sourceStatus.state = .running(SourceFormat(width: 640, height: 480, fps: 30))
-    core.encodeTimes = { EncodeTimes(buckets: [0, 2, 5, 1, 0, 0, 0, 0, 1], sumNs: 25_500_000) }
-    let r = core.handle(request("GET", "/metrics"), now: 1, send: noSend)
+    let core = try makeCore(startedUnixNs: 1_700_000_000_250_000_000)
+    var counters = CaptureCounters()
+    counters.framesCaptured = 90
+    counters.framesEncoded = 60
+    counters.encodeTimes = EncodeTimes(buckets: [0, 2, 5, 1, 0, 0, 0, 0, 1], sumNs: 25_500_000)
+    core.core.handleCaptureCounters(counters)
+    core.core.handleSource(.running(SourceFormat(width: 640, height: 480, fps: 30)))
+    let r = core.handle(request("GET", "/metrics"), now: 1)
     #expect(r.status == 200)
     #expect(r.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
     let text = String(decoding: r.body, as: UTF8.self)
@@ -83,18 +69,18 @@ import Wire
     let core = try makeCore { $0.auth.users = [UserCredential(name: "cam", verifier: .plain(password: "pw"))] }
     let login = "Basic " + Base64.encode(Array("cam:pw".utf8))
     let offer = try fixture("chromium-156-recvonly-offer.sdp")
-    #expect(core.handle(request("POST", "/whep", contentType: "application/sdp", body: offer, authorization: login),
-      now: 1, send: noSend).status == 201)
-    _ = core.handle(request("GET", "/status", authorization: "Basic " + Base64.encode(Array("cam:no".utf8))), now: 1, send: noSend)
-    _ = core.handle(request("GET", "/status"), now: 1, send: noSend)
-    _ = core.handle(request("GET", "/nope", authorization: login), now: 1, send: noSend)
+    #expect(core.handle(request("POST", "/whep", authorization: login, contentType: "application/sdp", body: offer),
+      now: 1).status == 201)
+    _ = core.handle(request("GET", "/status", authorization: "Basic " + Base64.encode(Array("cam:no".utf8))), now: 1)
+    _ = core.handle(request("GET", "/status"), now: 1)
+    _ = core.handle(request("GET", "/nope", authorization: login), now: 1)
     // the session never sees ICE: it times out
-    core.poll(now: 31_000_000_000, unixNs: 0, send: noSend)
-    core.sourceChanged(.retrying(.capture(.cameraLost("gone"))))
-    core.sourceChanged(.retrying(.capture(.cameraLost("gone; not back yet"))))  // same fault, still going
-    core.sourceChanged(.running(SourceFormat(width: 640, height: 480, fps: 30)))
-    core.sourceChanged(.retrying(.capture(.cameraBusy("busy"))))
-    let text = String(decoding: core.handle(request("GET", "/metrics", authorization: login), now: 2, send: noSend).body, as: UTF8.self)
+    core.poll(now: 31_000_000_000, unixNs: 0)
+    core.core.handleSource(.retrying(.capture(.cameraLost("gone"))))
+    core.core.handleSource(.retrying(.capture(.cameraLost("gone; not back yet"))))  // same fault, still going
+    core.core.handleSource(.running(SourceFormat(width: 640, height: 480, fps: 30)))
+    core.core.handleSource(.retrying(.capture(.cameraBusy("busy"))))
+    let text = String(decoding: core.handle(request("GET", "/metrics", authorization: login), now: 2).body, as: UTF8.self)
     let m = try samples(text)
     #expect(m["rtcam_sessions_opened_total"] == "1")
     #expect(m["rtcam_sessions_closed_total{reason=\"ICE_TIMEOUT\"}"] == "1")
@@ -106,7 +92,7 @@ import Wire
     #expect(m["rtcam_source_faults_total{code=\"CAMERA_BUSY\"}"] == "1")
     #expect(m["rtcam_source_up"] == "0")
     // /metrics itself needs the login like every route
-    #expect(core.handle(request("GET", "/metrics"), now: 3, send: noSend).status == 401)
+    #expect(core.handle(request("GET", "/metrics"), now: 3).status == 401)
   }
 
   @Test func textHelpers() {

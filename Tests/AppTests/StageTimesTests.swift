@@ -12,13 +12,9 @@ import Wire
   static let ms: UInt64 = 1_000_000
   static let second: UInt64 = 1_000_000_000
 
-  func makeCore(fps: Int = 30) throws -> ServerCore {
-    let random = try DtlsRandom(deterministicSeed: Array("stage-times-tests".utf8))
-    let cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
-    let core = ServerCore(options: ServeOptions(), certificate: cert, random: random,
-      candidates: [SocketAddress(ip: [127, 0, 0, 1], port: 8189)], now: 0)
-    core.sourceStatus.format = SourceFormat(width: 640, height: 480, fps: fps)
-    return core
+  func makeCore(fps: Int = 30) throws -> CoreHarness {
+    try AppTests.makeCore(seed: "stage-times-tests", now: 0,
+      source: SourceStatus(format: SourceFormat(width: 640, height: 480, fps: fps)))
   }
 
   @Test func bucketsAreBoundedAboveAndTheLastIsInfinite() {
@@ -162,7 +158,7 @@ import Wire
   @Test func statusShowsEveryStageTheBudgetAndTheVerdict() throws {
     let core = try makeCore(fps: 30)
     var live = StageCounters()
-    core.stages.take(&live, now: 0)
+    core.core.handleStageCounters(&live, now: 0)
     for _ in 0..<30 {
       live.record(.captureWait, ns: 20 * Self.ms)
       live.record(.convert, ns: 3 * Self.ms)
@@ -170,7 +166,7 @@ import Wire
       live.record(.packetizeProtect, ns: 200_000)
       live.record(.send, ns: 50_000)
     }
-    core.stages.take(&live, now: Self.second)
+    core.core.handleStageCounters(&live, now: Self.second)
     let text = core.statusJSON(now: Self.second)
     let j = try parseJson(Array(text.utf8))
     let st = try #require(j["stages"], "\(text)")
@@ -206,7 +202,7 @@ import Wire
     var live = StageCounters()
     for _ in 0..<4 { live.record(.encode, ns: 8 * Self.ms) }
     live.record(.send, ns: 2 * Self.second)
-    core.stages.take(&live, now: 0)
+    core.core.handleStageCounters(&live, now: 0)
     let text = core.metricsText()
     #expect(text.contains("# TYPE rtcam_stage_duration_seconds histogram\n"))
     #expect(text.contains("# HELP rtcam_stage_duration_seconds "))

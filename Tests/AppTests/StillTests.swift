@@ -13,8 +13,8 @@ import Wire
   let jpeg: [UInt8] = [0xFF, 0xD8, 1, 2, 3, 0xFF, 0xD9]
 
   func feed(_ http: inout HttpServer, _ id: ConnectionID, _ text: String, now: UInt64,
-            reply: @escaping (HttpRequest) -> HttpReply) -> [HttpAction] {
-    Array(text.utf8).withUnsafeBytes { http.received(id, $0, now: now, reply: { req, _ in reply(req) }) }
+            reply: @escaping (HttpRequest) -> HttpReply) -> [HttpOutput] {
+    take(&http) { h in Array(text.utf8).withUnsafeBytes { h.received(id, $0, now: now) { req, _, _ in reply(req) } } }
   }
 
   func route(_ req: HttpRequest) -> HttpReply {
@@ -25,40 +25,40 @@ import Wire
     }
   }
 
-  func writes(_ a: [HttpAction]) -> [String] {
-    a.compactMap { if case .write(_, let b) = $0 { return String(decoding: b, as: UTF8.self) } else { return nil } }
+  func writes(_ a: [HttpOutput]) -> [String] {
+    a.compactMap { if case .connection(.write(_, let b)) = $0 { return String(decoding: b, as: UTF8.self) } else { return nil } }
   }
 
-  func wanted(_ a: [HttpAction]) -> [Int] {
+  func wanted(_ a: [HttpOutput]) -> [Int] {
     a.compactMap { if case .snapshotWanted(let q) = $0 { return q } else { return nil } }
   }
 
   @Test func aSnapshotWaitsForTheNextJpegThenKeepsTheConnection() {
     var http = HttpServer()
-    _ = http.accepted(5, peer: peer, now: 0)
+    _ = take(&http) { $0.accepted(5, peer: peer, now: 0) }
     let a = feed(&http, 5, "GET /snapshot.jpg HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1, reply: route)
     #expect(writes(a).isEmpty && wanted(a) == [80])
     #expect(!http.wantsInput(5), "its next request waits in the socket")
     #expect(http.nextDeadline == 1 + 3 * Self.s)
     // a stream-only JPEG of another quality does not answer it, and it asks again
-    let other = http.jpegReady(jpeg, quality: 60, forStream: true, now: 2)
+    let other = take(&http) { $0.jpegReady(jpeg, quality: 60, forStream: true, now: 2) }
     #expect(writes(other).isEmpty && wanted(other) == [80])
-    let b = http.jpegReady(jpeg, quality: 80, forStream: false, now: 3)
+    let b = take(&http) { $0.jpegReady(jpeg, quality: 80, forStream: false, now: 3) }
     let w = writes(b)
     #expect(w.count == 1 && w[0].hasPrefix("HTTP/1.1 200 OK\r\nContent-Type: image/jpeg\r\n"))
     #expect(w[0].contains("Content-Length: 7\r\n") && w[0].contains("Connection: keep-alive"))
     #expect(b.contains(.answered(status: 200)) && http.snapshotsServed == 1)
-    #expect(http.wantsInput(5) && http.flushed(5).isEmpty)
+    #expect(http.wantsInput(5) && take(&http) { $0.flushed(5) }.isEmpty)
     // answered once: the next JPEG goes nowhere
-    #expect(http.jpegReady(jpeg, quality: 80, forStream: false, now: 4).isEmpty)
+    #expect(take(&http) { $0.jpegReady(jpeg, quality: 80, forStream: false, now: 4) }.isEmpty)
   }
 
   @Test func noFrameIn3SecondsIs503AndHeadHasNoBody() {
     var http = HttpServer()
-    _ = http.accepted(5, peer: peer, now: 0)
+    _ = take(&http) { $0.accepted(5, peer: peer, now: 0) }
     _ = feed(&http, 5, "HEAD /snapshot.jpg HTTP/1.1\r\nHost: cam\r\n\r\n", now: 0, reply: route)
-    #expect(http.timeouts(now: 3 * Self.s - 1).isEmpty)
-    let t = http.timeouts(now: 3 * Self.s)
+    #expect(take(&http) { $0.handleTimeout(now: 3 * Self.s - 1) }.isEmpty)
+    let t = take(&http) { $0.handleTimeout(now: 3 * Self.s) }
     let w = writes(t)
     #expect(w.count == 1 && w[0].hasPrefix("HTTP/1.1 503") && w[0].hasSuffix("\r\n\r\n"), "\(w)")
     #expect(t.contains(.answered(status: 503)) && http.wantsInput(5))
@@ -66,46 +66,46 @@ import Wire
 
   @Test func pipelinedRequestsBehindASnapshotAreDroppedAndTheConnectionCloses() {
     var http = HttpServer()
-    _ = http.accepted(5, peer: peer, now: 0)
+    _ = take(&http) { $0.accepted(5, peer: peer, now: 0) }
     let a = feed(&http, 5, "GET /snapshot.jpg HTTP/1.1\r\nHost: cam\r\n\r\nGET /x HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1, reply: route)
     #expect(writes(a).isEmpty)
-    let w = writes(http.jpegReady(jpeg, quality: 80, forStream: false, now: 2))
+    let w = writes(take(&http) { $0.jpegReady(jpeg, quality: 80, forStream: false, now: 2) })
     #expect(w.count == 1 && w[0].contains("Connection: close"))
-    #expect(http.flushed(5) == [.close(5)])
+    #expect(take(&http) { $0.flushed(5) } == [.connection(.close(5))])
   }
 
   @Test func streamClientsGetOnePartAtATimeAndSlowOnesDropFrames() {
     var http = HttpServer()
-    _ = http.accepted(5, peer: peer, now: 0)
+    _ = take(&http) { $0.accepted(5, peer: peer, now: 0) }
     let a = feed(&http, 5, "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1, reply: route)
     #expect(writes(a) == ["HTTP/1.1 200 OK\r\nContent-Type: multipart/x-mixed-replace; boundary=rtcamframe\r\n"
       + "Cache-Control: no-store\r\nAccess-Control-Allow-Origin: *\r\nConnection: close\r\n\r\n"])
-    #expect(a.contains(.streamClients(1)) && a.contains(.streamStarted(5)) && http.streamClients == 1)
+    #expect(a.contains(.streamClients(1)) && a.contains(.connection(.streamStarted(5))) && http.streamClients == 1)
     // the head is not written out yet: this frame is dropped for it
-    #expect(writes(http.jpegReady(jpeg, quality: 80, forStream: true, now: 2)).isEmpty && http.streamFramesDropped == 1)
-    _ = http.flushed(5)
+    #expect(writes(take(&http) { $0.jpegReady(jpeg, quality: 80, forStream: true, now: 2) }).isEmpty && http.streamFramesDropped == 1)
+    _ = take(&http) { $0.flushed(5) }
     // snapshot-only JPEGs are not stream frames
-    #expect(http.jpegReady(jpeg, quality: 80, forStream: false, now: 3).isEmpty)
-    let part = writes(http.jpegReady(jpeg, quality: 80, forStream: true, now: 4))
+    #expect(take(&http) { $0.jpegReady(jpeg, quality: 80, forStream: false, now: 3) }.isEmpty)
+    let part = writes(take(&http) { $0.jpegReady(jpeg, quality: 80, forStream: true, now: 4) })
     #expect(part.count == 1)
     #expect(part.first?.hasPrefix("--rtcamframe\r\nContent-Type: image/jpeg\r\nContent-Length: 7\r\n\r\n") == true)
     #expect(http.streamFramesSent == 1)
     // still busy: dropped; flushed: the next one goes out
-    #expect(writes(http.jpegReady(jpeg, quality: 80, forStream: true, now: 5)).isEmpty && http.streamFramesDropped == 2)
-    _ = http.flushed(5)
-    #expect(writes(http.jpegReady(jpeg, quality: 80, forStream: true, now: 6)).count == 1)
+    #expect(writes(take(&http) { $0.jpegReady(jpeg, quality: 80, forStream: true, now: 5) }).isEmpty && http.streamFramesDropped == 2)
+    _ = take(&http) { $0.flushed(5) }
+    #expect(writes(take(&http) { $0.jpegReady(jpeg, quality: 80, forStream: true, now: 6) }).count == 1)
     // what a stream client sends is dropped; it never times out; hanging up is counted
     #expect(feed(&http, 5, "GET / HTTP/1.1\r\n\r\n", now: 7, reply: route).isEmpty)
-    #expect(http.timeouts(now: 3600 * Self.s).isEmpty && http.nextDeadline == nil)
-    #expect(http.gone(5) == [.streamClients(0)])
+    #expect(take(&http) { $0.handleTimeout(now: 3600 * Self.s) }.isEmpty && http.nextDeadline == nil)
+    #expect(take(&http) { $0.gone(5) } == [.streamClients(0)])
   }
 
   @Test func theStreamClientLimitAnswers503() {
     var limits = HttpServerLimits()
     limits.maxStreamClients = 1
     var http = HttpServer(limits: limits)
-    _ = http.accepted(5, peer: peer, now: 0)
-    _ = http.accepted(6, peer: peer, now: 0)
+    _ = take(&http) { $0.accepted(5, peer: peer, now: 0) }
+    _ = take(&http) { $0.accepted(6, peer: peer, now: 0) }
     _ = feed(&http, 5, "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1, reply: route)
     let b = feed(&http, 6, "GET /stream.mjpg HTTP/1.1\r\nHost: cam\r\n\r\n", now: 1, reply: route)
     #expect(writes(b).first?.hasPrefix("HTTP/1.1 503") == true && writes(b).first?.contains("TOO_MANY_STREAMS") == true)
@@ -144,21 +144,31 @@ import Wire
 }
 
 @Suite struct StillRouteTests {
-  func core(_ configure: (inout ServeOptions) -> Void = { _ in }) throws -> ServerCore {
-    var o = ServeOptions()
-    configure(&o)
-    let random = try DtlsRandom(deterministicSeed: Array("still-tests".utf8))
-    let cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
-    let c = ServerCore(options: o, certificate: cert, random: random,
-      candidates: [SocketAddress(ip: [127, 0, 0, 1], port: 8189)], now: 0)
-    c.sourceChanged(.running(SourceFormat(width: 640, height: 480, fps: 30)))
+  func core(_ configure: (inout ServeOptions) -> Void = { _ in }) throws -> CoreHarness {
+    let c = try makeCore(seed: "still-tests", now: 0, configure)
+    c.core.handleSource(.running(SourceFormat(width: 640, height: 480, fps: 30)))
     return c
   }
 
-  func reply(_ c: ServerCore, _ method: String, _ target: String, from: SocketAddress = SocketAddress(ip: [10, 0, 0, 2], port: 1))
+  /// How the core answered a request on a connection of its own: a response, a wait for a
+  /// snapshot (the capture side was asked for one), or an MJPEG stream (a stream client counted).
+  func reply(_ c: CoreHarness, _ method: String, _ target: String, from: SocketAddress = SocketAddress(ip: [10, 0, 0, 2], port: 1))
     -> HttpReply
   {
-    c.respond(HttpRequest(method: method, target: target), from: from, now: 1_000, send: { _, _ in })
+    let before = c.captures.count
+    let id = c.open(request(method, target), from: from, now: 1_000)
+    defer {
+      c.core.handleConnection(.gone(id), now: 1_000)
+      c.drain()
+    }
+    for command in c.captures[before...] {
+      switch command {
+      case .snapshot(let q): return .snapshot(quality: q)
+      case .streamClients(let n) where n > 0: return .stream
+      default: continue
+      }
+    }
+    return .now(c.response(on: id) ?? HttpResponse(status: 0))
   }
 
   func status(_ r: HttpReply) -> Int? { if case .now(let x) = r { return x.status } else { return nil } }
@@ -178,7 +188,7 @@ import Wire
 
   @Test func noPictureWhileTheSourceIsDownIs503WithItsCode() throws {
     let c = try core()
-    c.sourceChanged(.retrying(.capture(.cameraLost("unplugged"))))
+    c.core.handleSource(.retrying(.capture(.cameraLost("unplugged"))))
     guard case .now(let r) = reply(c, "GET", "/snapshot.jpg") else { Issue.record("deferred"); return }
     #expect(r.status == 503 && String(decoding: r.body, as: UTF8.self).contains("CAMERA_LOST"))
   }

@@ -10,12 +10,7 @@ import Wire
 /// bits, so each of these must be carried and printed as 64-bit values, never through `Int(...)`
 /// (which would trap): 2^31 ms of uptime is 24.8 days, 2^32 bytes a few hours of one viewer.
 @Suite struct WideCountersTests {
-  func makeCore(now: UInt64) throws -> ServerCore {
-    let random = try DtlsRandom(deterministicSeed: Array("wide-counters-tests".utf8))
-    let cert = try DtlsCertificate.generate(commonName: "rtcam", random: random)
-    return ServerCore(options: ServeOptions(), certificate: cert, random: random,
-      candidates: [SocketAddress(ip: [127, 0, 0, 1], port: 8189)], now: now)
-  }
+  func makeCore(now: UInt64) throws -> CoreHarness { try AppTests.makeCore(seed: "wide-counters-tests", now: now) }
 
   static let big: UInt64 = 5_000_000_000  // > 2^32
   static let huge: UInt64 = 1 << 62
@@ -23,15 +18,19 @@ import Wire
   @Test func statusPrintsCountersAboveTwoToTheThirtyTwo() throws {
     let start: UInt64 = 7_000
     let core = try makeCore(now: start)
-    core.sourceStatus.framesCaptured = Self.big
-    core.sourceStatus.framesEncoded = Self.big + 1
-    core.sourceStatus.keyframes = Self.big + 2
-    core.sourceStatus.bytesEncoded = Self.huge
-    core.sourceStatus.framesDropped = Self.big + 3
-    core.sourceStatus.framesIdle = Self.big + 4
-    core.stillStatus.snapshotsServed = Self.big + 5
-    core.stillStatus.streamFramesSent = Self.big + 6
-    core.stillStatus.streamFramesDropped = Self.big + 7
+    var c = CaptureCounters()
+    c.framesCaptured = Self.big
+    c.framesEncoded = Self.big + 1
+    c.keyframes = Self.big + 2
+    c.bytesEncoded = Self.huge
+    c.framesDropped = Self.big + 3
+    c.framesIdle = Self.big + 4
+    core.core.handleCaptureCounters(c)
+    // the connection table's counters (a test reaches into it: serving 5e9 JPEGs takes a while)
+    core.core.http.snapshotsServed = Self.big + 5
+    core.core.http.streamFramesSent = Self.big + 6
+    core.core.http.streamFramesDropped = Self.big + 7
+    core.core.handleConnection(.gone(0), now: start)  // the core reads them after any connection event
     // 100 days up: 8_640_000_000 ms, beyond both Int32 and UInt32
     let text = core.statusJSON(now: start + 100 * 86_400 * 1_000_000_000)
     for field in ["\"uptime_ms\":8640000000", "\"frames_captured\":5000000000", "\"frames\":5000000001",
@@ -52,8 +51,8 @@ import Wire
     s.packetsSent = Self.big / 1000
     s.framesSent = 3
     s.nacks = Self.big
-    core.metrics.addClosed(s)
-    core.metrics.addClosed(s)
+    core.core.status.metrics.addClosed(s)
+    core.core.status.metrics.addClosed(s)
     let text = core.metricsText()
     #expect(text.contains("\nrtcam_rtp_sent_bytes_total 10000000000\n"))
     #expect(text.contains("\nrtcam_rtp_packets_sent_total 10000000\n"))

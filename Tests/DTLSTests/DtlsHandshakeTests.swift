@@ -104,7 +104,7 @@ import Wire
   @Test func retransmitsLostClientHello() throws {
     let p = try DtlsPair(seed: 9)
     p.client.start(now: p.clock)
-    let first = p.client.takeOutgoing()  // lost on the way
+    let first = p.client.outgoingDatagrams()  // lost on the way
     #expect(first.count == 1)
     #expect(firstHandshakeType(first[0]) == 1)
     let deadline = try #require(p.client.nextTimeout)
@@ -112,7 +112,7 @@ import Wire
     // before the deadline: nothing to resend
     p.clock = deadline - 1
     p.client.handleTimeout(now: p.clock)
-    #expect(p.client.takeOutgoing().isEmpty)
+    #expect(p.client.outgoingDatagrams().isEmpty)
     // past it: the ClientHello goes out again and the handshake completes
     p.clock = deadline + 5_000_000
     p.client.handleTimeout(now: p.clock)
@@ -159,21 +159,21 @@ import Wire
   @Test func givesUpAfterMaximumTimeout() throws {
     let p = try DtlsPair(seed: 12, retransmitMinMs: 100, retransmitMaxMs: 800)
     p.client.start(now: p.clock)
-    var sent = p.client.takeOutgoing().count
+    var sent = p.client.outgoingDatagrams().count
     var guardCount = 0
     while let t = p.client.nextTimeout, guardCount < 50 {
       guardCount += 1
       p.clock = t
       p.client.handleTimeout(now: t)
-      sent += p.client.takeOutgoing().count
+      sent += p.client.outgoingDatagrams().count
     }
     // 100, 200, 400, 800 ms: the hello is sent 4 times, then the client gives up
     #expect(sent == 4)
-    #expect(p.client.takeEvents() == [.failed(.timeout)])
+    #expect(p.client.reportedEvents() == [.failed(.timeout)])
     #expect(p.client.state == .failed)
     #expect(p.client.nextTimeout == nil)
     p.client.handleTimeout(now: p.clock + 10_000_000_000)
-    #expect(p.client.takeEvents().isEmpty)
+    #expect(p.client.reportedEvents().isEmpty)
   }
 
   @Test func applicationDataBothWays() throws {
@@ -212,7 +212,7 @@ import Wire
     let p = try DtlsPair(seed: 16)
     p.client.close()
     p.client.start(now: p.clock)
-    #expect(p.client.takeOutgoing().isEmpty)
+    #expect(p.client.outgoingDatagrams().isEmpty)
     #expect(p.client.state == .closed)
   }
 
@@ -223,7 +223,7 @@ import Wire
     p.client.receive([0, 1, 2, 3], now: p.clock)  // STUN range
     p.client.receive([0x80, 0x60, 0, 1], now: p.clock)  // RTP range
     p.client.receive([64, 1, 2], now: p.clock)
-    #expect(p.client.takeEvents().isEmpty)
+    #expect(p.client.reportedEvents().isEmpty)
     p.pump()
     #expect(p.clientKeys != nil)
   }
@@ -267,14 +267,14 @@ import Wire
       let g = rng.bytes(rng.below(300))
       p.client.receive(g, now: p.clock)
     }
-    #expect(p.client.takeEvents().isEmpty)
+    #expect(p.client.reportedEvents().isEmpty)
     p.client.start(now: p.clock)
     // interleave garbage with every real datagram
     for _ in 0..<100 {
-      let fromClient = p.client.takeOutgoing()
-      let fromServer = p.server.takeOutgoing()
-      p.clientEvents += p.client.takeEvents()
-      p.serverEvents += p.server.takeEvents()
+      let fromClient = p.client.outgoingDatagrams()
+      let fromServer = p.server.outgoingDatagrams()
+      p.clientEvents += p.client.reportedEvents()
+      p.serverEvents += p.server.reportedEvents()
       if fromClient.isEmpty && fromServer.isEmpty { break }
       for d in fromClient {
         p.server.receive(recordGarbage(&rng), now: p.clock)
@@ -328,7 +328,7 @@ import Wire
     for round in 0..<20 {
       let p = try DtlsPair(seed: UInt8(30 + round))
       p.client.start(now: p.clock)
-      _ = p.client.takeOutgoing()
+      _ = p.client.outgoingDatagrams()
       for _ in 0..<20 {
         var w = ByteWriter()
         w.u8(22); w.u16(0xFEFD); w.u16(0); w.u16(0); w.u32(UInt32(rng.below(5)))
@@ -336,7 +336,7 @@ import Wire
         w.u16(UInt16(body.count)); w.append(body)
         p.client.receive(w.bytes, now: p.clock)
       }
-      p.clientEvents += p.client.takeEvents()
+      p.clientEvents += p.client.reportedEvents()
       p.pump()
       #expect(p.failures(p.clientEvents).count <= 1)
       if !p.failures(p.clientEvents).isEmpty { #expect(p.clientKeys == nil) }

@@ -1,3 +1,4 @@
+import TestSupport
 import CRTCam
 import Foundation
 import Glibc
@@ -272,7 +273,7 @@ final class UDPSocket {
   func flush(_ endpoint: DtlsEndpoint, peerPort: UInt16?) {
     if let peerPort, !havePeer { setPeer(port: peerPort) }
     guard havePeer else { return }
-    for d in endpoint.takeOutgoing() {
+    for d in endpoint.outgoingDatagrams() {
       _ = d.withUnsafeBytes { b in
         withUnsafePointer(to: &peer) {
           $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
@@ -292,7 +293,7 @@ final class UDPSocket {
     var buf = [UInt8](repeating: 0, count: 4096)
     while rtc_monotonic_ns() < deadline {
       flush(endpoint, peerPort: peerPort)
-      events += endpoint.takeEvents()
+      events += endpoint.reportedEvents()
       if done(events) { return events }
       var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
       _ = poll(&pfd, 1, 20)

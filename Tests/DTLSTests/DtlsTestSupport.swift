@@ -43,10 +43,10 @@ final class DtlsPair {
   /// per datagram, whether the network loses it.
   func pump(drop: (DtlsRole, [UInt8]) -> Bool = { _, _ in false }) {
     for _ in 0..<100 {
-      let fromClient = client.takeOutgoing()
-      let fromServer = server.takeOutgoing()
-      clientEvents += client.takeEvents()
-      serverEvents += server.takeEvents()
+      let fromClient = client.outgoingDatagrams()
+      let fromServer = server.outgoingDatagrams()
+      clientEvents += client.reportedEvents()
+      serverEvents += server.reportedEvents()
       if fromClient.isEmpty && fromServer.isEmpty { return }
       for d in fromClient {
         log.append((.client, d))

@@ -1,3 +1,4 @@
+import TestSupport
 import CRTCam
 import Testing
 import Wire
@@ -59,7 +60,7 @@ final class MemoryTlsClient {
       let rc = mbedtls_ssl_handshake(client.ssl)
       let toServer = client.take()
       if !toServer.isEmpty { _ = toServer.withUnsafeBytes { server.receive($0) } }
-      client.incoming += server.takeOutgoing()
+      client.incoming += server.outgoingBytes()
       if rc == 0 { break }
       rounds += 1
     }
@@ -74,13 +75,13 @@ final class MemoryTlsClient {
     #expect(plain == request)
     // server -> client
     server.send(Array("HTTP/1.1 204 No Content\r\n\r\n".utf8))
-    client.incoming += server.takeOutgoing()
+    client.incoming += server.outgoingBytes()
     var buf = [UInt8](repeating: 0, count: 256)
     let n = buf.withUnsafeMutableBufferPointer { mbedtls_ssl_read(client.ssl, $0.baseAddress, $0.count) }
     #expect(n > 0 && String(decoding: buf[0..<Int(max(n, 0))], as: UTF8.self).hasPrefix("HTTP/1.1 204"))
     // close_notify from the server
     server.close()
-    #expect(server.state == .closed && !server.takeOutgoing().isEmpty)
+    #expect(server.state == .closed && !server.outgoingBytes().isEmpty)
   }
 
   @Test func garbageAndStallsEndTheConnection() throws {
@@ -90,15 +91,15 @@ final class MemoryTlsClient {
     #expect(bytes.withUnsafeBytes { junk.receive($0) }.isEmpty)
     #expect(junk.state == .closed)
     #expect(junk.failure?.code == "TLS_HANDSHAKE_FAILED")
-    _ = junk.takeOutgoing()
+    _ = junk.outgoingBytes()
     junk.send([1, 2, 3])  // nothing is sent on a closed connection
-    #expect(junk.takeOutgoing().isEmpty)
+    #expect(junk.outgoingBytes().isEmpty)
 
     let stalled = try TlsConnection(config: config, now: 100)
     #expect(stalled.handshakeDeadline == 5_100)
-    stalled.checkTimeout(now: 5_099)
+    stalled.handleTimeout(now: 5_099)
     #expect(stalled.state == .handshaking)
-    stalled.checkTimeout(now: 5_100)
+    stalled.handleTimeout(now: 5_100)
     #expect(stalled.state == .closed && stalled.failure == .handshakeTimeout)
     #expect(stalled.handshakeDeadline == nil)
 

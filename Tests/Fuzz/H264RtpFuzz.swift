@@ -66,9 +66,14 @@ func annexB(_ nals: [[UInt8]]) -> [UInt8] { nals.flatMap { [0, 0, 0, 1] + $0 } }
 func roundTrip(_ au: [UInt8], mtu: Int, playout: Bool) {
   let nals = checkAnnexB(au)
   let ext: UInt8? = playout ? 5 : nil
-  var pk = H264Packetizer(ssrc: 0xCAFE_F00D, payloadType: 102, initialSequence: 65530, mtu: mtu, playoutDelayExtensionID: ext)
+  // the send path: the access unit cut once, each packet written with one receiver's header
+  var payloads = H264Packetizer()
+  var stream = RtpStream(ssrc: 0xCAFE_F00D, payloadType: 102, initialSequence: 65530, timestampOffset: 0,
+    playoutDelayExtensionID: ext)
   let headerLength = 12 + (playout ? 8 : 0)
-  invariant(pk.mtu >= headerLength + 16, "MTU below the minimum")
+  invariant(stream.headerLength == headerLength, "header length")
+  let packetMTU = max(mtu, headerLength + 16)
+  let cut = PacketizedFrame(maxPayload: packetMTU - headerLength, byteCapacity: au.count * 2 + 4096, packetCapacity: 8192)
 
   // What the depacketizer should give: the NALs, after the cached parameter sets if re-sent.
   var sps: [UInt8] = [], pps: [UInt8] = []
@@ -86,20 +91,22 @@ func roundTrip(_ au: [UInt8], mtu: Int, playout: Bool) {
   let comparable = nals.allSatisfy { (1...23).contains($0[0] & 0x1F) }
 
   var depack = H264Depacketizer()
-  var buffer = [UInt8](repeating: 0, count: pk.mtu)
+  var buffer = [UInt8](repeating: 0, count: packetMTU)
   var sequence: UInt16 = 65530
   for frame in 0..<2 {
     let timestamp = UInt32(90_000 * frame + 12345)
     var packets: [[UInt8]] = []
     var markers: [Bool] = []
-    let before = (pk.packetCount, pk.octetCount)
-    au.withUnsafeBytes { a in
-      buffer.withUnsafeMutableBytes { b in
-        pk.packetize(accessUnit: a, timestamp: timestamp, buffer: b) { length, marker in
-          invariant(length > headerLength && length <= b.count, "packet length " + String(length))
-          packets.append(Array(b[0..<length]))
-          markers.append(marker)
-        }
+    let before = (stream.packetCount, stream.octetCount)
+    cut.reset(captureTimeNs: 0, isKeyframe: false)
+    au.withUnsafeBytes { a in payloads.packetize(accessUnit: a, into: cut) }
+    invariant(!cut.truncated, "the frame's storage was too small")
+    buffer.withUnsafeMutableBytes { b in
+      for i in 0..<cut.count {
+        let length = stream.write(cut, packet: i, timestamp: timestamp, into: b)
+        invariant(length > headerLength && length <= b.count, "packet length " + String(length))
+        packets.append(Array(b[0..<length]))
+        markers.append(cut.marker(i))
       }
     }
     if nals.isEmpty {
@@ -107,9 +114,9 @@ func roundTrip(_ au: [UInt8], mtu: Int, playout: Bool) {
       return
     }
     invariant(!packets.isEmpty, "no packets for an access unit with NAL units")
-    invariant(pk.packetCount &- before.0 == UInt32(packets.count), "packetCount")
-    invariant(pk.octetCount &- before.1 == UInt32(truncatingIfNeeded: packets.reduce(0) { $0 + $1.count - headerLength }), "octetCount")
-    invariant(pk.lastTimestamp == timestamp && pk.sequence == sequence &+ UInt16(packets.count), "sequence/timestamp state")
+    invariant(stream.packetCount &- before.0 == UInt32(packets.count), "packetCount")
+    invariant(stream.octetCount &- before.1 == UInt32(truncatingIfNeeded: packets.reduce(0) { $0 + $1.count - headerLength }), "octetCount")
+    invariant(stream.sequence == sequence &+ UInt16(packets.count), "sequence state")
     var result: [UInt8]? = nil
     for (i, p) in packets.enumerated() {
       guard let h = checkHeader(p) else { invariant(false, "packetizer wrote an unparsable header"); return }

@@ -2,20 +2,94 @@ import AllocCounter
 import Peer
 import RTP
 import SRTP
+import Foundation
 import Testing
 import Wire
 
 // --forward's core under a fake clock: what goes out on which socket, the feedback policy,
 // unreachable spells and the SRTP restart a restarted receiver needs.
 
-/// Datagrams the forwarder sent, by channel, with a scripted result for each send.
+/// The events each forwarder reported that the test has not taken yet (drained by the wire or
+/// by `takeEvents`, whichever comes first). An entry remembers its forwarder weakly: tests run in
+/// parallel, and an identifier reused by a later object starts empty.
+private final class ForwardEventsEntry {
+  weak var owner: Forwarder?
+  var events: [ForwardEvent] = []
+  init(_ owner: Forwarder) { self.owner = owner }
+}
+nonisolated(unsafe) private var forwardEventsTable: [ObjectIdentifier: ForwardEventsEntry] = [:]
+private let forwardEventsLock = NSLock()
+private enum forwardEvents {
+  static func withLock<R>(_ body: (inout [ObjectIdentifier: ForwardEventsEntry]) -> R) -> R {
+    forwardEventsLock.lock()
+    defer { forwardEventsLock.unlock() }
+    return body(&forwardEventsTable)
+  }
+}
+
+private func stash(_ f: Forwarder, _ e: ForwardEvent? = nil) -> [ForwardEvent] {
+  forwardEvents.withLock { s in
+    let id = ObjectIdentifier(f)
+    var entry = s[id]
+    if entry?.owner !== f {
+      entry = ForwardEventsEntry(f)
+      s[id] = entry
+    }
+    if let e { entry!.events.append(e); return [] }
+    defer { entry!.events = [] }
+    return entry!.events
+  }
+}
+
+/// The network loop for one forwarder: the datagrams it sent, by channel, with a scripted result
+/// for each send reported back as the loop does.
 final class ForwardWire {
   var rtp: [[UInt8]] = []
   var rtcp: [[UInt8]] = []
   var result = ForwardSendResult.sent
-  func send(_ b: UnsafeRawBufferPointer, _ ch: ForwardChannel) -> ForwardSendResult {
+  var packetizer = H264Packetizer()
+  let frame = PacketizedFrame(maxPayload: 1200 - RtpStream.maxHeaderLength, byteCapacity: 1 << 20, packetCapacity: 2048)
+
+  func record(_ f: Forwarder, _ b: UnsafeRawBufferPointer, _ ch: ForwardChannel, now: UInt64) {
     if ch == .rtp { rtp.append(Array(b)) } else { rtcp.append(Array(b)) }
-    return result
+    f.handleSendResult(result, channel: ch, bytes: b.count, now: now)
+  }
+
+  /// Carries out what the forwarder asks for: sends, and keeps its events for `takeEvents`.
+  func drain(_ f: Forwarder, now: UInt64) {
+    while true {
+      switch f.pollOutput() {
+      case .transmit(let b, let ch): record(f, b, ch, now: now)
+      case .event(let e): _ = stash(f, e)
+      case .timeout: return
+      }
+    }
+  }
+
+  /// One access unit as the core fans it out: cut once, offered packet by packet.
+  func send(_ f: Forwarder, _ fr: (au: [UInt8], isKeyframe: Bool, captureNs: UInt64), now: UInt64) {
+    frame.reset(captureTimeNs: fr.captureNs, isKeyframe: fr.isKeyframe)
+    fr.au.withUnsafeBytes { packetizer.packetize(accessUnit: $0, into: frame) }
+    if f.beginFrame(frame, now: now) {
+      for i in 0..<frame.count {
+        if let b = f.mediaPacket(frame, i) { record(f, b, .rtp, now: now) }
+      }
+      f.endFrame(frame, now: now)
+    }
+    drain(f, now: now)
+  }
+
+  func poll(_ f: Forwarder, now: UInt64, unixNs: UInt64) {
+    f.handleTimeout(now: now, unixNs: unixNs)
+    drain(f, now: now)
+  }
+}
+
+extension Forwarder {
+  /// The events reported since the last call (what a wire drained, then what is still queued).
+  func takeEvents() -> [ForwardEvent] {
+    while case .event(let e) = pollOutput() { _ = stash(self, e) }
+    return stash(self)
   }
 }
 
@@ -62,12 +136,12 @@ final class ForwardWire {
     return w.bytes
   }
 
-  static func keyframeReasons(_ f: Forwarder) -> [String] {
+  static func keyframeReasons(_ f: Forwarder) -> [KeyframeReason] {
     f.takeEvents().compactMap { if case .keyframeNeeded(let r) = $0 { return r } else { return nil } }
   }
 
   func send(_ f: Forwarder, _ frame: (au: [UInt8], isKeyframe: Bool, captureNs: UInt64), _ wire: ForwardWire) {
-    frame.au.withUnsafeBytes { f.sendFrame($0, captureTimeNs: frame.captureNs, isKeyframe: frame.isKeyframe, now: now, send: wire.send) }
+    wire.send(f, frame, now: now)
   }
 
   // MARK: URL and key
@@ -97,7 +171,7 @@ final class ForwardWire {
     let c = clock
     let feed = try FrameFeed(clock: { c.now })
     let f = try Self.make("rtp://127.0.0.1:5004", now: now)
-    #expect(Self.keyframeReasons(f) == ["forward started"])
+    #expect(Self.keyframeReasons(f) == [.forwardStarted])
     let wire = ForwardWire()
     var frames: [(au: [UInt8], isKeyframe: Bool, captureNs: UInt64)] = []
     for _ in 0..<5 { frames.append(try feed.next()) }
@@ -120,9 +194,9 @@ final class ForwardWire {
     #expect(f.stats.framesSent == 5 && f.stats.packetsSent == UInt64(wire.rtp.count))
     #expect(f.stats.bytesSent == UInt64(wire.rtp.reduce(0) { $0 + $1.count }))
     // sender reports: plain, once a second, on the RTCP socket
-    f.poll(now: now, unixNs: unix, send: wire.send)
-    f.poll(now: now + 500 * Self.ms, unixNs: unix, send: wire.send)
-    f.poll(now: now + 1000 * Self.ms, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
+    wire.poll(f, now: now + 500 * Self.ms, unixNs: unix)
+    wire.poll(f, now: now + 1000 * Self.ms, unixNs: unix)
     #expect(wire.rtcp.count == 2 && f.stats.senderReports == 2)
     let sr = try parseRtcp(wire.rtcp[0])
     guard case .senderReport(let ssrc, _, _, let packets, _, _) = sr.first else { Issue.record("no SR: \(sr)"); return }
@@ -142,7 +216,7 @@ final class ForwardWire {
       let plain = try receiver.unprotectRtp(p)
       #expect(plain.count == p.count - 10 && loadU32(plain, 8) == 0x1234_5678)
     }
-    f.poll(now: now, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
     #expect(try parseRtcp(wire.rtcp[0]).count == 2, "an SR and an SDES, unencrypted")
   }
 
@@ -153,22 +227,22 @@ final class ForwardWire {
     _ = f.takeEvents()
     let wire = ForwardWire()
     now += 1000 * Self.ms
-    Self.remb().withUnsafeBytes { f.receiveRtcp($0, now: now) }
+    Self.remb().withUnsafeBytes { f.handleRtcp($0, now: now) }
     #expect(Self.keyframeReasons(f).isEmpty && f.stats.rtcpReceived == 1 && f.lastRtcpAt == now)
-    (Self.pli(0x1234_5678) + Self.remb()).withUnsafeBytes { f.receiveRtcp($0, now: now) }
-    #expect(Self.keyframeReasons(f) == ["PLI from the forward target"])
+    (Self.pli(0x1234_5678) + Self.remb()).withUnsafeBytes { f.handleRtcp($0, now: now) }
+    #expect(Self.keyframeReasons(f) == [.pli])
     // another within the gap waits for it, and is made when it ends
     now += 100 * Self.ms
-    Self.fir(0x1234_5678).withUnsafeBytes { f.receiveRtcp($0, now: now) }
+    Self.fir(0x1234_5678).withUnsafeBytes { f.handleRtcp($0, now: now) }
     #expect(Self.keyframeReasons(f).isEmpty && f.stats.firs == 1)
     #expect(f.nextDeadline == now + 400 * Self.ms)
     now += 400 * Self.ms
-    f.poll(now: now, unixNs: unix, send: wire.send)
-    #expect(Self.keyframeReasons(f) == ["deferred request"])
+    wire.poll(f, now: now, unixNs: unix)
+    #expect(Self.keyframeReasons(f) == [.deferred])
     // feedback about another SSRC, and malformed RTCP, ask for nothing
     now += 1000 * Self.ms
-    Self.pli(0x999).withUnsafeBytes { f.receiveRtcp($0, now: now) }
-    [0x81, 206, 0, 9, 0, 0].withUnsafeBytes { f.receiveRtcp($0, now: now) }
+    Self.pli(0x999).withUnsafeBytes { f.handleRtcp($0, now: now) }
+    [0x81, 206, 0, 9, 0, 0].withUnsafeBytes { f.handleRtcp($0, now: now) }
     #expect(Self.keyframeReasons(f).isEmpty && f.stats.badRtcp == 1 && f.stats.plis == 1)
     #expect(f.stats.keyframeRequests == 3)
   }
@@ -181,16 +255,16 @@ final class ForwardWire {
     send(f, try feed.next(), wire)
     _ = f.takeEvents()
     now += 600 * Self.ms
-    Self.pli(0x1234_5678).withUnsafeBytes { f.receiveRtcp($0, now: now) }
+    Self.pli(0x1234_5678).withUnsafeBytes { f.handleRtcp($0, now: now) }
     now += 100 * Self.ms
-    Self.pli(0x1234_5678).withUnsafeBytes { f.receiveRtcp($0, now: now) }
+    Self.pli(0x1234_5678).withUnsafeBytes { f.handleRtcp($0, now: now) }
     #expect(Self.keyframeReasons(f).count == 1)
     feed.encoder.requestKeyframe()
     let k = try feed.next()
     #expect(k.isKeyframe)
     send(f, k, wire)
     now += 1000 * Self.ms
-    f.poll(now: now, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
     #expect(Self.keyframeReasons(f).isEmpty)
   }
 
@@ -202,20 +276,20 @@ final class ForwardWire {
     send(f, try feed.next(), wire)
     _ = f.takeEvents()
     #expect(f.nextDeadline == now, "the first sender report")
-    f.poll(now: now, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
     now += 1999 * Self.ms
-    f.poll(now: now, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
     #expect(Self.keyframeReasons(f).isEmpty)
     now += 1 * Self.ms
-    f.poll(now: now, unixNs: unix, send: wire.send)
-    #expect(Self.keyframeReasons(f) == ["--forward-keyframe-interval"])
+    wire.poll(f, now: now, unixNs: unix)
+    #expect(Self.keyframeReasons(f) == [.forwardInterval])
     // not answered yet: asked again only after the request gap
     now += 100 * Self.ms
-    f.poll(now: now, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
     #expect(Self.keyframeReasons(f).isEmpty)
     now += 400 * Self.ms
-    f.poll(now: now, unixNs: unix, send: wire.send)
-    #expect(Self.keyframeReasons(f) == ["--forward-keyframe-interval"])
+    wire.poll(f, now: now, unixNs: unix)
+    #expect(Self.keyframeReasons(f) == [.forwardInterval])
   }
 
   // MARK: link
@@ -237,7 +311,7 @@ final class ForwardWire {
     for _ in 0..<60 {
       now += 33 * Self.ms
       send(f, try feed.next(), wire)
-      f.poll(now: now, unixNs: unix, send: wire.send)
+      wire.poll(f, now: now, unixNs: unix)
       events += f.takeEvents()
     }
     #expect(f.link.name == "unreachable")
@@ -252,7 +326,7 @@ final class ForwardWire {
     for _ in 0..<300 {
       now += 33 * Self.ms
       send(f, try feed.next(), wire)
-      f.poll(now: now, unixNs: unix, send: wire.send)
+      wire.poll(f, now: now, unixNs: unix)
       later += f.takeEvents()
     }
     let lines = errorLines(later)
@@ -272,10 +346,10 @@ final class ForwardWire {
     let sequenceBefore = f.nextSequence
     // no refusal for 3 s: recovered, SRTP restarted, keyframe asked
     now += 3000 * Self.ms
-    f.poll(now: now, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
     let after = f.takeEvents()
     #expect(after.contains(.recovered(downForNs: now - downAt, restartedSrtp: true)), "\(after)")
-    #expect(after.contains(.keyframeNeeded(reason: "target back")))
+    #expect(after.contains(.keyframeNeeded(.forwardRecovered)))
     // the sequence numbers go on: a receiver that took packets of the old context before it
     // wrapped would refuse lower ones as replays (seen with Janus 1.1.2: srtp_err_status_replay_old)
     #expect(f.link == .sending && f.stats.recoveries == 1 && f.nextSequence == sequenceBefore)
@@ -306,7 +380,7 @@ final class ForwardWire {
     send(f, try feed.next(), wire)
     wire.result = .sent
     now += 3100 * Self.ms
-    f.poll(now: now, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
     #expect(f.takeEvents().contains(.recovered(downForNs: 3100 * Self.ms, restartedSrtp: false)))
     wire.rtp.removeAll()
     feed.encoder.requestKeyframe()
@@ -324,7 +398,7 @@ final class ForwardWire {
     send(f, try feed.next(), wire)
     #expect(f.link.name == "unreachable")
     now += 200 * Self.ms
-    Self.remb().withUnsafeBytes { f.receiveRtcp($0, now: now) }
+    Self.remb().withUnsafeBytes { f.handleRtcp($0, now: now) }
     #expect(f.link == .sending && f.stats.recoveries == 1)
     #expect(f.takeEvents().contains(.recovered(downForNs: 200 * Self.ms, restartedSrtp: false)))
   }
@@ -340,7 +414,7 @@ final class ForwardWire {
     #expect(f.stats.packetsSent == 0)
     // a refused sender report (no RTCP port at the target) is counted apart
     wire.result = .unreachable(111)
-    f.poll(now: now, unixNs: unix, send: wire.send)
+    wire.poll(f, now: now, unixNs: unix)
     #expect(f.rtcpSendErrors == 1 && f.link == .sending)
   }
 
@@ -351,13 +425,22 @@ final class ForwardWire {
     var frames: [(au: [UInt8], isKeyframe: Bool, captureNs: UInt64)] = []
     for _ in 0..<20 { frames.append(try feed.next()) }
     var packets = 0
+    var payloads = H264Packetizer()
+    let cut = PacketizedFrame(maxPayload: 1180, byteCapacity: 1 << 20, packetCapacity: 2048)
     for (i, fr) in frames.enumerated() {
       now += 33 * Self.ms
+      // the core's part (cut once, offered packet by packet) and the loop's (each send reported)
       let n = fr.au.withUnsafeBytes { au -> Int in
         alloc_counter_begin()
-        f.sendFrame(au, captureTimeNs: fr.captureNs, isKeyframe: fr.isKeyframe, now: now) { b, _ in
-          packets += 1
-          return .sent
+        cut.reset(captureTimeNs: fr.captureNs, isKeyframe: fr.isKeyframe)
+        payloads.packetize(accessUnit: au, into: cut)
+        if f.beginFrame(cut, now: now) {
+          for p in 0..<cut.count {
+            guard let b = f.mediaPacket(cut, p) else { continue }
+            packets += 1
+            f.handleSendResult(.sent, channel: .rtp, bytes: b.count, now: now)
+          }
+          f.endFrame(cut, now: now)
         }
         return alloc_counter_end()
       }

@@ -15,7 +15,11 @@ import Wire
 // SRTP session, STUN requests, H.264 depacketizer), wired to one rtcam `Peer` through datagrams
 // passed in memory under a fake clock.
 
-/// One datagram rtcam's peer handed to its send callback.
+extension DatagramKind {
+  static func classify(_ d: [UInt8]) -> DatagramKind { d.withUnsafeBytes { classify($0) } }
+}
+
+/// One datagram rtcam's peer asked to send (`PeerOutput.transmit`).
 struct SentDatagram {
   var bytes: [UInt8]
   var to: SocketAddress
@@ -213,14 +217,24 @@ final class Scenario {
       clientTransportId: Scenario.browserAddress.ip + [0xD4, 0x31])
   }
 
-  /// The peer's send callback.
+  /// A datagram the peer sends.
   func sink(_ b: UnsafeRawBufferPointer, _ to: SocketAddress) {
     let d = SentDatagram(bytes: Array(b), to: to)
     sent.append(d)
     outbox.append(d)
   }
 
-  func collect() { peerEvents += peer.takeEvents() }
+  /// Carries out everything the peer asks for, as the event loop does after every input: its
+  /// datagrams are sent, its events kept.
+  func collect() {
+    while true {
+      switch peer.pollOutput() {
+      case .transmit(let b, let to): sink(b, to)
+      case .event(let e): peerEvents.append(e)
+      case .timeout: return
+      }
+    }
+  }
 
   /// Takes the events reported since the last call.
   func takeEvents() -> [PeerEvent] {
@@ -234,7 +248,8 @@ final class Scenario {
 
   /// Hands a datagram to the peer as if it came from `from` (default: the browser's address).
   func toPeer(_ d: [UInt8], from: SocketAddress? = nil) {
-    peer.receive(d, from: from ?? address, now: now, send: sink)
+    var copy = d
+    copy.withUnsafeMutableBytes { peer.handleDatagram($0, from: from ?? address, now: now) }
     collect()
   }
 
@@ -280,8 +295,8 @@ final class Scenario {
       let batch = outbox
       outbox.removeAll()
       for d in batch where d.to == address { browserReceive(d.bytes) }
-      let answers = browserDtls.takeOutgoing()
-      browserEvents += browserDtls.takeEvents()
+      let answers = browserDtls.outgoingDatagrams()
+      browserEvents += browserDtls.reportedEvents()
       installBrowserKeys()
       if answers.isEmpty && outbox.isEmpty { return }
       browserSent += answers
@@ -343,8 +358,21 @@ final class Scenario {
 
   // MARK: rtcam's loop
 
+  /// The frame cut once, as the core does for every sink.
+  var packetizer = H264Packetizer()
+  let frame = PacketizedFrame(maxPayload: 1200 - RtpStream.maxHeaderLength, byteCapacity: 1 << 20, packetCapacity: 2048)
+
+  /// Fans one access unit out to the peer as the core does: cut once, offered to the peer as a
+  /// media sink packet by packet.
   func sendFrame(_ au: [UInt8], captureNs: UInt64, isKeyframe: Bool) {
-    au.withUnsafeBytes { peer.sendFrame($0, captureTimeNs: captureNs, isKeyframe: isKeyframe, send: sink) }
+    frame.reset(captureTimeNs: captureNs, isKeyframe: isKeyframe)
+    au.withUnsafeBytes { packetizer.packetize(accessUnit: $0, into: frame) }
+    if peer.beginFrame(frame, now: now) {
+      for i in 0..<frame.count {
+        if let b = peer.mediaPacket(frame, i), let to = peer.remote { sink(b, to) }
+      }
+      peer.endFrame(frame, now: now)
+    }
     collect()
     deliver()
   }
@@ -352,18 +380,18 @@ final class Scenario {
   /// Advances the clock to `t` and runs the peer's timers.
   func poll(at t: UInt64) {
     now = max(now, t)
-    peer.poll(now: now, unixNs: unixNs, send: sink)
+    peer.handleTimeout(now: now, unixNs: unixNs)
     collect()
     deliver()
     // An event loop sleeps until nextDeadline and polls again when it has passed. That may
     // happen once more at the same instant (e.g. a sender report falls due on connecting),
     // but then the deadline must lie in the future, or the loop would spin.
-    if peer.state != .closed, let d = peer.nextDeadline, d <= now {
-      peer.poll(now: now, unixNs: unixNs, send: sink)
+    if peer.phase != .closed, let d = peer.nextDeadline, d <= now {
+      peer.handleTimeout(now: now, unixNs: unixNs)
       collect()
       deliver()
-      if peer.state != .closed, let d2 = peer.nextDeadline, d2 <= now {
-        Issue.record("nextDeadline \(d2) not after two polls at \(now) (state \(peer.state.name))")
+      if peer.phase != .closed, let d2 = peer.nextDeadline, d2 <= now {
+        Issue.record("nextDeadline \(d2) not after two polls at \(now) (state \(peer.phase.name))")
       }
     }
   }
@@ -377,7 +405,7 @@ final class Scenario {
   func connect(sourceLocation: SourceLocation = #_sourceLocation) throws {
     let resp = try #require(check(useCandidate: true), sourceLocation: sourceLocation)
     #expect(resp.cls == .success, sourceLocation: sourceLocation)
-    #expect(peer.state == .connected, sourceLocation: sourceLocation)
+    #expect(peer.phase == .connected, sourceLocation: sourceLocation)
     #expect(browserDtls.isConnected, sourceLocation: sourceLocation)
     _ = try #require(browserSrtp, sourceLocation: sourceLocation)
   }

@@ -4,8 +4,8 @@ import Testing
 @Suite struct PacketizerTests {
   let ssrc: UInt32 = 0x1122_3344
 
-  func make(mtu: Int = 1200, ext: UInt8? = nil, seq: UInt16 = 1000) -> H264Packetizer {
-    H264Packetizer(
+  func make(mtu: Int = 1200, ext: UInt8? = nil, seq: UInt16 = 1000) -> StreamPacketizer {
+    StreamPacketizer(
       ssrc: ssrc, payloadType: 102, initialSequence: seq, mtu: mtu, playoutDelayExtensionID: ext)
   }
 
@@ -225,7 +225,7 @@ import Testing
   @Test func invalidExtensionIDsDisableTheExtension() {
     for id: UInt8 in [0, 15, 200] {
       let p = make(ext: id)
-      #expect(p.playoutDelayExtensionID == nil)
+      #expect(p.stream.playoutDelayExtensionID == nil)
       #expect(p.headerLength == 12)
     }
   }

@@ -173,7 +173,7 @@ func nalRanges(_ bytes: [UInt8]) -> [[UInt8]] {
   }
 
   @Test func mutatedPacketsNeverTrap() throws {
-    var p = H264Packetizer(ssrc: 1, payloadType: 96, initialSequence: 0, mtu: 300,
+    var p = StreamPacketizer(ssrc: 1, payloadType: 96, initialSequence: 0, mtu: 300,
                            playoutDelayExtensionID: 2)
     let au = annexB([makeNAL(type: 7, size: 20), makeNAL(type: 8, size: 5),
                      makeNAL(type: 5, size: 1000)])
@@ -253,17 +253,10 @@ func nalRanges(_ bytes: [UInt8]) -> [[UInt8]] {
   }
 
   @Test func packetizerOutputCanBeStoredAndFound() {
-    var p = H264Packetizer(ssrc: 5, payloadType: 96, initialSequence: 100)
+    var p = StreamPacketizer(ssrc: 5, payloadType: 96, initialSequence: 100)
     var h = RtpHistory()
-    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1300, alignment: 8)
-    defer { buffer.deallocate() }
-    var sent: [[UInt8]] = []
-    annexB([makeNAL(type: 5, size: 5000)]).withUnsafeBytes { au in
-      p.packetize(accessUnit: au, timestamp: 0, buffer: buffer) { length, _ in
-        h.store(UnsafeRawBufferPointer(rebasing: buffer[0..<length]))
-        sent.append(Array(buffer[0..<length]))
-      }
-    }
+    let sent = packetize(&p, annexB([makeNAL(type: 5, size: 5000)]), timestamp: 0).map(\.bytes)
+    for s in sent { s.withUnsafeBytes { h.store($0) } }
     #expect(sent.count == 5)
     for (i, s) in sent.enumerated() { #expect(lookup(h, 100 + UInt16(i)) == s) }
   }

@@ -43,19 +43,48 @@ struct Sent {
   func payload() throws -> [UInt8] { Array(bytes[try header().headerLength...]) }
 }
 
-/// Packetizes `au` into a buffer of `bufferSize` (default: the packetizer's MTU + 16, like a
-/// real caller leaving room for the SRTP tag) and returns the packets.
-func packetize(
-  _ p: inout H264Packetizer, _ au: [UInt8], timestamp: UInt32 = 1234, bufferSize: Int? = nil
-) -> [Sent] {
-  var sent: [Sent] = []
-  let buffer = UnsafeMutableRawBufferPointer.allocate(
-    byteCount: bufferSize ?? p.mtu + 16, alignment: 8)
-  defer { buffer.deallocate() }
-  au.withUnsafeBytes { auBytes in
-    p.packetize(accessUnit: auBytes, timestamp: timestamp, buffer: buffer) { length, marker in
-      sent.append(Sent(bytes: Array(buffer[0..<length]), marker: marker))
-    }
+/// The send path of one receiver as the tests see it: the access unit cut once
+/// (`H264Packetizer` into a `PacketizedFrame`) and written with one `RtpStream`'s headers, into
+/// whole RTP packets. `mtu` is raised to `headerLength + 16`, as a real sink's MTU would be.
+struct StreamPacketizer {
+  var payloads = H264Packetizer()
+  var stream: RtpStream
+  let mtu: Int
+  var headerLength: Int { stream.headerLength }
+  var sequence: UInt16 { stream.sequence }
+  var packetCount: UInt32 { stream.packetCount }
+  var octetCount: UInt32 { stream.octetCount }
+  private(set) var lastTimestamp: UInt32 = 0
+
+  init(ssrc: UInt32, payloadType: UInt8, initialSequence: UInt16, mtu: Int = 1200, playoutDelayExtensionID: UInt8? = nil) {
+    stream = RtpStream(ssrc: ssrc, payloadType: payloadType, initialSequence: initialSequence, timestampOffset: 0,
+      playoutDelayExtensionID: playoutDelayExtensionID)
+    self.mtu = max(mtu, stream.headerLength + 16)
   }
-  return sent
+
+  /// Every packet of `au` with `timestamp`, at most `min(mtu, bufferSize)` bytes each (nothing
+  /// when that leaves no room for a payload).
+  mutating func packetize(_ au: [UInt8], timestamp: UInt32, bufferSize: Int) -> [Sent] {
+    let limit = min(mtu, bufferSize)
+    guard limit >= headerLength + 3 else { return [] }
+    let frame = PacketizedFrame(maxPayload: limit - headerLength, byteCapacity: au.count * 2 + 4096, packetCapacity: 4096)
+    frame.reset(captureTimeNs: 0, isKeyframe: false)
+    au.withUnsafeBytes { payloads.packetize(accessUnit: $0, into: frame) }
+    var sent: [Sent] = []
+    if frame.count > 0 { lastTimestamp = timestamp }
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: limit, alignment: 8)
+    defer { buffer.deallocate() }
+    for i in 0..<frame.count {
+      let n = stream.write(frame, packet: i, timestamp: timestamp, into: buffer)
+      sent.append(Sent(bytes: Array(buffer[0..<n]), marker: frame.marker(i)))
+    }
+    return sent
+  }
+}
+
+/// Packetizes `au` into packets of at most the packetizer's MTU (or `bufferSize`) and returns them.
+func packetize(
+  _ p: inout StreamPacketizer, _ au: [UInt8], timestamp: UInt32 = 1234, bufferSize: Int? = nil
+) -> [Sent] {
+  p.packetize(au, timestamp: timestamp, bufferSize: bufferSize ?? p.mtu + 16)
 }

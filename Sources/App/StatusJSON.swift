@@ -1,4 +1,4 @@
-// GET /status: the JSON status model (version, source, encoder, sessions).
+// GET /status: the status model as JSON (version, source, encoder, stills, sessions, forwards).
 import DTLS
 import Encoder
 import HTTP
@@ -8,15 +8,14 @@ import SDP
 import Wire
 
 extension ServerCore {
-  // MARK: status
-
   public func statusJSON(now: UInt64) -> String {
     var w = JsonWriter()
     w.beginObject()
     w.key("version"); w.string(rtcamVersion)
     w.key("arch"); w.string(buildArch)
-    w.key("uptime_ms"); w.uint64((now &- startedAt) / 1_000_000)
-    let s = sourceStatus
+    w.key("uptime_ms"); w.uint64((now &- status.startedAt) / 1_000_000)
+    let s = status.source
+    let c = status.capture
     w.key("source"); w.beginObject()
     w.key("spec"); w.string(s.spec)
     w.key("state"); w.string(s.state.name)
@@ -25,19 +24,19 @@ extension ServerCore {
     w.key("width"); w.int(s.format.width)
     w.key("height"); w.int(s.format.height)
     w.key("fps"); w.int(s.format.fps)
-    w.key("frames_captured"); w.uint64(s.framesCaptured)
+    w.key("frames_captured"); w.uint64(c.framesCaptured)
     w.endObject()
     w.key("encoder"); w.beginObject()
     w.key("codec"); w.string("H.264 constrained baseline (" + H264ProfileLevel.sent.hex + ")")
     w.key("bitrate"); w.int(s.bitrate)
     w.key("preset"); w.string(options.preset.name)
-    w.key("frames"); w.uint64(s.framesEncoded)
-    w.key("keyframes"); w.uint64(s.keyframes)
-    w.key("bytes"); w.uint64(s.bytesEncoded)
-    w.key("dropped"); w.uint64(s.framesDropped)
-    w.key("idle_frames"); w.uint64(s.framesIdle)
+    w.key("frames"); w.uint64(c.framesEncoded)
+    w.key("keyframes"); w.uint64(c.keyframes)
+    w.key("bytes"); w.uint64(c.bytesEncoded)
+    w.key("dropped"); w.uint64(c.framesDropped)
+    w.key("idle_frames"); w.uint64(c.framesIdle)
     w.endObject()
-    let j = stillStatus
+    let j = status.stills
     w.key("stages"); writeStages(&w)
     w.key("stills"); w.beginObject()
     w.key("snapshots"); w.uint64(j.snapshotsServed)
@@ -46,16 +45,15 @@ extension ServerCore {
     w.key("stream_frames_dropped"); w.uint64(j.streamFramesDropped)
     w.key("stream_fps"); w.int(options.stills.streamFps)
     w.endObject()
-    w.key("viewers"); w.int(connectedCount)
+    w.key("viewers"); w.int(sessions.connectedCount)
     writeForwardStatus(&w, now: now)
     w.key("max_viewers"); w.int(options.maxViewers)
     w.key("sessions"); w.beginArray()
-    for id in sessionOrder {
-      guard let p = sessions[id] else { continue }
+    for p in sessions.order {
       let st = p.stats
       w.beginObject()
-      w.key("id"); w.string(id)
-      w.key("state"); w.string(p.state.name)
+      w.key("id"); w.string(p.id)
+      w.key("state"); w.string(p.phase.name)
       w.key("remote"); if let r = p.remote { w.string(r.description) } else { w.null() }
       w.key("age_ms"); w.uint64((now &- p.createdAt) / 1_000_000)
       w.key("frames"); w.uint64(st.framesSent)
@@ -65,6 +63,7 @@ extension ServerCore {
       w.key("nacks"); w.uint64(st.nacks)
       w.key("plis"); w.uint64(st.plis)
       w.key("firs"); w.uint64(st.firs)
+      w.key("send_failures"); w.uint64(st.sendFailures)
       w.key("fraction_lost"); w.int(Int(st.fractionLost))
       w.endObject()
     }

@@ -1,0 +1,170 @@
+// A connected viewer's media: its SRTP context and RTP stream, frames as a media sink, RTCP
+// feedback (PLI, FIR, NACK, receiver reports), retransmissions and sender reports.
+import DTLS
+import ICE
+import RTP
+import SDP
+import SRTP
+import Wire
+
+/// What a connected session has: the DTLS association (still read: retransmitted flights,
+/// alerts, close_notify), the SRTP context, the RTP stream and its retransmission history.
+/// A class: the fan-out changes it for every packet, in place.
+final class PeerMedia {
+  let dtls: DtlsEndpoint
+  let srtp: SrtpSession
+  var stream: RtpStream
+  var history: RtpHistory
+  /// Don't send inter frames until the viewer has had a keyframe.
+  var waitingForKeyframe = true
+  var nextSenderReportAt: UInt64
+  var frame = SinkFrame()
+  var rtcpWriter = ByteWriter(capacity: 256)
+
+  init(dtls: DtlsEndpoint, srtp: SrtpSession, config: PeerConfig, now: UInt64) {
+    self.dtls = dtls
+    self.srtp = srtp
+    stream = RtpStream(ssrc: config.ssrc, payloadType: config.video.payloadType,
+      initialSequence: config.initialSequence, timestampOffset: config.timestampOffset,
+      playoutDelayExtensionID: config.video.playoutDelayExtensionID)
+    // the last 512 packets: over a second of a 640x480 stream, longer than any NACK takes
+    history = RtpHistory(slots: 512, slotSize: config.mtu)
+    nextSenderReportAt = now
+  }
+}
+
+extension Peer: MediaSink {
+  public func beginFrame(_ frame: PacketizedFrame, now: UInt64) -> Bool {
+    guard case .connected(let m) = state, remote != nil, !frame.truncated, frame.count > 0 else { return false }
+    if m.waitingForKeyframe {
+      guard frame.isKeyframe else { return false }
+      m.waitingForKeyframe = false
+    }
+    m.frame = SinkFrame(active: true, failed: false, timestamp: m.stream.timestamp(captureNs: frame.captureTimeNs))
+    return true
+  }
+
+  public func mediaPacket(_ frame: PacketizedFrame, _ i: Int) -> UnsafeRawBufferPointer? {
+    guard case .connected(let m) = state, m.frame.active, !m.frame.failed else { return nil }
+    let buf = mediaBuffer
+    let length = m.stream.write(frame, packet: i, timestamp: m.frame.timestamp,
+      into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<config.mtu]))
+    guard length > 0 else { return failPacket(m) }
+    m.history.store(UnsafeRawBufferPointer(rebasing: buf[0..<length]))
+    let n: Int
+    do throws(SrtpError) { n = try m.srtp.protectRtp(buf, length: length) } catch { return failPacket(m) }
+    stats.packetsSent += 1
+    stats.bytesSent += UInt64(n)
+    return UnsafeRawBufferPointer(rebasing: buf[0..<n])
+  }
+
+  func failPacket(_ m: PeerMedia) -> UnsafeRawBufferPointer? {
+    stats.sendFailures += 1
+    m.frame.failed = true
+    return nil
+  }
+
+  public func endFrame(_ frame: PacketizedFrame, now: UInt64) {
+    guard case .connected(let m) = state, m.frame.active else { return }
+    m.frame.active = false
+    if m.frame.failed {
+      // what follows cannot be decoded without a new keyframe
+      m.waitingForKeyframe = true
+      events.append(.keyframeNeeded(.sendFailed))
+    } else {
+      stats.framesSent += 1
+    }
+  }
+
+  // MARK: RTCP
+
+  func receiveRtcp(_ datagram: UnsafeMutableRawBufferPointer, media m: PeerMedia, from: SocketAddress, now: UInt64) {
+    let plainLength: Int
+    do { plainLength = try m.srtp.unprotectRtcp(datagram, length: datagram.count) } catch {
+      stats.badDatagrams += 1
+      return
+    }
+    let plain = UnsafeRawBufferPointer(rebasing: datagram[0..<plainLength])
+    // Authenticated SRTCP from the nominated address keeps the session alive for viewers that
+    // send no consent checks (see IceLiteAgent.authenticatedMedia).
+    if ice.authenticatedMedia(from: from, now: now) { stats.rtcpLiveness += 1 }
+    // read in place (RTCP comes from every viewer all the time: nothing is allocated)
+    do throws(RtcpError) {
+      try forEachRtcpPacket(plain) { p in feedback(p) }
+    } catch {
+      stats.badDatagrams += 1
+      return
+    }
+    stats.rtcpReceived += 1
+  }
+
+  func feedback(_ p: RtcpView) {
+    switch p {
+    case .pli:
+      stats.plis += 1
+      events.append(.keyframeNeeded(.pli))
+    case .fir:
+      stats.firs += 1
+      events.append(.keyframeNeeded(.fir))
+    case .nack(_, _, let entries):
+      stats.nacks += 1
+      for seq in entries.lostSequences where retransmitCount < Peer.maxPendingRetransmissions {
+        retransmitQueue[(retransmitHead + retransmitCount) % Peer.maxPendingRetransmissions] = seq
+        retransmitCount += 1
+      }
+    case .receiverReport(_, let blocks):
+      for i in 0..<blocks.count {
+        let b = blocks.reportBlock(i)
+        guard b.ssrc == config.ssrc else { continue }
+        stats.fractionLost = b.fractionLost
+        stats.jitter = b.jitter
+      }
+    default: break
+    }
+  }
+
+  /// The next packet a NACK asked for that is still in the history, protected again.
+  func nextRetransmission(_ m: PeerMedia) -> PeerOutput? {
+    guard let to = remote else { return nil }
+    let buf = controlBuffer
+    while retransmitCount > 0 {
+      let seq = retransmitQueue[retransmitHead]
+      retransmitHead = (retransmitHead + 1) % Peer.maxPendingRetransmissions
+      retransmitCount -= 1
+      let len: Int? = m.history.withPacket(sequence: seq) { p -> Int in
+        buf.baseAddress!.copyMemory(from: p.baseAddress!, byteCount: p.count)
+        return p.count
+      }
+      guard let len else { continue }
+      let n: Int
+      do throws(SrtpError) { n = try m.srtp.protectRtp(buf, length: len) } catch {
+        stats.sendFailures += 1
+        continue
+      }
+      stats.retransmissions += 1
+      return .transmit(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to: to)
+    }
+    return nil
+  }
+
+  /// The sender report that fell due (none before the first frame: it has no RTP time yet).
+  func nextSenderReport(_ m: PeerMedia) -> PeerOutput? {
+    guard let due = senderReportDue else { return nil }
+    senderReportDue = nil
+    guard let to = remote, let rtpNow = m.stream.rtpTime(now: due.now) else { return nil }
+    m.rtcpWriter.reset()
+    writeSenderReport(ssrc: config.ssrc, ntpTime: ntpTimestamp(unixNs: due.unixNs), rtpTimestamp: rtpNow,
+      packetCount: m.stream.packetCount, octetCount: m.stream.octetCount, cname: config.cname,
+      into: &m.rtcpWriter)
+    let len = m.rtcpWriter.count
+    let buf = controlBuffer
+    guard len + SrtpSession.trailerCapacity <= buf.count else { return nil }
+    m.rtcpWriter.bytes.withUnsafeBytes { buf.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: len) }
+    let n: Int
+    do throws(SrtpError) { n = try m.srtp.protectRtcp(buf, length: len) } catch {
+      stats.sendFailures += 1
+      return nil
+    }
+    return .transmit(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to: to)
+  }
+}

@@ -1,0 +1,85 @@
+// The loop's side of the core: carrying out its outputs, and handing it frames, JPEGs and the
+// capture side's news.
+import App
+import CRTCam
+import Capture
+import Peer
+import Synchronization
+import Wire
+
+extension EventLoop {
+  /// Carries out everything the core has to say, then writes what was queued for HTTP
+  /// connections; a flushed or failed connection is news for the core, so this repeats until the
+  /// core is quiet. Call after every input to the core.
+  func settle() {
+    repeat { drainCore() } while flushWritten()
+  }
+
+  func drainCore() {
+    while true {
+      switch core.pollOutput() {
+      case .transmit(let bytes, let to): transmit(bytes, to)
+      case .connection(let a): perform(a)
+      case .capture(let c): command(c)
+      case .log(let level, let message): log(level, message)
+      case .timeout(let t):
+        coreDeadline = t
+        return
+      }
+    }
+  }
+
+  func transmit(_ bytes: UnsafeRawBufferPointer, _ to: Destination) {
+    switch to {
+    case .viewer(let a): sendDatagram(bytes, a)
+    case .forward(let i, let channel):
+      let r = forwardSend(i, channel, bytes)
+      core.handleSendResult(r, to: to, bytes: bytes.count, now: io.monotonicNs())
+    }
+  }
+
+  /// What the capture side is asked: the atomics it reads before each frame.
+  func command(_ c: CaptureCommand) {
+    switch c {
+    case .keyframe: shared.keyframeRequested.store(true, ordering: .releasing)
+    case .snapshot(let quality): shared.snapshotQuality.store(quality, ordering: .relaxed)
+    case .streamClients(let n): shared.streamClients.store(n, ordering: .relaxed)
+    case .consumers(let n): shared.viewers.store(n, ordering: .relaxed)
+    }
+  }
+
+  /// Hands the encoded frames waiting in the ring to the core, each fanned out before the next.
+  func deliverFrames() {
+    while let slot = shared.ring.peek() {
+      timedFanOut(slot)
+      shared.ring.release()
+    }
+  }
+
+  /// Hands a new JPEG from the capture side to the core.
+  func deliverStills() {
+    guard let still = shared.stills.take(seen: &seenStillGeneration, into: &stillBytes) else { return }
+    core.handleJpeg(stillBytes, quality: still.work.quality, forStream: still.work.forStream, now: io.monotonicNs())
+    settle()
+  }
+
+  /// The capture side's counters and state, and the stage window when a period ended.
+  func feedStatus(now: UInt64) {
+    var c = CaptureCounters()
+    c.framesCaptured = shared.framesCaptured.load(ordering: .relaxed)
+    c.framesEncoded = shared.framesEncoded.load(ordering: .relaxed)
+    c.keyframes = shared.keyframes.load(ordering: .relaxed)
+    c.bytesEncoded = shared.bytesEncoded.load(ordering: .relaxed)
+    c.framesDropped = shared.ring.dropped.load(ordering: .relaxed)
+    c.framesIdle = shared.framesIdle.load(ordering: .relaxed)
+    c.encodeTimes = shared.encodeTimes.snapshot
+    core.handleCaptureCounters(c)
+    if let state = shared.source.takeChange(seen: &seenSourceGeneration) {
+      core.handleSource(state)
+      settle()
+    }
+    if core.stageWindowDue(now: now) {
+      shared.stageTimes.withLock { live in core.handleStageCounters(&live, now: now) }
+    }
+  }
+}
