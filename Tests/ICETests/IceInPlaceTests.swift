@@ -1,6 +1,7 @@
 import Testing
 import Wire
 @testable import ICE
+import TestSupport
 
 /// The in-place consent-check path answers exactly what `receive` answers with a success (same
 /// bytes, event and state), and leaves everything else to it untouched.
