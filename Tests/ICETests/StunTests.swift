@@ -1,7 +1,7 @@
 import Testing
+import TestSupport
 import Wire
 @testable import ICE
-import TestSupport
 
 /// Hex as the RFC prints it (spaces and line breaks) to bytes.
 func hexBytes(_ s: String) -> [UInt8] {

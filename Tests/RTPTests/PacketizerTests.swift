@@ -1,6 +1,6 @@
 import Testing
-@testable import RTP
 import TestSupport
+@testable import RTP
 
 @Suite struct PacketizerTests {
   let ssrc: UInt32 = 0x1122_3344

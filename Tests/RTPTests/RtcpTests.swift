@@ -1,7 +1,7 @@
 import Testing
+import TestSupport
 import Wire
 @testable import RTP
-import TestSupport
 
 func be32(_ v: UInt32) -> [UInt8] {
   [UInt8(v >> 24), UInt8(v >> 16 & 0xFF), UInt8(v >> 8 & 0xFF), UInt8(v & 0xFF)]

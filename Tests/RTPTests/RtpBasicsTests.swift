@@ -1,6 +1,6 @@
 import Testing
-@testable import RTP
 import TestSupport
+@testable import RTP
 
 func nalRanges(_ bytes: [UInt8]) -> [[UInt8]] {
   bytes.withUnsafeBytes { buf in
