@@ -43,7 +43,7 @@ public struct H264Packetizer: Sendable {
     self.ssrc = ssrc
     self.payloadType = payloadType & 0x7F
     self.playoutDelayExtensionID = ext
-    headerLength = RtpHeader.fixedSize + (ext == nil ? 0 : 8)
+    headerLength = rtpFixedHeaderSize + (ext == nil ? 0 : 8)
     self.mtu = max(mtu, headerLength + 16)
     writer = RtpPacketWriter(
       ssrc: ssrc, payloadType: payloadType & 0x7F, sequence: initialSequence, extensionID: ext)
@@ -70,8 +70,20 @@ public struct H264Packetizer: Sendable {
     guard limit >= headerLength + 3, let out = buffer.baseAddress, accessUnit.baseAddress != nil
     else { return }
     let maxPayload = limit - headerLength
+    let scan = scanParameterSets(accessUnit)
+    guard scan.nalCount > 0 else { return }
+    lastTimestamp = timestamp
+    if scan.idrNeedsParameterSets && (!cachedSPS.isEmpty || !cachedPPS.isEmpty) {
+      resendParameterSets(out, maxPayload: maxPayload, timestamp: timestamp, emit: emit)
+    }
+    sendNALs(accessUnit, nalCount: scan.nalCount, out, maxPayload: maxPayload, timestamp: timestamp, emit: emit)
+  }
 
-    // Pass 1: count NALs, find whether an IDR is preceded by SPS and PPS, cache parameter sets.
+  /// Pass 1: counts the NAL units, finds whether an IDR slice comes without an SPS and a PPS
+  /// before it, and caches the parameter sets it holds.
+  mutating func scanParameterSets(_ accessUnit: UnsafeRawBufferPointer)
+    -> (nalCount: Int, idrNeedsParameterSets: Bool)
+  {
     var nalCount = 0
     var sawSPS = false
     var sawPPS = false
@@ -94,33 +106,41 @@ public struct H264Packetizer: Sendable {
       }
       nalCount += 1
     }
-    guard nalCount > 0 else { return }
-    lastTimestamp = timestamp
+    return (nalCount, idrNeedsParameterSets)
+  }
 
-    // Re-send cached parameter sets ahead of an IDR that lacks them.
-    if idrNeedsParameterSets && (!cachedSPS.isEmpty || !cachedPPS.isEmpty) {
-      cachedSPS.withUnsafeBytes { sps in
-        cachedPPS.withUnsafeBytes { pps in
-          if !sps.isEmpty && !pps.isEmpty && 1 + 2 + sps.count + 2 + pps.count <= maxPayload {
-            var stap = writer.stapBegin(out)
-            writer.stapAppend(sps, out, &stap)
-            writer.stapAppend(pps, out, &stap)
-            writer.stapFinish(out, stap, marker: false, timestamp: timestamp, emit: emit)
-          } else {
-            if !sps.isEmpty {
-              writer.sendNAL(sps, out, maxPayload: maxPayload, marker: false,
-                             timestamp: timestamp, emit: emit)
-            }
-            if !pps.isEmpty {
-              writer.sendNAL(pps, out, maxPayload: maxPayload, marker: false,
-                             timestamp: timestamp, emit: emit)
-            }
+  /// Re-sends the cached parameter sets ahead of an IDR that lacks them: one STAP-A when both
+  /// fit, else each on its own.
+  mutating func resendParameterSets(
+    _ out: UnsafeMutableRawPointer, maxPayload: Int, timestamp: UInt32, emit: (Int, Bool) -> Void
+  ) {
+    cachedSPS.withUnsafeBytes { sps in
+      cachedPPS.withUnsafeBytes { pps in
+        if !sps.isEmpty && !pps.isEmpty && 1 + 2 + sps.count + 2 + pps.count <= maxPayload {
+          var stap = writer.stapBegin(out)
+          writer.stapAppend(sps, out, &stap)
+          writer.stapAppend(pps, out, &stap)
+          writer.stapFinish(out, stap, marker: false, timestamp: timestamp, emit: emit)
+        } else {
+          if !sps.isEmpty {
+            writer.sendNAL(sps, out, maxPayload: maxPayload, marker: false,
+                           timestamp: timestamp, emit: emit)
+          }
+          if !pps.isEmpty {
+            writer.sendNAL(pps, out, maxPayload: maxPayload, marker: false,
+                           timestamp: timestamp, emit: emit)
           }
         }
       }
     }
+  }
 
-    // Pass 2: send.
+  /// Pass 2: sends the access unit's NAL units, consecutive parameter sets together in one
+  /// STAP-A as far as they fit, the marker on the last packet.
+  mutating func sendNALs(
+    _ accessUnit: UnsafeRawBufferPointer, nalCount: Int, _ out: UnsafeMutableRawPointer,
+    maxPayload: Int, timestamp: UInt32, emit: (Int, Bool) -> Void
+  ) {
     var it = AnnexBIterator(accessUnit)
     var index = 0
     while let nal = it.next() {
@@ -159,111 +179,5 @@ public struct H264Packetizer: Sendable {
         timestamp: timestamp, emit: emit)
       index += 1
     }
-  }
-}
-
-/// Writes RTP headers and H.264 payload structures; owns the per-stream counters.
-struct RtpPacketWriter: Sendable {
-  let ssrc: UInt32
-  let payloadType: UInt8
-  var sequence: UInt16
-  var packetCount: UInt32 = 0
-  var octetCount: UInt32 = 0
-  let extensionID: UInt8?
-  let headerLength: Int
-
-  init(ssrc: UInt32, payloadType: UInt8, sequence: UInt16, extensionID: UInt8?) {
-    self.ssrc = ssrc
-    self.payloadType = payloadType
-    self.sequence = sequence
-    self.extensionID = extensionID
-    headerLength = RtpHeader.fixedSize + (extensionID == nil ? 0 : 8)
-  }
-
-  /// Writes the RTP header (and playout-delay extension) for the next packet at `out`.
-  func writeHeader(_ out: UnsafeMutableRawPointer, marker: Bool, timestamp: UInt32) {
-    out.storeBytes(of: extensionID == nil ? 0x80 : 0x90, as: UInt8.self)
-    out.storeBytes(of: (marker ? 0x80 : 0) | payloadType, toByteOffset: 1, as: UInt8.self)
-    out.storeBytes(of: sequence.bigEndian, toByteOffset: 2, as: UInt16.self)
-    out.storeBytes(of: timestamp.bigEndian, toByteOffset: 4, as: UInt32.self)
-    out.storeBytes(of: ssrc.bigEndian, toByteOffset: 8, as: UInt32.self)
-    if let id = extensionID {
-      // RFC 8285 one-byte header: 0xBEDE, length 1 word; element ID|L=2 (3 bytes):
-      // playout delay min (12 bits) = 0, max (12 bits) = 0. Exactly one word, no padding.
-      out.storeBytes(of: UInt32(0xBEDE_0001).bigEndian, toByteOffset: 12, as: UInt32.self)
-      out.storeBytes(of: (UInt32(id << 4 | 2) << 24).bigEndian, toByteOffset: 16, as: UInt32.self)
-    }
-  }
-
-  /// Accounts for a written packet and hands it to the caller.
-  mutating func finish(length: Int, marker: Bool, emit: (Int, Bool) -> Void) {
-    emit(length, marker)
-    sequence &+= 1
-    packetCount &+= 1
-    octetCount &+= UInt32(truncatingIfNeeded: length - headerLength)
-  }
-
-  /// Sends one NAL unit as a single NAL unit packet, or as FU-A fragments if it is larger than
-  /// `maxPayload`. `marker` applies to the last packet.
-  mutating func sendNAL(
-    _ nal: UnsafeRawBufferPointer, _ out: UnsafeMutableRawPointer, maxPayload: Int, marker: Bool,
-    timestamp: UInt32, emit: (Int, Bool) -> Void
-  ) {
-    guard let src = nal.baseAddress, nal.count > 0 else { return }
-    let h = headerLength
-    if nal.count <= maxPayload {
-      writeHeader(out, marker: marker, timestamp: timestamp)
-      (out + h).copyMemory(from: src, byteCount: nal.count)
-      finish(length: h + nal.count, marker: marker, emit: emit)
-      return
-    }
-    let nalHeader = nal[0]
-    let indicator = nalHeader & 0xE0 | NalType.fuA  // F and NRI from the NAL, type 28
-    let type = nalHeader & 0x1F
-    let chunk = maxPayload - 2
-    var offset = 1  // the NAL header byte travels in the FU indicator/header
-    while offset < nal.count {
-      let n = min(chunk, nal.count - offset)
-      let isEnd = offset + n == nal.count
-      let fuHeader = (offset == 1 ? 0x80 : 0) | (isEnd ? 0x40 : 0) | type
-      let m = marker && isEnd
-      writeHeader(out, marker: m, timestamp: timestamp)
-      out.storeBytes(of: indicator, toByteOffset: h, as: UInt8.self)
-      out.storeBytes(of: fuHeader, toByteOffset: h + 1, as: UInt8.self)
-      (out + h + 2).copyMemory(from: src + offset, byteCount: n)
-      finish(length: h + 2 + n, marker: m, emit: emit)
-      offset += n
-    }
-  }
-
-  /// STAP-A under construction: write position and accumulated F/NRI bits.
-  struct Stap: Sendable {
-    var position: Int
-    var fnri: UInt8
-  }
-
-  func stapBegin(_ out: UnsafeMutableRawPointer) -> Stap {
-    Stap(position: headerLength + 1, fnri: 0)
-  }
-
-  /// Appends one aggregation unit (16-bit size + NAL); the caller checked that it fits.
-  func stapAppend(_ nal: UnsafeRawBufferPointer, _ out: UnsafeMutableRawPointer, _ s: inout Stap) {
-    guard let src = nal.baseAddress, nal.count > 0 else { return }
-    out.storeBytes(of: UInt16(truncatingIfNeeded: nal.count).bigEndian, toByteOffset: s.position,
-                   as: UInt16.self)
-    (out + s.position + 2).copyMemory(from: src, byteCount: nal.count)
-    s.position += 2 + nal.count
-    let b = nal[0]
-    s.fnri = (s.fnri & 0x80) | (b & 0x80) | max(s.fnri & 0x60, b & 0x60)
-  }
-
-  /// Writes the RTP header and STAP-A NAL header (F = OR, NRI = maximum of the units) and emits.
-  mutating func stapFinish(
-    _ out: UnsafeMutableRawPointer, _ s: Stap, marker: Bool, timestamp: UInt32,
-    emit: (Int, Bool) -> Void
-  ) {
-    writeHeader(out, marker: marker, timestamp: timestamp)
-    out.storeBytes(of: s.fnri | NalType.stapA, toByteOffset: headerLength, as: UInt8.self)
-    finish(length: s.position, marker: marker, emit: emit)
   }
 }

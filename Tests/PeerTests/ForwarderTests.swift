@@ -3,6 +3,7 @@ import Peer
 import RTP
 import SRTP
 import Testing
+import TestSupport
 import Wire
 
 // --forward's core under a fake clock: what goes out on which socket, the feedback policy,
