@@ -51,8 +51,13 @@ var targets: [Target] = [
     name: "RTCam", dependencies: ["CLI", "Runtime", "CRTCam"], path: "Sources/RTCam",
     swiftSettings: swiftSettings),
 ]
-// Shared by every test target: seeded PRNG, fake clock, fixtures (Tests/Fixtures).
-targets.append(.target(name: "TestSupport", dependencies: ["Capture", "DTLS"], path: "Tests/TestSupport"))
+// Shared by every test target: seeded PRNG, fake clock, fixtures (Tests/Fixtures), and what only
+// tests need of the protocols: the RTP receive side (header parser, H.264 depacketizer), RTCP BYE,
+// array forms of SRTP's and STUN's in-place calls, lists of what a DTLS endpoint handed out.
+let testSupportDependencies = ["Capture", "RTP", "SRTP", "ICE", "DTLS"]
+targets.append(.target(
+  name: "TestSupport", dependencies: testSupportDependencies.map { .target(name: $0) },
+  path: "Tests/TestSupport"))
 // Counts heap allocations per thread (test binary only): pins the allocation-free paths.
 targets.append(.target(name: "AllocCounter", path: "Tests/AllocCounter"))
 for (name, deps) in deviceModules {

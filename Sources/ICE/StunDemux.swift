@@ -10,13 +10,9 @@ public func looksLikeStun(_ datagram: [UInt8]) -> Bool {
 
 /// The local ("our") ufrag from a request's USERNAME "ours:theirs", for routing a datagram
 /// to a session before doing any crypto. nil when absent/malformed, when the part before ':'
-/// is empty or when it holds anything but printable ASCII.
-public func stunLocalUfrag(_ datagram: [UInt8]) -> String? {
-  datagram.withUnsafeBytes { stunLocalUfrag($0) }
-}
-
-/// The same, read in place (the loop's receive buffer). The result is a small string (our ufrags
-/// have 8 characters), so for our sessions nothing is allocated.
+/// is empty or when it holds anything but printable ASCII. Read in place (the loop's receive
+/// buffer); the result is a small string (our ufrags have 8 characters), so for our sessions
+/// nothing is allocated.
 public func stunLocalUfrag(_ d: UnsafeRawBufferPointer) -> String? {
   guard d.count >= Stun.headerSize, d[0] <= 3, d.count % 4 == 0, readU32(d, 4) == Stun.magicCookie,
     Stun.headerSize + Int(readU16(d, 2)) == d.count

@@ -24,7 +24,7 @@ public struct RtpHistory: Sendable {
   /// packet that used the slot before. Packets shorter than an RTP header or longer than
   /// `slotSize` are ignored (the slot they would use is cleared).
   public mutating func store(_ packet: UnsafeRawBufferPointer) {
-    guard packet.count >= RtpHeader.fixedSize, let src = packet.baseAddress else { return }
+    guard packet.count >= rtpFixedHeaderSize, let src = packet.baseAddress else { return }
     let sequence = UInt16(packet[2]) << 8 | UInt16(packet[3])
     let slot = Int(sequence) % slots
     guard packet.count <= slotSize else {

@@ -1,6 +1,9 @@
 // One receiver's RTP stream: its header fields (SSRC, payload type, sequence numbers, timestamp
 // base, header extension) written in front of the payloads every receiver shares.
 
+/// The fixed RTP header without CSRCs or header extension.
+let rtpFixedHeaderSize = 12
+
 /// The RTP header state of one receiver (a viewer or a --forward target). Frames are cut once
 /// (`PacketizedFrame`); each receiver writes its own header (RFC 3550 §5.1) in front of each
 /// payload: its SSRC, its payload type (numbers vary between offers), its sequence numbers, its
@@ -15,7 +18,7 @@ public struct RtpStream: Sendable {
   /// Bytes of RTP header per packet: 12, plus 8 with the playout-delay extension.
   public let headerLength: Int
   /// The most header bytes any stream writes: a payload of `mtu - maxHeaderLength` fits every one.
-  public static let maxHeaderLength = RtpHeader.fixedSize + 8
+  public static let maxHeaderLength = rtpFixedHeaderSize + 8
 
   /// Sequence number of the next packet.
   public private(set) var sequence: UInt16
@@ -36,7 +39,7 @@ public struct RtpStream: Sendable {
     self.payloadType = payloadType & 0x7F
     self.playoutDelayExtensionID = ext
     self.timestampOffset = timestampOffset
-    headerLength = RtpHeader.fixedSize + (ext == nil ? 0 : 8)
+    headerLength = rtpFixedHeaderSize + (ext == nil ? 0 : 8)
     sequence = initialSequence
   }
 

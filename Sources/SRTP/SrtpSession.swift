@@ -156,37 +156,9 @@ public final class SrtpSession {
     return Int(len)
   }
 
-  /// Convenience copy-in/copy-out form of `protectRtp` (tests, the browser-side role).
-  public func protectRtp(_ packet: [UInt8]) throws(SrtpError) -> [UInt8] {
-    var buf = packet + [UInt8](repeating: 0, count: SrtpSession.trailerCapacity)
-    let result = buf.withUnsafeMutableBytes { b in Result { () throws(SrtpError) -> Int in try protectRtp(b, length: packet.count) } }
-    return Array(buf[0..<(try result.get())])
-  }
-
-  /// Convenience copy-in/copy-out form of `protectRtcp`.
-  public func protectRtcp(_ packet: [UInt8]) throws(SrtpError) -> [UInt8] {
-    var buf = packet + [UInt8](repeating: 0, count: SrtpSession.trailerCapacity)
-    let result = buf.withUnsafeMutableBytes { b in Result { () throws(SrtpError) -> Int in try protectRtcp(b, length: packet.count) } }
-    return Array(buf[0..<(try result.get())])
-  }
-
   // MARK: - Inbound
 
-  /// Verifies and decrypts an SRTCP packet from the peer; returns the plain RTCP.
-  public func unprotectRtcp(_ datagram: [UInt8]) throws(SrtpError) -> [UInt8] {
-    var buf = datagram
-    let result = buf.withUnsafeMutableBytes { b in Result { () throws(SrtpError) -> Int in try unprotectRtcp(b, length: datagram.count) } }
-    return Array(buf[0..<(try result.get())])
-  }
-
-  /// Verifies and decrypts an SRTP packet from the peer; returns the plain RTP.
-  public func unprotectRtp(_ datagram: [UInt8]) throws(SrtpError) -> [UInt8] {
-    var buf = datagram
-    let result = buf.withUnsafeMutableBytes { b in Result { () throws(SrtpError) -> Int in try unprotectRtp(b, length: datagram.count) } }
-    return Array(buf[0..<(try result.get())])
-  }
-
-  /// In-place form of `unprotectRtcp(_:)`: returns the plain length.
+  /// Verifies and decrypts an SRTCP packet from the peer in place; returns the plain length.
   public func unprotectRtcp(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
     // header + 4-byte SRTCP index + 10-byte tag
     guard length >= SrtpSession.rtcpHeaderLength + 14, length <= buffer.count, length <= Int(Int32.max),
@@ -200,7 +172,7 @@ public final class SrtpSession {
     return Int(len)
   }
 
-  /// In-place form of `unprotectRtp(_:)`: returns the plain length.
+  /// Verifies and decrypts an SRTP packet from the peer in place; returns the plain length.
   public func unprotectRtp(_ buffer: UnsafeMutableRawBufferPointer, length: Int) throws(SrtpError) -> Int {
     guard length >= SrtpSession.rtpHeaderLength + 10, length <= buffer.count, length <= Int(Int32.max),
       let rx, let base = buffer.baseAddress

@@ -1,6 +1,7 @@
 // fuzz-target: h264
 // fuzz-modules: RTP
-// fuzz-summary: H.264 RTP depacketizer (H264Depacketizer), packetizer (H264Packetizer), AnnexBIterator, RtpHeader
+// fuzz-sources: Tests/TestSupport/RtpHeader.swift Tests/TestSupport/H264Depacketizer.swift
+// fuzz-summary: H.264 RTP send path (H264Packetizer, PacketizedFrame, RtpStream), AnnexBIterator, and the test receive side (RtpHeader, H264Depacketizer)
 //
 // Input: byte 0 chooses the mode.
 //   bit 0 = 0: depacketizer. The rest is a sequence of RTP packets, each preceded by its 16-bit

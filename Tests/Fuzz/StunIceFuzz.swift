@@ -136,8 +136,7 @@ func checkAgent(_ datagram: [UInt8], from: SocketAddress) {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let d = fuzzInput(data, size)
-  let ufrag = stunLocalUfrag(d)
-  invariant(d.withUnsafeBytes { stunLocalUfrag($0) } == ufrag, "stunLocalUfrag in place differs")
+  let ufrag = d.withUnsafeBytes { stunLocalUfrag($0) }
   if !looksLikeStun(d) { invariant(ufrag == nil, "ufrag from something that does not look like STUN") }
   if let u = ufrag {
     invariant(!u.isEmpty && u.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ":") }, "ufrag " + u)

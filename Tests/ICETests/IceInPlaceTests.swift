@@ -1,16 +1,12 @@
 import Testing
+import TestSupport
 import Wire
 @testable import ICE
 
 /// The in-place consent-check path answers exactly what `receive` answers with a success (same
 /// bytes, event and state), and leaves everything else to it untouched.
-@Suite struct IceInPlaceTests {
-  let creds = IceCredentials(ufrag: "rtcAM123", password: "0123456789abcdefghijklmn")
-  let v4 = SocketAddress(ip: [192, 168, 1, 20], port: 50000)
-  let v6 = SocketAddress(ip: [0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x12, 0x34, 0, 0, 0, 0, 0, 0x99], port: 61000)
+@Suite struct IceInPlaceTests: AgentSuite {
   let mapped = SocketAddress(ip: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 7], port: 65535)
-
-  func agent() -> IceLiteAgent { IceLiteAgent(local: creds, remoteUfrag: "BRWS", remotePassword: "browserpasswordbrowserpw") }
 
   /// Both paths on fresh agents; returns whether the in-place one answered.
   @discardableResult

@@ -4,6 +4,7 @@ import RTP
 import SRTP
 import Foundation
 import Testing
+import TestSupport
 import Wire
 
 // --forward's core under a fake clock: what goes out on which socket, the feedback policy,

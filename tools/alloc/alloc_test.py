@@ -28,7 +28,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
-from rtcam_process import OUT_DIR, free_port  # noqa: E402
+from rtcam_process import OUT_DIR, Rtcam  # noqa: E402
 from rtcam_process import http as rtcam_http  # noqa: E402
 
 import aioice.ice  # noqa: E402
@@ -182,15 +182,11 @@ def main():
     os.makedirs(OUT_DIR, exist_ok=True)
     count_log = os.path.join(OUT_DIR, "alloc-test.counts")
     rtcam_log = os.path.join(OUT_DIR, "alloc-test.rtcam.log")
-    http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
-    base = "http://127.0.0.1:%d" % http_port
-    cmd = [args.binary, "--source", "testsrc", "--size", "640x480", "--fps", "30", "--listen", "127.0.0.1",
-           "--ice-host", "127.0.0.1", "--http-port", str(http_port), "--udp-port", str(udp_port),
-           "--snapshots-per-minute", "1000"]
-    print("alloc-test: starting %s" % " ".join(cmd), flush=True)
-    env = dict(os.environ, ALLOC_COUNT_LOG=count_log)
-    logf = open(rtcam_log, "w")
-    proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, env=env)
+    # rtcam's default log level (info), as a camera runs it
+    rtcam = Rtcam(args.binary, "alloc-test", log_level=None, env={"ALLOC_COUNT_LOG": count_log}, log_path=rtcam_log,
+                  extra=["--size", "640x480", "--fps", "30", "--snapshots-per-minute", "1000"])
+    http_port, base = rtcam.http_port, rtcam.base
+    proc = rtcam.launch()
     stop = threading.Event()
     threads = []
     pcs = []
@@ -202,17 +198,9 @@ def main():
 
     async def run():
         nonlocal window
-        deadline = time.time() + 20
-        while True:
-            try:
-                st, _, _ = rtcam_http("GET", base + "/status", timeout=1)
-                if st == 200:
-                    break
-            except Exception:
-                pass
-            if time.time() > deadline or proc.poll() is not None:
-                raise Fail("rtcam did not answer GET /status (log: %s)" % rtcam_log)
-            await asyncio.sleep(0.1)
+        err = rtcam.ready(20)  # blocks the event loop, which has nothing else to run yet
+        if err:
+            raise Fail(err)
         ready = []
         for i in range(args.viewers):
             pcs.append(await viewer(base, frames, i, ready))
@@ -252,14 +240,7 @@ def main():
         return 1
     finally:
         stop.set()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        logf.close()
+        rtcam.stop()
 
     counts = {}
     details = collections.defaultdict(list)

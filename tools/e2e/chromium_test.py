@@ -9,8 +9,6 @@ under build/e2e/. Exit code 0 only if every requirement held.
 import argparse
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 import urllib.request
@@ -21,25 +19,7 @@ from selenium.webdriver.chrome.service import Service
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import QEMU  # noqa: E402
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def wait_http(url, deadline):
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as r:
-                return r.status
-        except Exception:
-            time.sleep(0.1)
-    return None
+from rtcam_process import QEMU, Rtcam  # noqa: E402
 
 
 STATE_JS = """
@@ -49,14 +29,14 @@ STATE_JS = """
             width: v.videoWidth, height: v.videoHeight};"""
 
 
-def restart_and_recover(driver, proc, cmd, log, base, procs, args):
-    """Stops rtcam under the playing page, starts it again, and requires new frames."""
+def restart_and_recover(driver, rtcam):
+    """Stops rtcam under the playing page, starts it again on the same ports, and requires new frames."""
     before = driver.execute_script(STATE_JS)
-    proc.terminate()
-    proc.wait(timeout=10)
-    print("e2e: rtcam stopped under the page (attempts=%d); starting it again" % before["attempts"])
+    rtcam.stop()
+    print("e2e: rtcam stopped under the page (attempts=%d, exit code %s); starting it again"
+          % (before["attempts"], rtcam.proc.returncode))
     time.sleep(1.0)
-    procs.append(subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT))
+    rtcam.launch()  # the same command and ports; the log goes on in the same file
     t0 = time.time()
     mark = None
     while time.time() - t0 < 40:
@@ -86,23 +66,14 @@ def main():
     args = ap.parse_args()
 
     out_dir = os.path.join(ROOT, "build", "e2e")
-    os.makedirs(out_dir, exist_ok=True)
-    http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
-    cmd = [args.binary, "--source", args.source, "--listen", "127.0.0.1", "--ice-host", "127.0.0.1",
-           "--http-port", str(http_port), "--udp-port", str(udp_port), "--log-level", "debug"]
-    if args.qemu:
-        cmd = [QEMU[args.qemu]] + cmd
-    log_path = os.path.join(out_dir, args.name + ".rtcam.log")
-    log = open(log_path, "w")
-    print("e2e: starting", " ".join(cmd))
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    procs = [proc]
-    base = "http://127.0.0.1:%d" % http_port
+    rtcam = Rtcam(args.binary, args.name, qemu=args.qemu, source=args.source)
+    base = rtcam.base
     failures = []
     driver = None
     try:
-        if wait_http(base + "/status", time.time() + args.startup) != 200:
-            failures.append("rtcam did not answer GET /status within %.0f s" % args.startup)
+        err = rtcam.start(args.startup)
+        if err:
+            failures.append(err)
             return failures
         opts = Options()
         opts.binary_location = "/usr/bin/chromium"
@@ -141,17 +112,11 @@ def main():
         if not any(s.get("state") == "connected" for s in status.get("sessions", [])):
             failures.append("/status shows no connected session")
         if args.restart and not failures:
-            failures += restart_and_recover(driver, proc, cmd, log, base, procs, args)
+            failures += restart_and_recover(driver, rtcam)
     finally:
         if driver is not None:
             driver.quit()
-        for p in procs:
-            p.terminate()
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        log.close()
+        rtcam.stop()
     return failures
 
 

@@ -16,11 +16,10 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import ROOT, OUT_DIR, free_port  # noqa: E402
+from rtcam_process import ROOT, OUT_DIR, Rtcam, free_port, run_once  # noqa: E402
 
 failures = []
 
@@ -37,27 +36,21 @@ def status(port, timeout=1):
 
 
 def serve(binary, args, port, name):
-    """Starts rtcam, waits for /status on `port`; returns (process, status JSON or None)."""
-    log = open(os.path.join(OUT_DIR, "config-%s.rtcam.log" % name), "w")
-    print("%s: %s" % (name, " ".join([binary] + args)), flush=True)
-    proc = subprocess.Popen([binary] + args, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.time() + 15
-    while time.time() < deadline and proc.poll() is None:
-        try:
-            return proc, status(port)
-        except Exception:
-            time.sleep(0.1)
-    return proc, None
+    """Starts rtcam with exactly `args`, waits for /status on `port`; returns (rtcam, status JSON or None)."""
+    rtcam = Rtcam(binary, "config-" + name, args=args, http_port=port)
+    err = rtcam.start(15)
+    if err:
+        print("%s: %s" % (name, err), flush=True)
+        return rtcam, None
+    try:
+        return rtcam, status(port)
+    except Exception as e:  # noqa: BLE001  (answered, but not with a /status JSON)
+        print("%s: GET /status: %s" % (name, e), flush=True)
+        return rtcam, None
 
 
-def stop(proc):
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+def stop(rtcam):
+    rtcam.stop()
 
 
 def answers(port):
@@ -74,7 +67,7 @@ def refused(binary, path, text, want):
         with open(path, "w") as f:
             f.write(text)
     try:
-        r = subprocess.run([binary, "--config", path], capture_output=True, text=True, timeout=5)
+        r = run_once(binary, ["--config", path], timeout=5)
     except subprocess.TimeoutExpired:
         check(False, "%s: rtcam did not exit" % want)
         return

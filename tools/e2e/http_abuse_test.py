@@ -9,20 +9,12 @@ import json
 import os
 import random
 import socket
-import subprocess
 import sys
 import time
 import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port(kind):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtcam_process import Rtcam  # noqa: E402
 
 
 def exchange(port, data, timeout=5.0):
@@ -53,14 +45,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
     args = ap.parse_args()
-    http_port, udp_port = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
-    out_dir = os.path.join(ROOT, "build", "e2e")
-    os.makedirs(out_dir, exist_ok=True)
-    log = open(os.path.join(out_dir, "http-abuse.rtcam.log"), "w")
-    proc = subprocess.Popen([args.binary, "--source", "testsrc", "--listen", "127.0.0.1", "--ice-host", "127.0.0.1",
-                             "--http-port", str(http_port), "--udp-port", str(udp_port)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    base = "http://127.0.0.1:%d" % http_port
+    rtcam = Rtcam(args.binary, "http-abuse", log_level=None)  # at rtcam's default log level (info)
+    http_port, udp_port, base = rtcam.http_port, rtcam.udp_port, rtcam.base
     passed, failed = 0, []
 
     def healthy(max_seconds=2.0, quiet=False):
@@ -72,7 +58,7 @@ def main():
             if not quiet:
                 print("  /status failed:", e)
             return False
-        return ok and time.time() - t0 < max_seconds and proc.poll() is None
+        return ok and time.time() - t0 < max_seconds and rtcam.alive()
 
     def check(name, cond):
         nonlocal passed
@@ -84,11 +70,13 @@ def main():
             failed.append(name)
             print("abuse: FAIL", name, "(case ok=%s, server healthy=%s)" % (cond, alive))
 
+    err = rtcam.start(10)
+    if err:
+        rtcam.stop()
+        print("abuse: FAIL:", err)
+        print(rtcam.log_tail())
+        return 1
     try:
-        for _ in range(100):
-            if healthy(quiet=True):
-                break
-            time.sleep(0.1)
         rnd = random.Random(1234)
 
         r = exchange(http_port, bytes(rnd.getrandbits(8) for _ in range(3000)))
@@ -133,13 +121,8 @@ def main():
         time.sleep(0.3)
         check("3000 junk datagrams on the media port", True)
     finally:
-        alive = proc.poll() is None
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        alive = rtcam.alive()
+        rtcam.stop()
     if not alive:
         failed.append("rtcam exited during the test")
     print("abuse: %d passed, %d failed" % (passed, len(failed)))

@@ -21,7 +21,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import OUT_DIR, Rtcam, free_port  # noqa: E402
+from rtcam_process import OUT_DIR, Rtcam, free_port, run_once  # noqa: E402
 
 FRAMES_JS = """
     const v = document.querySelector('video');
@@ -73,9 +73,9 @@ def chromium_plays(url, within=20, min_frames=60):
 
 
 def start(binary, name, extra):
-    r = Rtcam(binary, name, extra=extra)
-    r.https_port = free_port(socket.SOCK_STREAM)
-    r.cmd += ["--https-port", str(r.https_port)]
+    https_port = free_port(socket.SOCK_STREAM)
+    r = Rtcam(binary, name, extra=list(extra) + ["--https-port", str(https_port)])
+    r.https_port = https_port
     err = r.start(20)
     return r, err
 
@@ -173,10 +173,10 @@ def main():
         fh.write("-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n")
     for c, k, named in [("/nonexistent/cert.pem", key, "/nonexistent/cert.pem"), (junk, key, junk),
                         (cert, other_key, other_key), (cert, junk, junk)]:
-        p = subprocess.run([args.binary, "--listen", "127.0.0.1", "--tls-cert", c, "--tls-key", k,
-                            "--http-port", str(free_port(socket.SOCK_STREAM)), "--https-port", str(free_port(socket.SOCK_STREAM)),
-                            "--udp-port", str(free_port(socket.SOCK_DGRAM)), "--source", "testsrc"],
-                           capture_output=True, text=True, timeout=20)
+        p = run_once(args.binary, ["--listen", "127.0.0.1", "--tls-cert", c, "--tls-key", k,
+                                   "--http-port", str(free_port(socket.SOCK_STREAM)),
+                                   "--https-port", str(free_port(socket.SOCK_STREAM)),
+                                   "--udp-port", str(free_port(socket.SOCK_DGRAM)), "--source", "testsrc"], timeout=20)
         msg = (p.stderr + p.stdout).strip().splitlines()
         msg = msg[-1] if msg else ""
         if p.returncode != 2 or named not in msg:

@@ -32,6 +32,9 @@ from selenium import webdriver
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from rtcam_process import Rtcam  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 OUT = os.path.join(ROOT, "build", "e2e")
@@ -192,15 +195,12 @@ def main():
     check(wait_for(lambda: get_json(jbase + "/info")["name"] == "Janus WebRTC Server", 20) is not None,
           "Janus answers on its HTTP API")
 
-    base = "http://%s:8080" % args.local
-    cmd = [args.binary, "--source", "testsrc", "--listen", args.local, "--ice-host", args.local,
-           "--http-port", "8080", "--udp-port", "8189", "--log-level", "debug",
-           "--forward", "rtp://%s:%d" % (args.janus_addr, PLAIN_PORT),
-           "--forward", "srtp://%s:%d" % (args.janus_addr, SRTP_PORT), "--forward-key", key]
-    rlog_path = os.path.join(OUT, args.name + ".rtcam.log")
-    rlog = open(rlog_path, "w")
-    print("janus-test: starting", " ".join(c if c != key else "KEY" for c in cmd), flush=True)
-    rtcam = subprocess.Popen(cmd, stdout=rlog, stderr=subprocess.STDOUT)
+    # the namespace is the test's own: rtcam's default ports on the veth address
+    rtcam = Rtcam(args.binary, args.name, host=args.local, http_port=8080, udp_port=8189, secrets=[key],
+                  extra=["--forward", "rtp://%s:%d" % (args.janus_addr, PLAIN_PORT),
+                         "--forward", "srtp://%s:%d" % (args.janus_addr, SRTP_PORT), "--forward-key", key])
+    base = rtcam.base
+    rtcam.launch()
 
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=HERE)
     http.server.SimpleHTTPRequestHandler.log_message = lambda *a: None
@@ -208,7 +208,8 @@ def main():
     threading.Thread(target=pages.serve_forever, daemon=True).start()
     drivers = []
     try:
-        check(wait_for(lambda: get_json(base + "/status"), 20) is not None, "rtcam answers GET /status")
+        err = rtcam.ready(20)
+        check(err is None, "rtcam answers GET /status%s" % (" (%s)" % err if err else ""))
         driver = chromium()
         drivers.append(driver)
         driver.get("http://%s:8000/janus_viewer.html?janus=%s" % (args.local, jbase))
@@ -285,11 +286,7 @@ def main():
             except Exception:
                 pass
         pages.shutdown()
-        rtcam.terminate()
-        try:
-            rtcam.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            rtcam.kill()
+        rtcam.stop()
         if janus.poll() is None:
             janus.terminate()
             try:
@@ -297,8 +294,7 @@ def main():
             except subprocess.TimeoutExpired:
                 janus.kill()
         jlog.close()
-        rlog.close()
-    with open(rlog_path) as f:
+    with open(rtcam.log_path) as f:
         lines = [l for l in f if "forward" in l and "keyframe requested" not in l]
     print("janus-test: rtcam's forward log lines:\n" + "".join(lines[-12:]))
 

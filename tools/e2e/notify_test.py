@@ -12,14 +12,13 @@ import argparse
 import os
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import free_port  # noqa: E402
+from rtcam_process import Rtcam  # noqa: E402
 
 failures = []
 
@@ -55,13 +54,10 @@ def receive_first(sock, until):
 def run(binary, address, label):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     sock.bind(address if not address.startswith("@") else "\0" + address[1:])
-    http_port = free_port(socket.SOCK_STREAM)
-    env = dict(os.environ, NOTIFY_SOCKET=address, WATCHDOG_USEC="1000000")
-    cmd = [binary, "--source", "testsrc", "--listen", "127.0.0.1", "--ice-host", "127.0.0.1",
-           "--http-port", str(http_port), "--udp-port", str(free_port(socket.SOCK_DGRAM))]
     # WATCHDOG_PID must be rtcam's pid: a shell that execs rtcam keeps its own
-    proc = subprocess.Popen(["/bin/sh", "-c", 'WATCHDOG_PID=$$ exec "$@"', "sh"] + cmd, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    rtcam = Rtcam(binary, "notify-" + label, log_level=None, env={"NOTIFY_SOCKET": address, "WATCHDOG_USEC": "1000000"},
+                  prefix=["/bin/sh", "-c", 'WATCHDOG_PID=$$ exec "$@"', "sh"])
+    proc = rtcam.launch()  # not waiting for /status: READY=1 must come by itself
     try:
         t0 = time.time()
         msgs = receive_first(sock, t0 + 10)
@@ -69,7 +65,7 @@ def run(binary, address, label):
         status_ok = False
         if ready.startswith("READY=1"):
             try:
-                with urllib.request.urlopen("http://127.0.0.1:%d/status" % http_port, timeout=2) as r:
+                with urllib.request.urlopen(rtcam.base + "/status", timeout=2) as r:
                     status_ok = r.status == 200
             except Exception as e:
                 ready += " (/status: %s)" % e
@@ -87,11 +83,9 @@ def run(binary, address, label):
         proc.send_signal(signal.SIGTERM)
         after = [m for _, m in receive(sock, time.time() + 5)]
         check(label + ": STOPPING=1 on SIGTERM", "STOPPING=1" in after, repr(after[-3:]))
-        proc.wait(timeout=10)
+        check(label + ": exits 0 after SIGTERM", rtcam.wait(10) == 0, "exit code %s" % proc.returncode)
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        rtcam.stop()
         sock.close()
 
 

@@ -66,14 +66,9 @@ def rising(rtcam, at_least, over=1.0):
 
 
 def start(binary, name, source, extra=(), env_path=None):
-    r = Rtcam(binary, "process-" + name, extra=["--source", source] + list(extra))
-    old = os.environ.get("PATH", "")
-    if env_path:
-        os.environ["PATH"] = env_path + ":" + old
-    try:
-        err = r.start(within=15)
-    finally:
-        os.environ["PATH"] = old
+    env = {"PATH": env_path + ":" + os.environ.get("PATH", "")} if env_path else None
+    r = Rtcam(binary, "process-" + name, source=source, extra=extra, env=env)
+    err = r.start(within=15)
     if err:
         raise Failed(err + "\n" + r.log_tail())
     return r
@@ -177,20 +172,13 @@ def phase_fault(binary, name, source, code, words):
 
 def phase_stdin(binary):
     gen = subprocess.Popen([PY, GEN, "--size", "640x480", "--fps", "30", "--frames", "45"], stdout=subprocess.PIPE)
-    r = Rtcam(binary, "process-stdin", extra=["--source", "stdin:"])
-    r.log = open(r.log_path, "w")
-    r.proc = subprocess.Popen(r.cmd, stdin=gen.stdout, stdout=r.log, stderr=subprocess.STDOUT)
-    gen.stdout.close()
+    r = Rtcam(binary, "process-stdin", source="stdin:", stdin=gen.stdout)
+    r.launch()
+    gen.stdout.close()  # only rtcam holds the read end of the pipe now
     try:
-        deadline = time.time() + 15
-        while True:
-            try:
-                status(r)
-                break
-            except Exception:
-                if time.time() > deadline or r.proc.poll() is not None:
-                    raise Failed("rtcam with stdin: did not answer\n" + r.log_tail())
-                time.sleep(0.1)
+        err = r.ready(15)
+        if err:
+            raise Failed("rtcam with stdin: " + err + "\n" + r.log_tail())
         s = wait_for(r, "END_OF_STREAM", lambda s: s["error"] == "END_OF_STREAM", 15)
         if s["frames_captured"] != 45:
             raise Failed("captured %d frames from stdin, want 45" % s["frames_captured"])

@@ -1,7 +1,9 @@
-"""Starts an rtcam binary for an end-to-end test: loopback only, free ports, log under build/e2e/.
+"""Starts rtcam for the test and benchmark harnesses: free loopback ports, a log file, a bounded stop.
 
-Used by the interop clients (aiortc_client.py, gst_whep_client.py). Standard library only, so it
-works both from Debian's python3 and from the aiortc virtualenv.
+Every Python harness (tools/e2e, tools/vm, tools/alloc, tools/perf) starts rtcam through `Rtcam`
+(a server) or `run_once` (a command that exits), so ports, logs, qemu-user, wrappers such as
+strace, the environment and the way rtcam is stopped are handled in one place. Standard library
+only, so it works both from Debian's python3 and from the aiortc virtualenv.
 """
 import os
 import socket
@@ -33,27 +35,81 @@ NO_REDIRECTS = urllib.request.build_opener(_NoRedirect)
 
 
 class Rtcam:
-    """rtcam --source testsrc on 127.0.0.1; `base` is its HTTP URL once `start` returned."""
+    """One rtcam server process; `base` is its HTTP URL.
 
-    def __init__(self, binary, name, qemu=None, extra=()):
+    By default: `BINARY --source SOURCE --listen HOST --ice-host HOST --http-port P --udp-port Q
+    --log-level LEVEL EXTRA...` with free ports on 127.0.0.1. Keyword arguments:
+      source, host     the --source and the address for --listen (and --ice-host unless ice_host)
+      ice_host         --ice-host's address (default: host); None leaves the option out (rtcam
+                       then reads the interface addresses)
+      http_port, udp_port   fixed ports instead of free ones
+      log_level        --log-level's value; None leaves the option out (rtcam's default, info)
+      args             the whole argument list instead of the default one (then http_port must
+                       name the port `start` waits on; no option is added)
+      prefix           words before the binary (a wrapper: strace, a shell); qemu= comes first
+      env              variables added to (or replacing in) this process's environment
+      stdin            what rtcam reads as standard input (default: /dev/null)
+      log_path         where its output goes (default build/e2e/NAME.rtcam.log)
+      cwd              its working directory
+      secrets          words printed as *** when the command is shown
+    """
+
+    def __init__(self, binary, name, qemu=None, extra=(), *, source="testsrc", host="127.0.0.1",
+                 ice_host="", http_port=None, udp_port=None, log_level="debug", args=None, prefix=(),
+                 env=None, stdin=subprocess.DEVNULL, log_path=None, cwd=None, secrets=()):
         self.name = name
-        self.http_port = free_port(socket.SOCK_STREAM)
-        self.udp_port = free_port(socket.SOCK_DGRAM)
-        self.cmd = [binary, "--source", "testsrc", "--listen", "127.0.0.1", "--ice-host", "127.0.0.1",
-                    "--http-port", str(self.http_port), "--udp-port", str(self.udp_port),
-                    "--log-level", "debug"] + list(extra)
+        self.host = host
+        self.http_port = http_port or free_port(socket.SOCK_STREAM)
+        if args is None:
+            self.udp_port = udp_port or free_port(socket.SOCK_DGRAM)
+            ice_host = host if ice_host == "" else ice_host
+            args = ["--source", source, "--listen", host]
+            if ice_host is not None:
+                args += ["--ice-host", ice_host]
+            args += ["--http-port", str(self.http_port), "--udp-port", str(self.udp_port)]
+            if log_level is not None:
+                args += ["--log-level", log_level]
+        else:
+            if http_port is None:
+                raise ValueError("Rtcam(args=...) needs the http_port those arguments serve on")
+            self.udp_port = udp_port
+        self.cmd = list(prefix) + [binary] + list(args) + list(extra)
         if qemu:
             self.cmd = [QEMU[qemu]] + self.cmd
-        self.base = "http://127.0.0.1:%d" % self.http_port
-        os.makedirs(OUT_DIR, exist_ok=True)
-        self.log_path = os.path.join(OUT_DIR, name + ".rtcam.log")
+        self.env = dict(os.environ, **env) if env else None
+        self.stdin = stdin
+        self.cwd = cwd
+        self.secrets = [s for s in secrets if s]
+        self.base = "http://%s:%d" % (host if ":" not in host else "[%s]" % host, self.http_port)
+        self.log_path = log_path or os.path.join(OUT_DIR, name + ".rtcam.log")
+        os.makedirs(os.path.dirname(self.log_path), exist_ok=True)
+        self.log = None
         self.proc = None
 
-    def start(self, within):
-        """Starts rtcam and waits until GET /status answers; returns an error text or None."""
-        self.log = open(self.log_path, "w")
-        print("%s: starting %s" % (self.name, " ".join(self.cmd)), flush=True)
-        self.proc = subprocess.Popen(self.cmd, stdout=self.log, stderr=subprocess.STDOUT)
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def shown(self):
+        """The command as printed: every secret replaced by ***."""
+        return " ".join("***" if w in self.secrets else w for w in self.cmd)
+
+    def launch(self):
+        """Starts rtcam and returns at once (`ready` waits for it). A second launch (a restart,
+        after `stop`) appends to the same log."""
+        if self.proc and self.proc.poll() is None:
+            raise RuntimeError("%s: rtcam is already running (pid %d)" % (self.name, self.proc.pid))
+        if self.log:
+            self.log.close()
+        self.log = open(self.log_path, "a" if self.proc else "w")
+        print("%s: starting %s" % (self.name, self.shown()), flush=True)
+        self.proc = subprocess.Popen(self.cmd, stdin=self.stdin, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env, cwd=self.cwd)
+        return self.proc
+
+    def ready(self, within):
+        """Waits until GET /status answers (any HTTP status: 401 behind --auth, 301 with
+        --http-redirect); returns an error text, or None once it answers."""
         deadline = time.time() + within
         while time.time() < deadline:
             if self.proc.poll() is not None:
@@ -63,20 +119,33 @@ class Rtcam:
                     if r.status == 200:
                         return None
             except urllib.error.HTTPError:
-                return None  # it answers (401 behind --auth, 301 with --http-redirect)
+                return None
             except Exception:
                 time.sleep(0.1)
-        return "rtcam did not answer GET /status within %.0f s" % within
+        return "rtcam did not answer GET /status within %.0f s (log: %s)" % (within, self.log_path)
+
+    def start(self, within):
+        """`launch`, then `ready`: returns an error text or None."""
+        self.launch()
+        return self.ready(within)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait(self, timeout):
+        """Waits for rtcam to exit by itself; kills it after `timeout` s. Returns its exit code."""
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait()
 
     def stop(self):
+        """SIGTERM, then SIGKILL after 10 s; closes the log. Safe to call twice."""
         if self.proc and self.proc.poll() is None:
             self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.proc:
+            self.wait(10)
+        if self.log:
             self.log.close()
 
     def log_tail(self, lines=15):
@@ -85,6 +154,13 @@ class Rtcam:
                 return "".join(f.readlines()[-lines:])
         except OSError:
             return ""
+
+
+def run_once(binary, args, timeout, qemu=None):
+    """Runs a command of rtcam that exits by itself (a bad configuration, --version, probe);
+    returns the CompletedProcess with text output. Raises subprocess.TimeoutExpired past `timeout`."""
+    cmd = ([QEMU[qemu]] if qemu else []) + [binary] + list(args)
+    return subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=timeout)
 
 
 def http(method, url, body=None, headers=None, timeout=10):

@@ -23,7 +23,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import ROOT, free_port  # noqa: E402
+from rtcam_process import ROOT, Rtcam, free_port  # noqa: E402
 
 
 def unit_settings(path, key):
@@ -90,29 +90,21 @@ def main():
     for v in unit_settings(a.unit, "RestrictAddressFamilies"):
         families |= set(v.split())
     tmp = tempfile.mkdtemp(prefix="rtcam-syscalls-")
-    http, udp, https = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM), free_port(socket.SOCK_STREAM)
+    https = free_port(socket.SOCK_STREAM)
     trace = os.path.join(tmp, "strace.log")
     gen = "exec:/usr/bin/python3 " + os.path.join(ROOT, "tools/e2e/i420_generator.py")
-    # no --ice-host: rtcam reads the interface addresses (getifaddrs, over netlink) as it does on a Pi
-    cmd = ["strace", "-f", "-qq", "-o", trace, a.binary, "--source", gen, "--listen", "127.0.0.1",
-           "--http-port", str(http), "--udp-port", str(udp), "--tls", "self-signed",
-           "--https-port", str(https), "--state-dir", os.path.join(tmp, "state")]
-    print("unit syscalls: " + " ".join(cmd), flush=True)
-    log = open(os.path.join(tmp, "rtcam.log"), "w")
+    # no --ice-host: rtcam reads the interface addresses (getifaddrs, over netlink) as it does on a Pi;
+    # rtcam's default log level, as the service runs it
+    rtcam = Rtcam(a.binary, "unit-syscalls", source=gen, ice_host=None, log_level=None,
+                  extra=["--tls", "self-signed", "--https-port", str(https), "--state-dir", os.path.join(tmp, "state")],
+                  prefix=["strace", "-f", "-qq", "-o", trace], log_path=os.path.join(tmp, "rtcam.log"))
     t0 = time.time()
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT)
-    base = "http://127.0.0.1:%d" % http
-    ok = False
-    for _ in range(100):
-        try:
-            urllib.request.urlopen(base + "/status", timeout=1).read()
-            ok = True
-            break
-        except Exception:
-            time.sleep(0.1)
+    proc = rtcam.launch()
+    base = rtcam.base
+    err = rtcam.ready(30)  # strace slows the start down
     failures = []
-    if not ok:
-        failures.append("rtcam did not answer /status under strace")
+    if err:
+        failures.append("under strace: " + err)
     else:
         time.sleep(1)  # frames from the generator
         ctx = ssl.create_default_context()
@@ -130,12 +122,8 @@ def main():
     print("unit syscalls: requests done after %.1f s; SIGTERM to rtcam (pid %d)" % (time.time() - t0, rtcam_pid),
           flush=True)
     os.kill(rtcam_pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    log.close()
+    rtcam.wait(20)  # strace exits with rtcam's status
+    rtcam.stop()  # closes the log
     print("unit syscalls: rtcam exited %d after %.1f s" % (proc.returncode, time.time() - t0), flush=True)
     used, used_families = set(), set()
     for line in open(trace):

@@ -28,7 +28,7 @@ import urllib.request
 from selenium import webdriver
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from rtcam_process import free_port  # noqa: E402  (the e2e tests' helper: a free loopback port)
+from rtcam_process import Rtcam, free_port, run_once  # noqa: E402  (how every harness starts rtcam)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
@@ -176,17 +176,25 @@ class Browser:
 
 
 class Server:
-    """One server process under measurement."""
+    """One server process under measurement: rtcam (through tools/e2e/rtcam_process.py, as every
+    harness starts it) or the aiortc baseline."""
 
-    def __init__(self, name, cmd, base):
-        self.name, self.cmd, self.base = name, cmd, base
-        self.log = open(os.path.join(OUT, name + ".log"), "w")
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
-        self.browser = None
+    def __init__(self, name, cmd=None, base=None, rtcam=None):
+        self.name, self.browser, self.rtcam = name, None, rtcam
+        if rtcam is not None:
+            self.cmd, self.base, self.log = rtcam.cmd, rtcam.base, None
+            self.proc = rtcam.launch()
+        else:
+            self.cmd, self.base = cmd, base
+            self.log = open(os.path.join(OUT, name + ".log"), "w")
+            self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, cwd=ROOT)
 
     def stop(self):
         if self.browser:
             self.browser.quit()
+        if self.rtcam is not None:
+            self.rtcam.stop()
+            return
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -197,15 +205,15 @@ class Server:
         self.log.close()
 
 
-def rtcam_cmd(args, clip, extra=()):
-    http, udp = free_port(socket.SOCK_STREAM), free_port(socket.SOCK_DGRAM)
+def rtcam_server(args, name, clip, extra=()):
+    """rtcam fed the clip by `benchtool feed`, its log in build/bench/NAME.log."""
     feed = "exec:%s feed %s %d" % (args.benchtool, clip, args.fps)
-    cmd = [args.binary, "--source", feed, "--listen", "127.0.0.1", "--ice-host", "127.0.0.1",
-           "--http-port", str(http), "--udp-port", str(udp), "--fps", str(args.fps),
-           "--max-viewers", "16", "--max-viewers-per-ip", "16", "--log-level", "warn"]
+    extra = ["--fps", str(args.fps), "--max-viewers", "16", "--max-viewers-per-ip", "16"] + list(extra)
     if args.preset:
-        cmd += ["--preset", args.preset]
-    return cmd + list(extra), "http://127.0.0.1:%d" % http
+        extra += ["--preset", args.preset]
+    rtcam = Rtcam(args.binary, name, source=feed, log_level="warn", extra=extra, cwd=ROOT,
+                  log_path=os.path.join(OUT, name + ".log"))
+    return Server(name, rtcam=rtcam)
 
 
 def aiortc_cmd(args, clip):
@@ -256,9 +264,8 @@ def measure_window(servers, window):
 
 def compare(args, clip_name, clip):
     """rtcam and aiortc at the same time on one clip."""
-    rc, rbase = rtcam_cmd(args, clip)
     ac, abase = aiortc_cmd(args, clip)
-    servers = [Server("rtcam-" + clip_name, rc, rbase), Server("aiortc-" + clip_name, ac, abase)]
+    servers = [rtcam_server(args, "rtcam-" + clip_name, clip), Server("aiortc-" + clip_name, ac, abase)]
     try:
         first = {s.name: open_viewer(s, 30) for s in servers}
         time.sleep(args.warmup)
@@ -294,8 +301,7 @@ def compare(args, clip_name, clip):
 
 def viewers(args, clip):
     """rtcam alone, 1 then 4 then 16 viewers (extra peer connections in the one page)."""
-    rc, rbase = rtcam_cmd(args, clip)
-    s = Server("rtcam-viewers", rc, rbase)
+    s = rtcam_server(args, "rtcam-viewers", clip)
     out = {}
     try:
         open_viewer(s, 30)
@@ -346,9 +352,8 @@ def presets(args, clips):
             "kbit_s": os.path.getsize(ref) * 8 * args.fps / max(1, ps["frames"]) / 1000.0, "psnr_y_delta": 0.0}
         for p in PRESETS:
             h264 = os.path.join(OUT, "%s-%s.h264" % (clip_name, p))
-            cmd = [args.binary, "probe", "--source", "y4m:" + clip, "--frames", str(args.probe_frames),
-                   "--bitrate", str(args.bitrate), "--preset", p, "--h264-out", h264]
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            r = run_once(args.binary, ["probe", "--source", "y4m:" + clip, "--frames", str(args.probe_frames),
+                                       "--bitrate", str(args.bitrate), "--preset", p, "--h264-out", h264], timeout=120)
             probe = json.loads(r.stdout.strip().splitlines()[-1])
             if probe.get("error"):
                 raise RuntimeError("probe %s: %s" % (p, probe["error"]))
@@ -451,7 +456,7 @@ def main():
                       "load_before": os.getloadavg(), "window_s": args.window, "rounds": args.rounds,
                       "fps": args.fps, "bitrate": args.bitrate, "preset": args.preset or "default",
                       "binary": os.path.relpath(args.binary, ROOT),
-                      "rtcam_version": subprocess.run([args.binary, "--version"], capture_output=True, text=True).stdout.strip()},
+                      "rtcam_version": run_once(args.binary, ["--version"], timeout=30).stdout.strip()},
            "compare": {}}
     if "compare" in only:
         for name in ("pattern", "camera"):

@@ -1,7 +1,11 @@
-// RTP fixed header (RFC 3550 section 5.1), RTP/RTCP demultiplexing (RFC 5761) and clock helpers.
+// The receive side of RTP, which rtcam (a sender) does not need: the RTP header parser
+// (RFC 3550 section 5.1, RFC 8285 one-byte extensions) that tests and the h264 fuzz target read
+// rtcam's packets with, and the array form of the RTP/RTCP demultiplexer (RFC 5761).
+// (tools/fuzz compiles this file into the h264 target: it may import only Sources/ modules.)
+import RTP
 import Wire
 
-/// Errors from parsing RTP packets or reassembling H.264 access units.
+/// Errors from parsing RTP packets or reassembling H.264 access units (the receive side).
 public enum RtpError: Error, Equatable, Sendable {
   /// Fewer bytes than the header, CSRC list, extension or padding claims.
   case truncated
@@ -97,46 +101,7 @@ public struct RtpHeader: Equatable, Sendable {
   }
 }
 
-/// True when a datagram in the RTP/RTCP range (first byte 128...191, RFC 7983) is RTCP:
-/// RFC 5761 section 4 reserves RTP payload types 64-95 because the second octet of an RTCP
-/// packet (its packet type, 192-223 for RTCP) reads as marker bit + payload type 64-95.
+/// `isRtcp` for a byte array.
 public func isRtcp(_ datagram: [UInt8]) -> Bool {
-  guard datagram.count >= 2, datagram[0] >= 128, datagram[0] <= 191 else { return false }
-  let pt = datagram[1] & 0x7F
-  return pt >= 64 && pt <= 95
-}
-
-/// `isRtcp` for a datagram in a raw buffer.
-public func isRtcp(_ datagram: UnsafeRawBufferPointer) -> Bool {
-  guard datagram.count >= 2, datagram[0] >= 128, datagram[0] <= 191 else { return false }
-  let pt = datagram[1] & 0x7F
-  return pt >= 64 && pt <= 95
-}
-
-/// 90 kHz RTP timestamp for a capture time: `offset + (captureNs - baseNs) * 9 / 100000`,
-/// truncated to 32 bits (wraps like RTP timestamps do). Times before `baseNs` count backwards.
-public func rtpTimestamp90k(captureNs: UInt64, baseNs: UInt64, offset: UInt32) -> UInt32 {
-  if captureNs >= baseNs {
-    return offset &+ UInt32(truncatingIfNeeded: (captureNs - baseNs) / 100_000 * 9
-      + (captureNs - baseNs) % 100_000 * 9 / 100_000)
-  }
-  let back = baseNs - captureNs
-  return offset &- UInt32(truncatingIfNeeded: back / 100_000 * 9 + back % 100_000 * 9 / 100_000)
-}
-
-/// Seconds between the NTP epoch (1900) and the Unix epoch (1970).
-let ntpUnixOffsetSeconds: UInt64 = 2_208_988_800
-
-/// 64-bit NTP timestamp (RFC 3550 section 4: 32.32 fixed point seconds since 1900) from
-/// nanoseconds since the Unix epoch. The seconds wrap in 2036 like NTP's do.
-public func ntpTimestamp(unixNs: UInt64) -> UInt64 {
-  let seconds = unixNs / 1_000_000_000 + ntpUnixOffsetSeconds
-  let nanos = unixNs % 1_000_000_000
-  let fraction = (nanos << 32) / 1_000_000_000
-  return UInt64(UInt32(truncatingIfNeeded: seconds)) << 32 | fraction
-}
-
-/// The middle 32 bits of an NTP timestamp, as used by report blocks (LSR) and DLSR arithmetic.
-public func ntpCompact(_ ntp: UInt64) -> UInt32 {
-  UInt32(truncatingIfNeeded: ntp >> 16)
+  datagram.withUnsafeBytes { isRtcp($0) }
 }

@@ -1,4 +1,5 @@
 @testable import RTP
+import TestSupport
 
 /// Deterministic xorshift64* generator so that failures reproduce.
 struct TestRNG {

@@ -1,4 +1,6 @@
-// Minimal RFC 6184 receiver (single NAL unit, STAP-A, FU-A) for tests and tools.
+// Minimal RFC 6184 receiver (single NAL unit, STAP-A, FU-A) for tests and tools: what a browser
+// does with rtcam's packets. (tools/fuzz compiles this file into the h264 target.)
+import RTP
 
 /// Reassembles H.264 access units (Annex-B, 4-byte start codes) from RTP packets in order.
 /// Allocates freely; meant for tests and tools, not the device's hot path.
