@@ -176,4 +176,16 @@ import Wire
     #expect(take(&http) { $0.closeAll() } == [.connection(.close(2))])
     #expect(http.count == 0)
   }
+
+  /// A copy of the table is a table of its own: answering a request on the copy leaves the
+  /// original's connection as it was (clients used to be shared objects, changed through both).
+  @Test func aCopyOfTheTableIsIndependent() {
+    var http = HttpServer()
+    _ = take(&http) { $0.accepted(5, peer: peer, now: 0) }
+    var copy = http
+    let a = feed(&copy, 5, "GET / HTTP/1.1\r\nHost: cam\r\nConnection: close\r\n\r\n", now: 1)
+    #expect(writes(a).count == 1 && !copy.wantsInput(5))
+    #expect(http.wantsInput(5), "the original still reads its connection")
+    #expect(take(&http) { $0.flushed(5) }.isEmpty, "and does not close it")
+  }
 }

@@ -45,6 +45,7 @@ import Wire
     #expect(sessions.count == 1)
     #expect(sessions.first?["id"]?.stringValue == id)
     #expect(sessions.first?["state"]?.stringValue == "checking")
+    #expect(sessions.first?["send_failures"]?.intValue == 0)
     // hang up
     let del = core.handle(request("DELETE", location), now: 4_000)
     #expect(del.status == 200)
