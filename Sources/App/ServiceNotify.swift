@@ -1,6 +1,14 @@
 // systemd's readiness and watchdog protocol (sd_notify), without the socket: where to send,
-// whether the watchdog is on, and when its next ping is due. The runtime sends the datagrams.
+// whether the watchdog is on, which message is due when. The runtime sends the datagrams.
 import Wire
+
+/// What the notify policy asks of its caller (`pollOutput`).
+public enum NotifyOutput: Equatable, Sendable {
+  /// Send this message to `socketPath`.
+  case send(String)
+  /// Nothing more now; call `handleTimeout` at this time (nil: no watchdog).
+  case timeout(UInt64?)
+}
 
 /// Where and how often to tell systemd that rtcam is alive, from the environment systemd sets
 /// (NOTIFY_SOCKET, WATCHDOG_USEC, WATCHDOG_PID).
@@ -11,6 +19,8 @@ public struct ServiceNotify: Equatable, Sendable {
   public let pingIntervalNs: UInt64?
   /// When the next WATCHDOG=1 is due.
   var nextPingNs: UInt64 = 0
+  /// Messages waiting for `pollOutput` (READY, WATCHDOG, STOPPING: a few at most).
+  var pending: [String] = []
 
   /// Longest socket path (sockaddr_un's sun_path holds 108 bytes with its NUL).
   public static let maxPathBytes = 107
@@ -38,12 +48,25 @@ public struct ServiceNotify: Equatable, Sendable {
   public static let stopping = "STOPPING=1"
   public static let ping = "WATCHDOG=1"
 
-  /// Called from the network loop on every turn: true when a WATCHDOG=1 is due now (the loop
+  /// rtcam serves (every socket is bound): READY=1 with a status line.
+  public mutating func handleReady(status: String) { pending.append(Self.ready(status: status)) }
+
+  /// rtcam is stopping.
+  public mutating func handleStopping() { pending.append(Self.stopping) }
+
+  /// Called from the network loop on every turn: a WATCHDOG=1 when one is due now (the loop
   /// only turns while it is healthy, so a hung loop stops the pings and systemd restarts rtcam).
-  public mutating func pingDue(now: UInt64) -> Bool {
-    guard let interval = pingIntervalNs, now >= nextPingNs else { return false }
+  public mutating func handleTimeout(now: UInt64) {
+    guard let interval = pingIntervalNs, now >= nextPingNs else { return }
     nextPingNs = now &+ interval
-    return true
+    pending.append(Self.ping)
+  }
+
+  /// The next message to send, then `.timeout` with the latest time the loop must wake up for
+  /// the next ping.
+  public mutating func pollOutput() -> NotifyOutput {
+    if !pending.isEmpty { return .send(pending.removeFirst()) }
+    return .timeout(nextDeadline)
   }
 
   /// The latest time the loop must wake up for the next ping.

@@ -31,6 +31,22 @@ final class ServiceNotifier {
 
   /// From the network loop, every turn.
   func tick(now: UInt64) {
-    if policy.pingDue(now: now) { send(ServiceNotify.ping) }
+    policy.handleTimeout(now: now)
+    flush()
+  }
+
+  func ready(status: String) {
+    policy.handleReady(status: status)
+    flush()
+  }
+
+  func stopping() {
+    policy.handleStopping()
+    flush()
+  }
+
+  /// Sends what the policy asks for.
+  func flush() {
+    while case .send(let message) = policy.pollOutput() { send(message) }
   }
 }

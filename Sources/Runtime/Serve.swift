@@ -58,12 +58,12 @@ func runServer(_ o: ServeOptions) throws(StartupFailure) -> Int32 {
   // under systemd (Type=notify): ready once every socket is bound; the loop pings the watchdog
   let notifier = ServiceNotifier()
   if let n = notifier {
-    n.send(ServiceNotify.ready(status: "serving on HTTP port " + String(o.httpPort) + ", source " + spec.description))
+    n.ready(status: "serving on HTTP port " + String(o.httpPort) + ", source " + spec.description)
     if let i = n.policy.pingIntervalNs { log(.info, "systemd watchdog: a ping every " + String(Int(i / 1_000_000)) + " ms") }
   }
   loop.notifier = notifier
   loop.run()
-  notifier?.send(ServiceNotify.stopping)
+  notifier?.stopping()
   stopSource(spec, shared: shared)
   log(.info, "stopped")
   return 0

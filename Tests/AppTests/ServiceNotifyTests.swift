@@ -24,16 +24,29 @@ import Testing
 
   @Test func pingsAtHalfTheTimeoutFromTheLoop() throws {
     var n = try #require(ServiceNotify(notifySocket: "/n", watchdogUsec: "2000000", watchdogPid: nil, pid: 1))
+    /// What the policy asks to send after the loop turned at `t`.
+    func turn(_ t: UInt64) -> [String] {
+      n.handleTimeout(now: t)
+      var sent: [String] = []
+      while case .send(let m) = n.pollOutput() { sent.append(m) }
+      return sent
+    }
     var pings: [UInt64] = []
     // the loop turns every 100 ms for 5 s
     for step in 0...50 {
       let t = UInt64(step) * 100 * Self.ms
-      if n.pingDue(now: t) { pings.append(t) }
+      for m in turn(t) {
+        #expect(m == "WATCHDOG=1")
+        pings.append(t)
+      }
     }
     #expect(pings == ([0, 1_000, 2_000, 3_000, 4_000, 5_000] as [UInt64]).map { $0 * Self.ms })
-    #expect(n.nextDeadline == 6_000 * Self.ms)
+    #expect(n.pollOutput() == .timeout(6_000 * Self.ms))
     // a loop that stalls sends nothing until it turns again
-    #expect(!n.pingDue(now: 5_900 * Self.ms) && n.pingDue(now: 9_000 * Self.ms))
-    #expect(ServiceNotify.ready(status: "serving").hasPrefix("READY=1\nSTATUS=serving"))
+    #expect(turn(5_900 * Self.ms).isEmpty && turn(9_000 * Self.ms) == ["WATCHDOG=1"])
+    // readiness and stopping, in order
+    n.handleReady(status: "serving")
+    n.handleStopping()
+    #expect(n.pollOutput() == .send("READY=1\nSTATUS=serving") && n.pollOutput() == .send("STOPPING=1"))
   }
 }
