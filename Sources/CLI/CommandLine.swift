@@ -25,6 +25,9 @@ public func runCommandLine(_ argv: [String]) -> Int32 {
   case .help:
     writeOut(helpText)
     return 0
+  case .reference(let format):
+    writeOut(format.text)
+    return 0
   case .version:
     writeOut("rtcam \(rtcamVersion) (\(buildArch), \(buildFlavor))")
     return 0

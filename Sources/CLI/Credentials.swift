@@ -8,22 +8,18 @@ import Wire
 func parsePasswdOptions(_ args: [String]) throws(OptionError) -> Command {
   var user: String? = nil
   var iterations = PasswordHashLine.defaultIterations
-  var i = 0
-  while i < args.count {
-    let a = args[i]
-    if a == "--iterations" {
-      guard i + 1 < args.count, let n = parseDecimal(args[i + 1]), PasswordHashLine.iterationRange.contains(n) else {
-        throw OptionError("--iterations must be a whole number from \(PasswordHashLine.iterationRange.lowerBound) to \(PasswordHashLine.iterationRange.upperBound)")
-      }
-      iterations = n
-      i += 2
-      continue
+  var reader = ArgumentReader(args, command: .passwd)
+  while let a = try reader.next() {
+    switch a {
+    case .option(let spec, let v):
+      guard spec.key == .iterations else { throw OptionError("unknown option '\(spec.name)' for passwd") }
+      iterations = try spec.number(v)
+    case .unknown(_, let argument): throw OptionError("unknown option '\(argument)' for passwd")
+    case .word(let w):
+      guard user == nil else { throw OptionError("passwd takes one user name") }
+      do { try PasswordHashLine.checkUserName(w) } catch { throw OptionError("passwd: " + error.message) }
+      user = w
     }
-    if a.hasPrefix("-") { throw OptionError("unknown option '\(a)' for passwd") }
-    guard user == nil else { throw OptionError("passwd takes one user name") }
-    do { try PasswordHashLine.checkUserName(a) } catch { throw OptionError("passwd: " + error.message) }
-    user = a
-    i += 1
   }
   guard let u = user else { throw OptionError("usage: rtcam passwd USER [--iterations N] (the password is read from standard input)") }
   return .passwd(user: u, iterations: iterations)
