@@ -45,11 +45,11 @@ struct ArgumentReader {
     }
     guard let spec = option(named: name, of: command) else { return .unknown(name: name, argument: arg) }
     if spec.isFlag {
-      guard inline == nil else { throw OptionError("option \(spec.name) takes no value") }
+      guard inline == nil else { throw OptionError("option " + spec.name + " takes no value") }
       return .option(spec, value: "")
     }
     if let v = inline { return .option(spec, value: v) }
-    guard position < args.count else { throw OptionError("option \(name) needs a value") }
+    guard position < args.count else { throw OptionError("option " + name + " needs a value") }
     position += 1
     return .option(spec, value: args[position - 1])
   }
@@ -71,79 +71,72 @@ func helpOrVersionWord(_ word: String) -> OptionKey? {
 }
 
 // The value checks. Each takes the option's row, so its name and its range come from the table.
+// (Messages are joined with + rather than interpolated: in Embedded Swift that is a sixth of the code.)
 extension OptionSpec {
-  /// A whole number within the row's range.
+  /// "NAME must be WHAT, not 'TEXT'".
+  func mustBe(_ what: String, _ text: String) -> OptionError {
+    OptionError(name + " must be " + what + ", not '" + text + "'")
+  }
+
+  /// A whole number (or whole seconds) within the row's range.
   func number(_ text: String) throws(OptionError) -> Int {
+    let range: ClosedRange<Int>
+    let what: String
     switch value {
-    case .number(let r):
-      guard let n = parseDecimal(text), r.contains(n) else {
-        throw OptionError("\(name) must be a whole number from \(r.lowerBound) to \(r.upperBound), not '\(text)'")
-      }
-      return n
-    case .seconds(let r):
-      guard let n = parseDecimal(text), r.contains(n) else {
-        let off = r.lowerBound == 0 ? " (off)" : ""
-        throw OptionError("\(name) must be whole seconds from \(r.lowerBound)\(off) to \(r.upperBound), not '\(text)'")
-      }
-      return n
-    default: throw OptionError("\(name) takes no number")
+    case .number(let r): (range, what) = (r, "a whole number from " + String(r.lowerBound))
+    case .seconds(let r): (range, what) = (r, "whole seconds from " + String(r.lowerBound) + (r.lowerBound == 0 ? " (off)" : ""))
+    default: throw OptionError(name + " takes no number")
     }
+    guard let n = parseDecimal(text), range.contains(n) else { throw mustBe(what + " to " + String(range.upperBound), text) }
+    return n
   }
 
   /// Bits per second within the row's range ("800k", "2M").
   func bitrate(_ text: String) throws(OptionError) -> Int {
-    guard case .bitrate(let r) = value, let b = parseBitrate(text), r.contains(b) else {
-      var range = ""
-      if case .bitrate(let r) = value { range = " from " + bitrateText(r.lowerBound) + " to " + bitrateText(r.upperBound) }
-      throw OptionError("\(name) must be bits per second\(range) (e.g. 800k, 2M), not '\(text)'")
+    guard case .bitrate(let r) = value else { throw OptionError(name + " takes no bitrate") }
+    guard let b = parseBitrate(text), r.contains(b) else {
+      throw mustBe("bits per second from " + bitrateText(r.lowerBound) + " to " + bitrateText(r.upperBound) + " (e.g. 800k, 2M)", text)
     }
     return b
   }
 
   /// WIDTHxHEIGHT, even numbers within `sizeLimits`.
   func size(_ text: String) throws(OptionError) -> (Int, Int) {
-    guard let size = parseSizeOption(text) else {
-      throw OptionError("\(name) must be WIDTHxHEIGHT with even numbers, e.g. 640x480, not '\(text)'")
-    }
+    guard let size = parseSizeOption(text) else { throw mustBe("WIDTHxHEIGHT with even numbers, e.g. 640x480", text) }
     return size
   }
 
   /// The error for a word that is not one of a `.choice` row's words.
   func notAChoice(_ text: String) -> OptionError {
-    guard case .choice(let words) = value else { return OptionError("\(name) does not take '\(text)'") }
-    return OptionError("\(name) must be \(wordList(words, "or")), not '\(text)'")
+    guard case .choice(let words) = value else { return mustBe("something else", text) }
+    return mustBe(wordList(words, "or"), text)
   }
 
   /// A numeric IPv4 or IPv6 address; the error shows the row's examples.
   func address(_ text: String) throws(OptionError) -> String {
     guard looksLikeIP(text) else {
-      let eg = examples.isEmpty ? "" : " (e.g. " + examples.joined(separator: ", ") + ")"
-      throw OptionError("\(name) must be a numeric IP address\(eg), not '\(text)'")
+      throw mustBe("a numeric IP address" + (exampleList.isEmpty ? "" : " (e.g. " + exampleList.joined(separator: ", ") + ")"), text)
     }
     return text
   }
 
   /// A path starting with /.
   func absolutePath(_ text: String) throws(OptionError) -> String {
-    guard text.hasPrefix("/") else { throw OptionError("\(name) must be an absolute path, not '\(text)'") }
+    guard text.hasPrefix("/") else { throw mustBe("an absolute path", text) }
     return text
   }
 
   /// A source spec: one of the row's detail terms (testsrc, y4m:PATH, ...).
   func source(_ text: String) throws(OptionError) -> String {
     if let problem = execSourceProblem(text) { throw OptionError(problem) }
-    guard SourceSpec.parse(text) != nil else {
-      throw OptionError("\(name) must be \(wordList(details.map { $0.term }, "or")), not '\(text)'")
-    }
+    guard SourceSpec.parse(text) != nil else { throw mustBe(wordList(detailList.map { $0.term }, "or"), text) }
     return text
   }
 
   /// A V4L2 pixel format rtcam captures ("YUYV", "I420", ...).
   func pixelFormat(_ text: String) throws(OptionError) -> String {
     guard parsePixelFormatOption(text) != nil else {
-      throw OptionError(
-        "\(name) must be one of " + V4L2PixelLayout.supported.map { $0.text }.joined(separator: ", ")
-          + " (I420 = YU12), not '" + text + "'")
+      throw mustBe("one of " + V4L2PixelLayout.supported.map { $0.text }.joined(separator: ", ") + " (I420 = YU12)", text)
     }
     return text
   }

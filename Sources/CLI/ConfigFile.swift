@@ -37,21 +37,21 @@ public struct ConfigLine: Equatable, Sendable {
 /// false, a key set twice that is not repeatable. The values are checked by the option parser.
 public func parseConfigLines(_ file: ConfigFile) throws(OptionError) -> [ConfigLine] {
   guard file.bytes.count <= ConfigFile.maxBytes else {
-    throw OptionError("\(file.path) is larger than \(ConfigFile.maxBytes) bytes")
+    throw OptionError(file.path + " is larger than " + String(ConfigFile.maxBytes) + " bytes")
   }
   var out: [ConfigLine] = []
   var firstLine: [OptionKey: Int] = [:]
   for (index, raw) in file.bytes.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
     let number = index + 1
-    let at = "\(file.path):\(number)"
+    let at = file.path + ":" + String(number)
     guard let (key, value) = try keyAndValue(raw, at: at) else { continue }
-    if key == OptionKey.config.spec.name.dropFirst(2) { throw OptionError("\(at): a config file cannot name another config file") }
-    guard let spec = option(configKey: key) else { throw OptionError("\(at): unknown key '\(key)'") }
+    if key == OptionKey.config.spec.name.dropFirst(2) { throw OptionError(at + ": a config file cannot name another config file") }
+    guard let spec = option(configKey: key) else { throw OptionError(at + ": unknown key '" + key + "'") }
     if spec.isFlag && value != "true" && value != "false" {
-      throw OptionError("\(at): \(key) must be true or false, not '\(value)'")
+      throw OptionError(at + ": " + key + " must be true or false, not '" + value + "'")
     }
     if !spec.repeatable {
-      if let first = firstLine[spec.key] { throw OptionError("\(at): \(key) is set again (first on line \(first))") }
+      if let first = firstLine[spec.key] { throw OptionError(at + ": " + key + " is set again (first on line " + String(first) + ")") }
       firstLine[spec.key] = number
     }
     out.append(ConfigLine(key: spec.key, value: value, line: number))
@@ -62,27 +62,27 @@ public func parseConfigLines(_ file: ConfigFile) throws(OptionError) -> [ConfigL
 /// One line's key and value, nil for a blank or comment line; `at` is "path:line" for errors.
 func keyAndValue(_ raw: ArraySlice<UInt8>, at: String) throws(OptionError) -> (String, String)? {
   guard raw.count <= ConfigFile.maxLineBytes else {
-    throw OptionError("\(at): the line is longer than \(ConfigFile.maxLineBytes) bytes")
+    throw OptionError(at + ": the line is longer than " + String(ConfigFile.maxLineBytes) + " bytes")
   }
   var bytes = Array(raw)
   if bytes.last == 13 { bytes.removeLast() }  // CRLF files
   for b in bytes where (b < 32 && b != 9) || b == 127 {
-    throw OptionError("\(at): control character \(b) in the line")
+    throw OptionError(at + ": control character " + String(b) + " in the line")
   }
   let text = String(decoding: bytes, as: UTF8.self)
-  guard Array(text.utf8) == bytes else { throw OptionError("\(at): the line is not valid UTF-8") }
+  guard Array(text.utf8) == bytes else { throw OptionError(at + ": the line is not valid UTF-8") }
   let line = text.trimmedASCII
   if line.isEmpty || line.hasPrefix("#") { return nil }
   guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")) else {
     // the line is not repeated: it may hold a password or token written without its `=`
-    throw OptionError("\(at): expected 'key = value' (there is no '=')")
+    throw OptionError(at + ": expected 'key = value' (there is no '=')")
   }
   let key = String(line[..<eq]).trimmedASCII
   let value = String(line[line.index(after: eq)...]).trimmedASCII
   guard !key.isEmpty, key.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }),
     !key.hasPrefix("-")
   else {
-    throw OptionError("\(at): '\(key)' is not a key (keys are long option names without the dashes, e.g. http-port)")
+    throw OptionError(at + ": '" + key + "' is not a key (keys are long option names without the dashes, e.g. http-port)")
   }
   return (key, value)
 }
@@ -101,7 +101,7 @@ func configSettings(_ file: ConfigFile) throws(OptionError) -> [ConfigSetting] {
   for line in try parseConfigLines(file) {
     let spec = line.key.spec
     if spec.isFlag && line.value == "false" { continue }
-    out.append(ConfigSetting(spec: spec, value: spec.isFlag ? "" : line.value, origin: "\(file.path):\(line.line)"))
+    out.append(ConfigSetting(spec: spec, value: spec.isFlag ? "" : line.value, origin: file.path + ":" + String(line.line)))
   }
   return out
 }
@@ -116,15 +116,15 @@ func splitConfigOption(_ args: [String]) throws(OptionError) -> (rest: [String],
     let a = args[i]
     var found: String? = nil
     if a == name {
-      guard i + 1 < args.count else { throw OptionError("option \(name) needs a value") }
+      guard i + 1 < args.count else { throw OptionError("option " + name + " needs a value") }
       i += 1
       found = args[i]
     } else if a.hasPrefix(name + "=") {
       found = String(a.dropFirst(name.utf8.count + 1))
     }
     if let p = found {
-      guard path == nil else { throw OptionError("\(name) may be given once") }
-      guard !p.isEmpty else { throw OptionError("\(name) needs a file name") }
+      guard path == nil else { throw OptionError(name + " may be given once") }
+      guard !p.isEmpty else { throw OptionError(name + " needs a file name") }
       path = p
     } else {
       rest.append(a)

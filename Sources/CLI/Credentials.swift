@@ -12,9 +12,9 @@ func parsePasswdOptions(_ args: [String]) throws(OptionError) -> Command {
   while let a = try reader.next() {
     switch a {
     case .option(let spec, let v):
-      guard spec.key == .iterations else { throw OptionError("unknown option '\(spec.name)' for passwd") }
+      guard spec.key == .iterations else { throw OptionError("unknown option '" + spec.name + "' for passwd") }
       iterations = try spec.number(v)
-    case .unknown(_, let argument): throw OptionError("unknown option '\(argument)' for passwd")
+    case .unknown(_, let argument): throw OptionError("unknown option '" + argument + "' for passwd")
     case .word(let w):
       guard user == nil else { throw OptionError("passwd takes one user name") }
       do { try PasswordHashLine.checkUserName(w) } catch { throw OptionError("passwd: " + error.message) }
@@ -43,11 +43,11 @@ public func loadCredentialFiles(_ o: inout ServeOptions, read: (String) throws(F
       let line = trimmedLine(raw)
       if line.isEmpty || line.hasPrefix("#") { continue }
       do { o.auth.users.append(try PasswordHashLine.parse(line)) } catch {
-        throw OptionError("--auth-file \(path) line \(index + 1): " + error.message)
+        throw OptionError("--auth-file " + path + " line " + String(index + 1) + ": " + error.message)
       }
       n += 1
     }
-    guard n > 0 else { throw OptionError("--auth-file \(path) holds no user (make lines with `rtcam passwd USER`)") }
+    guard n > 0 else { throw OptionError("--auth-file " + path + " holds no user (make lines with `rtcam passwd USER`)") }
   }
   for path in o.tokenFiles {
     let bytes: [UInt8]
@@ -57,12 +57,12 @@ public func loadCredentialFiles(_ o: inout ServeOptions, read: (String) throws(F
       let line = trimmedLine(raw)
       if line.isEmpty || line.hasPrefix("#") { continue }
       guard isValidToken(line) else {
-        throw OptionError("--token-file \(path) line \(index + 1): a token must be 8-256 visible ASCII characters")
+        throw OptionError("--token-file " + path + " line " + String(index + 1) + ": a token must be 8-256 visible ASCII characters")
       }
       o.auth.addToken(line)
       n += 1
     }
-    guard n > 0 else { throw OptionError("--token-file \(path) holds no token") }
+    guard n > 0 else { throw OptionError("--token-file " + path + " holds no token") }
   }
 }
 

@@ -13,10 +13,10 @@ func forwardOption(_ spec: OptionSpec, _ value: String, _ f: inout ForwardOption
       let t = try ForwardTarget.parse(value)
       // HOST: numeric only (no resolver in the binary); inet_pton has the last word at start
       guard looksLikeIP(t.host), t.host.utf8.contains(UInt8(ascii: ":")) == value.contains("[") else {
-        throw ForwardError("\(spec.name) HOST must be a numeric IPv4 address or a bracketed IPv6 address ([fd00::1]); rtcam resolves no names, not '\(t.host)'")
+        throw ForwardError(spec.name + " HOST must be a numeric IPv4 address or a bracketed IPv6 address ([fd00::1]); rtcam resolves no names, not '" + t.host + "'")
       }
       guard f.targets.count < ForwardOptions.maxTargets else {
-        throw ForwardError("\(spec.name) may be given at most \(ForwardOptions.maxTargets) times")
+        throw ForwardError(spec.name + " may be given at most " + String(ForwardOptions.maxTargets) + " times")
       }
       f.targets.append(t)
     case .forwardKey:
@@ -24,7 +24,7 @@ func forwardOption(_ spec: OptionSpec, _ value: String, _ f: inout ForwardOption
     case .forwardKeyframeInterval:
       do { f.keyframeIntervalSeconds = try spec.number(value) } catch { throw ForwardError(error.message) }
     default:
-      throw ForwardError("\(spec.name) is not a forward option")
+      throw ForwardError(spec.name + " is not a forward option")
     }
   } catch {
     throw OptionError(error.message)

@@ -11,7 +11,7 @@ let textWidth = 98
 
 func renderHelp() -> String {
   var out: [String] = [
-    "rtcam \(rtcamVersion) — a live camera for any browser on the LAN, over WebRTC, in one static binary.", "",
+    "rtcam " + rtcamVersion + " — a live camera for any browser on the LAN, over WebRTC, in one static binary.", "",
   ]
   let usage = usageLines()
   for (i, line) in usage.enumerated() { out.append((i == 0 ? "Usage: " : "       ") + line) }
@@ -45,15 +45,15 @@ func describe(_ row: OptionSpec, withDefault: Bool = true) -> String {
 /// One option in the help: its label, then its sentence from `column` on, then its details.
 func helpLines(_ row: OptionSpec, column: Int) -> [String] {
   let label = "  " + row.label
-  let text = describe(row) + (row.details.isEmpty ? "" : ":")
+  let text = describe(row) + (row.detailList.isEmpty ? "" : ":")
   var lines: [String]
   if label.utf8.count + 2 <= column {
     lines = wrap(text, width: textWidth, first: padded(label, column), indent: column)
   } else {
     lines = [label] + wrap(text, width: textWidth, first: String(repeating: " ", count: column), indent: column)
   }
-  let termColumn = column + 2 + (row.details.map { $0.term.utf8.count }.max() ?? 0) + 2
-  for d in row.details {
+  let termColumn = column + 2 + (row.detailList.map { $0.term.utf8.count }.max() ?? 0) + 2
+  for d in row.detailList {
     lines += wrap(d.text, width: textWidth, first: padded(String(repeating: " ", count: column + 2) + d.term, termColumn), indent: termColumn)
   }
   return lines

@@ -20,7 +20,7 @@ public enum OptionKey: Hashable, Sendable, CaseIterable {
   var spec: OptionSpec {
     for row in optionTable where row.key == self { return row }
     // unreachable: OptionTableTests checks that every key has its row
-    return OptionSpec(self, "--?", "", .text, in: .general, help: "")
+    return OptionSpec(key: self, name: "--?", value: .text, section: .general, help: "")
   }
 }
 
@@ -55,6 +55,27 @@ public enum CommandName: Equatable, Sendable, CaseIterable {
 
   /// Its operands after the word, for the usage lines.
   var operands: String { self == .passwd ? " USER" : "" }
+}
+
+/// A set of commands (a row's `commands`).
+struct CommandSet: OptionSet, Sendable {
+  let rawValue: UInt8
+  static let serve = CommandSet(rawValue: 1)
+  static let probe = CommandSet(rawValue: 2)
+  static let devices = CommandSet(rawValue: 4)
+  static let passwd = CommandSet(rawValue: 8)
+
+  func contains(_ command: CommandName) -> Bool {
+    switch command {
+    case .serve: return contains(CommandSet.serve)
+    case .probe: return contains(CommandSet.probe)
+    case .devices: return contains(CommandSet.devices)
+    case .passwd: return contains(CommandSet.passwd)
+    }
+  }
+
+  /// The first of them in CommandName's order (the command a row is tested with).
+  var first: CommandName? { CommandName.allCases.first { contains($0) } }
 }
 
 /// What an option's value must be. The parser checks it (Arguments.swift); the help, the config
@@ -135,52 +156,38 @@ struct OptionDetail: Sendable {
   var text: String
 }
 
-/// One row of the option table.
+/// One row of the option table. Rows use the memberwise initializer with literal values only:
+/// then the table is a constant in the binary's data, not code that builds it at start (an
+/// initializer of our own, a computed value or an empty array would make it code).
 struct OptionSpec: Sendable {
-  let key: OptionKey
+  var key: OptionKey
   /// The long name, with its dashes ("--http-port").
-  let name: String
+  var name: String
   /// A short name ("-h"), or "".
-  let alias: String
+  var alias: String = ""
   /// The value's placeholder in the help ("N", "PATH"); "" for a flag.
-  let metavar: String
-  let value: ValueRule
+  var metavar: String = ""
+  var value: ValueRule
   /// The commands that take it.
-  let commands: [CommandName]
-  /// Whether `--config` files may set it (as `name-without-dashes = value`).
-  let inConfig: Bool
+  var commands: CommandSet = .serve
+  /// Whether `--config` files may set it (as `name-without-dashes = value`), when serve takes it.
+  var configFile = true
   /// Whether it may be given more than once (the values add up).
-  let repeatable: Bool
-  let section: OptionSection
-  let defaultValue: OptionDefault
+  var repeatable = false
+  var section: OptionSection
+  var defaultValue: OptionDefault = .off
   /// What it does: a phrase starting in lower case, without the allowed values and the default
   /// (those come from `value` and `defaultValue`).
-  let help: String
+  var help: String
   /// A list that follows the help (the source kinds).
-  let details: [OptionDetail]
+  var details: [OptionDetail]? = nil
   /// Values the config file shows as `#   key = example` when there is no default to show.
-  let examples: [String]
+  var examples: [String]? = nil
 
-  init(
-    _ key: OptionKey, _ name: String, _ metavar: String, _ value: ValueRule, alias: String = "",
-    for commands: [CommandName] = [.serve], inConfig: Bool = true, repeatable: Bool = false,
-    in section: OptionSection, default defaultValue: OptionDefault = .off, help: String,
-    details: [OptionDetail] = [], examples: [String] = []
-  ) {
-    self.key = key
-    self.name = name
-    self.alias = alias
-    self.metavar = metavar
-    self.value = value
-    self.commands = commands
-    self.inConfig = inConfig && commands.contains(.serve)
-    self.repeatable = repeatable
-    self.section = section
-    self.defaultValue = defaultValue
-    self.help = help
-    self.details = details
-    self.examples = examples
-  }
+  /// Whether `--config` files may set it.
+  var inConfig: Bool { configFile && commands.contains(CommandName.serve) }
+  var detailList: [OptionDetail] { details ?? [] }
+  var exampleList: [String] { examples ?? [] }
 
   /// The config file's key: the long name without its dashes; nil when files cannot set it.
   var configKey: String? { inConfig ? String(name.dropFirst(2)) : nil }

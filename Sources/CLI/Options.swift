@@ -42,7 +42,7 @@ public func parseCommandLine(_ args: [String], config: ConfigFile? = nil) throws
   }
   let (commandLine, configPath) = try splitConfigOption(args)
   if asksForHelpOrVersion(commandLine) { return try parseServe(commandLine, config: []) }
-  if let path = configPath, config == nil { throw OptionError("\(OptionKey.config.spec.name) \(path) was not read") }
+  if let path = configPath, config == nil { throw OptionError(OptionKey.config.spec.name + " " + path + " was not read") }
   guard let config else { return try parseServe(commandLine, config: []) }
   return try parseServe(commandLine, config: try configSettings(config))
 }
@@ -66,9 +66,9 @@ func parseServe(_ commandLine: [String], config: [ConfigSetting]) throws(OptionE
       try p.take(spec, value, at: nil)
     case .word(let w):
       if let key = helpOrVersionWord(w) { return key == .help ? .help : .version }
-      guard w == CommandName.serve.word else { throw OptionError("unknown command '\(w)'") }
-      guard reader.index == 0 else { throw OptionError("'\(w)' must come first") }
-    case .unknown(let name, _): throw OptionError("unknown option '\(name)'")
+      guard w == CommandName.serve.word else { throw OptionError("unknown command '" + w + "'") }
+      guard reader.index == 0 else { throw OptionError("'" + w + "' must come first") }
+    case .unknown(let name, _): throw OptionError("unknown option '" + name + "'")
     }
   }
   return .serve(try p.finish())
@@ -111,7 +111,7 @@ struct ServeParser {
     case .auth: o.auth.users.append(try basicAuthUser(v))
     case .authFile: o.authFiles.append(v)
     case .token:
-      guard isValidToken(v) else { throw OptionError("\(spec.name) must be 8-256 visible ASCII characters without spaces") }
+      guard isValidToken(v) else { throw OptionError(spec.name + " must be 8-256 visible ASCII characters without spaces") }
       o.auth.addToken(v)
     case .tokenFile: o.tokenFiles.append(v)
     case .maxConnectionsPerIP: o.limits.connectionsPerAddress = try spec.number(v)
@@ -124,7 +124,7 @@ struct ServeParser {
     case .maxStreamClients: o.stills.maxStreamClients = try spec.number(v)
     case .tls:
       guard v == "self-signed" else {
-        throw OptionError("\(spec.name) must be 'self-signed' (or give --tls-cert and --tls-key), not '\(v)'")
+        throw OptionError(spec.name + " must be 'self-signed' (or give --tls-cert and --tls-key), not '" + v + "'")
       }
       o.tls = .selfSigned
     case .tlsCert: tlsCert = v
@@ -134,7 +134,7 @@ struct ServeParser {
     case .httpRedirect: o.redirectHTTP = true
     case .forward, .forwardKey, .forwardKeyframeInterval: try forwardOption(spec, v, &o.forward)
     case .config, .help, .version, .frames, .h264Out, .json, .iterations:
-      throw OptionError("\(spec.name) is not an option of serve")
+      throw OptionError(spec.name + " is not an option of serve")
     }
   }
 
@@ -173,10 +173,10 @@ struct ServeParser {
 /// `--auth USER:PASSWORD`.
 func basicAuthUser(_ s: String) throws(OptionError) -> UserCredential {
   let name = OptionKey.auth.spec.name
-  guard let colon = s.utf8.firstIndex(of: UInt8(ascii: ":")) else { throw OptionError("\(name) must be USER:PASSWORD") }
+  guard let colon = s.utf8.firstIndex(of: UInt8(ascii: ":")) else { throw OptionError(name + " must be USER:PASSWORD") }
   let user = String(s[..<colon])
   let password = String(s[s.index(after: colon)...])
-  do { try PasswordHashLine.checkUserName(user) } catch { throw OptionError("\(name): " + error.message) }
-  guard !password.isEmpty else { throw OptionError("\(name): the password must not be empty") }
+  do { try PasswordHashLine.checkUserName(user) } catch { throw OptionError(name + ": " + error.message) }
+  guard !password.isEmpty else { throw OptionError(name + ": the password must not be empty") }
   return UserCredential(name: user, verifier: .plain(password: password))
 }

@@ -42,7 +42,7 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
     let v: String
     switch a {
     case .option(let s, let value): (spec, v) = (s, value)
-    case .unknown(let name, _), .word(let name): throw OptionError("probe: unknown option '\(name)'")
+    case .unknown(let name, _), .word(let name): throw OptionError("probe: unknown option '" + name + "'")
     }
     switch spec.key {
     case .source: o.source = try spec.source(v)
@@ -57,7 +57,7 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
     case .help:
       let names = optionTable.filter { $0.commands.contains(.probe) && $0.key != .help }.map { $0.name }
       throw OptionError("probe takes " + names.joined(separator: ", "))
-    default: throw OptionError("\(spec.name) is not an option of probe")
+    default: throw OptionError(spec.name + " is not an option of probe")
     }
   }
   if !o.rpicamArgs.isEmpty && o.source != "rpicam" { throw OptionError("--rpicam-args goes with --source rpicam") }
@@ -70,7 +70,7 @@ public func parseDevicesOptions(_ args: [String]) throws(OptionError) -> Bool {
   var reader = ArgumentReader(args, command: .devices)
   while let a = try reader.next() {
     guard case .option(let spec, _) = a, spec.key == .json else {
-      throw OptionError("devices: unknown option '\(args[reader.index])' (only --json)")
+      throw OptionError("devices: unknown option '" + args[reader.index] + "' (only --json)")
     }
     json = true
   }

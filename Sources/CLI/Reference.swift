@@ -55,12 +55,12 @@ func confLines(_ row: OptionSpec) -> [String] {
   if case .described(let d) = row.defaultValue { defaultText = "Default: " + d + "." }
   let text = capitalized(describe(row, withDefault: false))
   var lines: [String]
-  if row.details.isEmpty {
+  if row.detailList.isEmpty {
     lines = wrap(text + "." + (defaultText.isEmpty ? "" : " " + defaultText), width: textWidth, first: "# ", rest: "# ")
   } else {
     lines = wrap(text + ":", width: textWidth, first: "# ", rest: "# ")
-    let termColumn = (row.details.map { $0.term.utf8.count }.max() ?? 0) + 6
-    for d in row.details {
+    let termColumn = (row.detailList.map { $0.term.utf8.count }.max() ?? 0) + 6
+    for d in row.detailList {
       lines += wrap(d.text, width: textWidth, first: padded("#   " + d.term, termColumn), rest: padded("#", termColumn))
     }
     if !defaultText.isEmpty { lines += wrap(defaultText, width: textWidth, first: "# ", rest: "# ") }
@@ -68,7 +68,7 @@ func confLines(_ row: OptionSpec) -> [String] {
   if case .value(let v) = row.defaultValue {
     lines.append("# " + key + " = " + v)
   } else {
-    for e in row.examples { lines.append("#   " + key + " = " + e) }
+    for e in row.exampleList { lines.append("#   " + key + " = " + e) }
   }
   return lines
 }
@@ -119,8 +119,8 @@ func renderMarkdown() -> String {
 /// One option as a table row: `label` | `key` | meaning | default.
 func markdownRow(_ row: OptionSpec) -> String {
   var meaning = markdownEscaped(describe(row, withDefault: false))
-  if !row.details.isEmpty {
-    meaning += ": " + row.details.map { "`" + $0.term + "` " + markdownEscaped($0.text) }.joined(separator: "; ")
+  if !row.detailList.isEmpty {
+    meaning += ": " + row.detailList.map { "`" + $0.term + "` " + markdownEscaped($0.text) }.joined(separator: "; ")
   }
   let def: String
   switch row.defaultValue {

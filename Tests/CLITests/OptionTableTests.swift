@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import App
+import Encoder
 import TestSupport
 @testable import CLI
 
@@ -35,7 +36,7 @@ import TestSupport
       #expect(!row.commands.isEmpty && !row.help.isEmpty, "\(row.name)")
       #expect(row.isFlag == row.metavar.isEmpty, "\(row.name): a flag has no metavar, an option with a value has one")
       if row.inConfig && !hasValueDefault(row) {
-        #expect(!row.examples.isEmpty, "\(row.name): the config file shows it only through examples")
+        #expect(!row.exampleList.isEmpty, "\(row.name): the config file shows it only through examples")
       }
     }
   }
@@ -115,6 +116,29 @@ import TestSupport
         }
       }
     }
+  }
+
+  /// The table holds literals (so it is data in the binary); where the code has the same value
+  /// as a constant, they agree.
+  @Test func literalsAgreeWithTheCodesConstants() throws {
+    func range(_ key: OptionKey) -> ClosedRange<Int>? {
+      switch key.spec.value {
+      case .number(let r), .seconds(let r): return r
+      default: return nil
+      }
+    }
+    #expect(range(.mjpegQuality) == StillOptions.qualityRange)
+    #expect(range(.iterations) == PasswordHashLine.iterationRange)
+    #expect(range(.forwardKeyframeInterval) == 0...ForwardOptions.maxKeyframeIntervalSeconds)
+    guard case .choice(let presets) = OptionKey.preset.spec.value, case .choice(let levels) = OptionKey.logLevel.spec.value
+    else {
+      Issue.record("preset and log-level are choices")
+      return
+    }
+    #expect(presets == EncoderPreset.allCases.map { $0.name })
+    #expect(levels.map { LogLevel(name: $0)?.name } == levels)
+    #expect(OptionKey.forward.spec.help.contains("Up to " + String(ForwardOptions.maxTargets) + ";"))
+    #expect(OptionKey.h264Out.spec.help.contains(String(ProbeOptions.maxH264OutBytes >> 20) + " MiB"))
   }
 
   @Test func choicesAreAccepted() throws {
