@@ -59,7 +59,7 @@ struct ArgumentReader {
 func helpOrVersion(_ arg: String) -> OptionKey? {
   for key in [OptionKey.help, .version] {
     let s = key.spec
-    if arg == s.name || arg == s.alias { return key }
+    if arg == s.name || s.isShort(arg) { return key }
   }
   return nil
 }

@@ -26,8 +26,13 @@ public func runCommandLine(_ argv: [String]) -> Int32 {
     writeOut(helpText)
     return 0
   case .reference(let format):
+    #if hasFeature(Embedded)
+    writeErr("rtcam: help " + format.flag + ": only the host build (swift build) prints it")
+    return 2
+    #else
     writeOut(format.text)
     return 0
+    #endif
   case .version:
     writeOut("rtcam " + rtcamVersion + " (" + buildArch + ", " + buildFlavor + ")")
     return 0

@@ -40,7 +40,7 @@ public func parseConfigLines(_ file: ConfigFile) throws(OptionError) -> [ConfigL
     throw OptionError(file.path + " is larger than " + String(ConfigFile.maxBytes) + " bytes")
   }
   var out: [ConfigLine] = []
-  var firstLine: [OptionKey: Int] = [:]
+  var firstLine = OptionKeyMap<Int>()
   for (index, raw) in file.bytes.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
     let number = index + 1
     let at = file.path + ":" + String(number)

@@ -3,7 +3,7 @@
 // `rtcam --help` (Help.swift), board/rtcam.conf and docs/cli.md (Reference.swift).
 
 /// Every option rtcam takes, of every command. Each has exactly one row in `optionTable`.
-public enum OptionKey: Hashable, Sendable, CaseIterable {
+public enum OptionKey: UInt8, Hashable, Sendable, CaseIterable {
   case config, help, version
   case source, rpicamArgs, size, fps, format, bitrate, preset
   case listen, httpPort, udpPort, iceHost, maxViewers, logLevel
@@ -21,6 +21,23 @@ public enum OptionKey: Hashable, Sendable, CaseIterable {
     for row in optionTable where row.key == self { return row }
     // unreachable: OptionTableTests checks that every key has its row
     return OptionSpec(key: self, name: "--?", value: .text, section: .general, help: "")
+  }
+}
+
+/// A set of option keys, one bit each (OptionTableTests checks that they fit in 64; a bit set
+/// rather than a Set or a Dictionary keeps their code out of the device binary).
+struct OptionKeySet: Sendable {
+  private var bits: UInt64 = 0
+  mutating func insert(_ key: OptionKey) { bits |= 1 << UInt64(key.rawValue) }
+  func contains(_ key: OptionKey) -> Bool { bits & (1 << UInt64(key.rawValue)) != 0 }
+}
+
+/// A value per option key (nil where none is set).
+struct OptionKeyMap<Value: Sendable>: Sendable {
+  private var values = [Value?](repeating: nil, count: OptionKey.allCases.count)
+  subscript(key: OptionKey) -> Value? {
+    get { values[Int(key.rawValue)] }
+    set { values[Int(key.rawValue)] = newValue }
   }
 }
 
@@ -163,8 +180,9 @@ struct OptionSpec: Sendable {
   var key: OptionKey
   /// The long name, with its dashes ("--http-port").
   var name: String
-  /// A short name ("-h"), or "".
-  var alias: String = ""
+  /// The letter of a short name ("h" for -h), if it has one (a letter, not a string: the table is
+  /// smaller so).
+  var short: Unicode.Scalar? = nil
   /// The value's placeholder in the help ("N", "PATH"); "" for a flag.
   var metavar: String = ""
   var value: ValueRule
@@ -200,6 +218,18 @@ struct OptionSpec: Sendable {
   /// "-h, --help", "--http-port N".
   var label: String {
     (alias.isEmpty ? "" : alias + ", ") + name + (metavar.isEmpty ? "" : " " + metavar)
+  }
+
+  /// The short name ("-h"), or "".
+  var alias: String {
+    guard let c = short else { return "" }
+    return "-" + String(decoding: [UInt8(truncatingIfNeeded: c.value)], as: UTF8.self)
+  }
+
+  /// Whether `arg` is its short name ("-h").
+  func isShort(_ arg: String) -> Bool {
+    guard let c = short, c.isASCII else { return false }
+    return arg.utf8.count == 2 && arg.utf8.first == UInt8(ascii: "-") && arg.utf8.last == UInt8(c.value)
   }
 
   /// The values it takes, in words ("1-120", "speed, balanced or quality"), or nil.
@@ -243,7 +273,7 @@ func wordList(_ words: [String], _ conjunction: String) -> String {
 
 /// The row named `name` ("--fps", or a short name like "-h") among `command`'s options.
 func option(named name: String, of command: CommandName) -> OptionSpec? {
-  for row in optionTable where row.commands.contains(command) && (row.name == name || row.alias == name) {
+  for row in optionTable where row.commands.contains(command) && (row.name == name || row.isShort(name)) {
     return row
   }
   return nil

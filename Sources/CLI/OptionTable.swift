@@ -194,9 +194,9 @@ let optionTable: [OptionSpec] = [
     key: .iterations, name: "--iterations", metavar: "N", value: .number(1000...1_000_000), commands: .passwd,
     section: .passwd, defaultValue: .value("100000"), help: "PBKDF2-SHA256 iterations of the hash"),
   OptionSpec(
-    key: .help, name: "--help", alias: "-h", value: .flag, commands: [.serve, .probe], configFile: false,
+    key: .help, name: "--help", short: "h", value: .flag, commands: [.serve, .probe], configFile: false,
     section: .info, help: "show this help and exit"),
   OptionSpec(
-    key: .version, name: "--version", alias: "-V", value: .flag, configFile: false, section: .info,
+    key: .version, name: "--version", short: "V", value: .flag, configFile: false, section: .info,
     help: "print the version and target architecture (e.g. rtcam 0.1.0 (aarch64, embedded)) and exit"),
 ]

@@ -17,7 +17,8 @@ public enum Command: Equatable, Sendable {
   case passwd(user: String, iterations: Int)
   case help
   /// `rtcam help --conf` or `rtcam help --markdown`: board/rtcam.conf or docs/cli.md, made from
-  /// the option table (Reference.swift; tools/gen-cli-docs writes them).
+  /// the option table (Reference.swift; tools/gen-cli-docs writes them). The host build prints
+  /// them; the device build says it does not (exit 2).
   case reference(ReferenceFormat)
   case version
 }
@@ -50,7 +51,7 @@ public func parseCommandLine(_ args: [String], config: ConfigFile? = nil) throws
 /// `serve`: the config file's settings, then the command line. A repeatable option on the command
 /// line replaces the file's lines of that key (the command line decides, as for the others).
 func parseServe(_ commandLine: [String], config: [ConfigSetting]) throws(OptionError) -> Command {
-  var replaced: Set<OptionKey> = []
+  var replaced = OptionKeySet()
   var scan = ArgumentReader(commandLine, command: .serve)
   while let a = try? scan.next() {
     if case .option(let spec, _) = a, spec.repeatable { replaced.insert(spec.key) }
@@ -81,7 +82,7 @@ struct ServeParser {
   var tlsCert: String? = nil
   var tlsKey: String? = nil
   /// Where each option was last set, when that was a config file line (for the checks at the end).
-  var setAt: [OptionKey: String] = [:]
+  var setAt = OptionKeyMap<String>()
 
   mutating func take(_ spec: OptionSpec, _ value: String, at origin: String?) throws(OptionError) {
     setAt[spec.key] = origin

@@ -1,6 +1,8 @@
 // board/rtcam.conf and docs/cli.md, made from the option table like the help (Help.swift):
 // `rtcam help --conf` and `rtcam help --markdown` print them, tools/gen-cli-docs writes them,
 // and OptionTableTests fails when the files in the repository differ from what these print.
+// Only the host build (SwiftPM) makes them: the device binary has no use for them, and their
+// code and text would cost it about 11 KB.
 
 /// A file made from the option table.
 public enum ReferenceFormat: Equatable, Sendable, CaseIterable {
@@ -26,6 +28,10 @@ public enum ReferenceFormat: Equatable, Sendable, CaseIterable {
     self = f
   }
 
+}
+
+#if !hasFeature(Embedded)
+extension ReferenceFormat {
   /// The file's text (without the final newline, which `writeOut` adds).
   var text: String {
     switch self {
@@ -182,3 +188,4 @@ func markdownEscaped(_ text: String) -> String {
   }
   return String(decoding: out, as: UTF8.self)
 }
+#endif

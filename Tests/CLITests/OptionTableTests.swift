@@ -29,6 +29,7 @@ import TestSupport
       #expect(optionTable.filter { $0.key == key }.count == 1, "\(key)")
     }
     #expect(optionTable.count == OptionKey.allCases.count)
+    #expect(OptionKey.allCases.count <= 64 && OptionKey.allCases.last?.rawValue == UInt8(OptionKey.allCases.count - 1))
     let names = optionTable.map { $0.name } + optionTable.map { $0.alias }.filter { !$0.isEmpty }
     #expect(Set(names).count == names.count)
     for row in optionTable {
