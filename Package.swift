@@ -31,7 +31,7 @@ let deviceModules: [(String, [String])] = [
   // the runtime: poll loop, sockets, threads, frame ring, logging; carries out the core's actions
   ("Runtime", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App"]),
   // the command line: options, help, probe, devices
-  ("CLI", ["Wire", "DTLS", "Capture", "Encoder", "Peer", "App", "Runtime"]),
+  ("CLI", ["Wire", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App", "Runtime"]),
 ]
 
 // Extra modules a test target may use beyond its module's own dependencies.

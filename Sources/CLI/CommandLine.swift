@@ -10,7 +10,7 @@ public func runCommandLine(_ argv: [String]) -> Int32 {
   var config: ConfigFile? = nil
   if let path = configPath(in: args) {
     do { config = ConfigFile(path: path, bytes: try readSmallFile(path, maxBytes: ConfigFile.maxBytes)) } catch {
-      writeErr("rtcam: --config: \(error.message)")
+      writeErr("rtcam: --config: " + error.message)
       return 2
     }
   }
@@ -18,19 +18,27 @@ public func runCommandLine(_ argv: [String]) -> Int32 {
   do {
     command = try parseCommandLine(args, config: config)
   } catch {
-    writeErr("rtcam: \(error.message) (see rtcam --help)")
+    writeErr("rtcam: " + error.message + " (see rtcam --help)")
     return 2
   }
   switch command {
   case .help:
     writeOut(helpText)
     return 0
+  case .reference(let format):
+    #if hasFeature(Embedded)
+    writeErr("rtcam: help " + format.flag + ": only the host build (swift build) prints it")
+    return 2
+    #else
+    writeOut(format.text)
+    return 0
+    #endif
   case .version:
-    writeOut("rtcam \(rtcamVersion) (\(buildArch), \(buildFlavor))")
+    writeOut("rtcam " + rtcamVersion + " (" + buildArch + ", " + buildFlavor + ")")
     return 0
   case .serve(var options):
     do { try loadCredentialFiles(&options) { path throws(FileReadError) in try readSmallFile(path, maxBytes: 1 << 16) } } catch {
-      writeErr("rtcam: \(error.message)")
+      writeErr("rtcam: " + error.message)
       return 2
     }
     return serve(options)
@@ -47,12 +55,12 @@ public func runCommandLine(_ argv: [String]) -> Int32 {
 /// `--auth-file` line with a fresh random salt. The password never appears on the command line.
 func runPasswd(user: String, iterations: Int) -> Int32 {
   guard let password = readLineFromStdin(), !password.isEmpty else {
-    writeErr("rtcam passwd: no password on standard input (e.g. `read -rs P; echo \"$P\" | rtcam passwd \(user)`)")
+    writeErr("rtcam passwd: no password on standard input (e.g. `read -rs P; echo \"$P\" | rtcam passwd " + user + "`)")
     return 2
   }
   let salt: [UInt8]
   do { salt = try DtlsRandom(personalization: "rtcam-passwd").bytes(16) } catch {
-    writeErr("rtcam passwd: \(error.code): no randomness for the salt")
+    writeErr("rtcam passwd: " + error.code + ": no randomness for the salt")
     return 1
   }
   guard let line = PasswordHashLine.make(user: user, password: password, salt: salt, iterations: iterations) else {

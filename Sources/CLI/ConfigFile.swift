@@ -1,8 +1,8 @@
 // The `--config` file: `key = value` lines named like the long options without the dashes
 // (`source = v4l2:/dev/video0`, `http-port = 8080`, `http-redirect = true`), `#` comment lines
-// and blank lines. Each line becomes the argument `--key=value` and goes through the same parser
-// as the command line (Options.swift), so the same validation applies; errors start with
-// `file:line`. Pure: the caller reads the file (Runtime's readSmallFile) and passes its bytes.
+// and blank lines. The keys are the option table's (OptionTable.swift); each line's value goes
+// through the same checks as the command line's (Options.swift); errors start with `file:line`.
+// Pure: the caller reads the file (Runtime's readSmallFile) and passes its bytes.
 
 import Wire
 
@@ -23,82 +23,108 @@ public struct ConfigFile: Equatable, Sendable {
   public static let maxLineBytes = 8192
 }
 
-/// One `key = value` line of a config file.
+/// One `key = value` line of a config file, its key an option of the table.
 public struct ConfigLine: Equatable, Sendable {
-  public var key: String
+  public var key: OptionKey
+  /// The value as written; for a flag "true" or "false".
   public var value: String
   /// 1-based line number.
   public var line: Int
 }
 
-/// Options that may be given more than once. A repeatable option given on the command line
-/// replaces all of that key's lines from the file (the command line decides, as for the others).
-let repeatableOptions: Set<String> = ["ice-host", "auth", "auth-file", "token", "token-file", "forward"]
-/// Options that take no value; in the file they are `key = true` or `key = false`.
-let flagOptions: Set<String> = ["http-redirect"]
-
-/// Splits a config file into its key/value lines. Errors name `path:line` and the reason;
-/// whether a key is an option, and its value, are checked by the option parser.
+/// Splits a config file into its key/value lines. Errors name `path:line` and the reason: a line
+/// that is not `key = value`, a key that is no option files may set, a flag that is not true or
+/// false, a key set twice that is not repeatable. The values are checked by the option parser.
 public func parseConfigLines(_ file: ConfigFile) throws(OptionError) -> [ConfigLine] {
   guard file.bytes.count <= ConfigFile.maxBytes else {
-    throw OptionError("\(file.path) is larger than \(ConfigFile.maxBytes) bytes")
+    throw OptionError(file.path + " is larger than " + String(ConfigFile.maxBytes) + " bytes")
   }
   var out: [ConfigLine] = []
-  var firstLine: [String: Int] = [:]
+  var firstLine = OptionKeyMap<Int>()
   for (index, raw) in file.bytes.split(separator: 10, omittingEmptySubsequences: false).enumerated() {
     let number = index + 1
-    let at = "\(file.path):\(number)"
-    guard raw.count <= ConfigFile.maxLineBytes else {
-      throw OptionError("\(at): the line is longer than \(ConfigFile.maxLineBytes) bytes")
+    let at = file.path + ":" + String(number)
+    guard let (key, value) = try keyAndValue(raw, at: at) else { continue }
+    if key == OptionKey.config.spec.name.dropFirst(2) { throw OptionError(at + ": a config file cannot name another config file") }
+    guard let spec = option(configKey: key) else { throw OptionError(at + ": unknown key '" + key + "'") }
+    if spec.isFlag && value != "true" && value != "false" {
+      throw OptionError(at + ": " + key + " must be true or false, not '" + value + "'")
     }
-    var bytes = Array(raw)
-    if bytes.last == 13 { bytes.removeLast() }  // CRLF files
-    for b in bytes where (b < 32 && b != 9) || b == 127 {
-      throw OptionError("\(at): control character \(b) in the line")
+    if !spec.repeatable {
+      if let first = firstLine[spec.key] { throw OptionError(at + ": " + key + " is set again (first on line " + String(first) + ")") }
+      firstLine[spec.key] = number
     }
-    let text = String(decoding: bytes, as: UTF8.self)
-    guard Array(text.utf8) == bytes else { throw OptionError("\(at): the line is not valid UTF-8") }
-    let line = text.trimmedASCII
-    if line.isEmpty || line.hasPrefix("#") { continue }
-    guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")) else {
-      // the line is not repeated: it may hold a password or token written without its `=`
-      throw OptionError("\(at): expected 'key = value' (there is no '=')")
-    }
-    let key = String(line[..<eq]).trimmedASCII
-    let value = String(line[line.index(after: eq)...]).trimmedASCII
-    guard !key.isEmpty, key.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }),
-      !key.hasPrefix("-")
-    else {
-      throw OptionError("\(at): '\(key)' is not a key (keys are long option names without the dashes, e.g. http-port)")
-    }
-    if key == "config" { throw OptionError("\(at): a config file cannot name another config file") }
-    if !repeatableOptions.contains(key) {
-      if let first = firstLine[key] { throw OptionError("\(at): \(key) is set again (first on line \(first))") }
-      firstLine[key] = number
-    }
-    out.append(ConfigLine(key: key, value: value, line: number))
+    out.append(ConfigLine(key: spec.key, value: value, line: number))
+  }
+  return out
+}
+
+/// One line's key and value, nil for a blank or comment line; `at` is "path:line" for errors.
+func keyAndValue(_ raw: ArraySlice<UInt8>, at: String) throws(OptionError) -> (String, String)? {
+  guard raw.count <= ConfigFile.maxLineBytes else {
+    throw OptionError(at + ": the line is longer than " + String(ConfigFile.maxLineBytes) + " bytes")
+  }
+  var bytes = Array(raw)
+  if bytes.last == 13 { bytes.removeLast() }  // CRLF files
+  for b in bytes where (b < 32 && b != 9) || b == 127 {
+    throw OptionError(at + ": control character " + String(b) + " in the line")
+  }
+  let text = String(decoding: bytes, as: UTF8.self)
+  guard Array(text.utf8) == bytes else { throw OptionError(at + ": the line is not valid UTF-8") }
+  let line = text.trimmedASCII
+  if line.isEmpty || line.hasPrefix("#") { return nil }
+  guard let eq = line.utf8.firstIndex(of: UInt8(ascii: "=")) else {
+    // the line is not repeated: it may hold a password or token written without its `=`
+    throw OptionError(at + ": expected 'key = value' (there is no '=')")
+  }
+  let key = String(line[..<eq]).trimmedASCII
+  let value = String(line[line.index(after: eq)...]).trimmedASCII
+  guard !key.isEmpty, key.utf8.allSatisfy({ ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }),
+    !key.hasPrefix("-")
+  else {
+    throw OptionError(at + ": '" + key + "' is not a key (keys are long option names without the dashes, e.g. http-port)")
+  }
+  return (key, value)
+}
+
+/// A config file setting for the serve parser: the option, its value ("" for a flag that is set),
+/// and "path:line" for its errors.
+struct ConfigSetting: Sendable {
+  var spec: OptionSpec
+  var value: String
+  var origin: String
+}
+
+/// The file's settings in file order; a flag set to false is no setting.
+func configSettings(_ file: ConfigFile) throws(OptionError) -> [ConfigSetting] {
+  var out: [ConfigSetting] = []
+  for line in try parseConfigLines(file) {
+    let spec = line.key.spec
+    if spec.isFlag && line.value == "false" { continue }
+    out.append(ConfigSetting(spec: spec, value: spec.isFlag ? "" : line.value, origin: file.path + ":" + String(line.line)))
   }
   return out
 }
 
 /// Takes `--config PATH` (or `--config=PATH`) out of the serve command line.
 func splitConfigOption(_ args: [String]) throws(OptionError) -> (rest: [String], path: String?) {
+  let name = OptionKey.config.spec.name
   var rest: [String] = []
   var path: String? = nil
   var i = 0
   while i < args.count {
     let a = args[i]
     var found: String? = nil
-    if a == "--config" {
-      guard i + 1 < args.count else { throw OptionError("option --config needs a value") }
+    if a == name {
+      guard i + 1 < args.count else { throw OptionError("option " + name + " needs a value") }
       i += 1
       found = args[i]
-    } else if a.hasPrefix("--config=") {
-      found = String(a.dropFirst(9))
+    } else if a.hasPrefix(name + "=") {
+      found = String(a.dropFirst(name.utf8.count + 1))
     }
     if let p = found {
-      guard path == nil else { throw OptionError("--config may be given once") }
-      guard !p.isEmpty else { throw OptionError("--config needs a file name") }
+      guard path == nil else { throw OptionError(name + " may be given once") }
+      guard !p.isEmpty else { throw OptionError(name + " needs a file name") }
       path = p
     } else {
       rest.append(a)
@@ -108,51 +134,16 @@ func splitConfigOption(_ args: [String]) throws(OptionError) -> (rest: [String],
   return (rest, path)
 }
 
-/// The config file to read for this command line, if any (nil for probe, devices and passwd,
+/// The config file to read for this command line, if any (nil for the commands other than serve,
 /// which take no config file, and for a malformed `--config`, which the parser then reports).
 public func configPath(in args: [String]) -> String? {
-  if let first = args.first, first == "probe" || first == "devices" || first == "passwd" { return nil }
+  if let first = args.first, let command = CommandName(word: first), command != .serve { return nil }
   if asksForHelpOrVersion(args) { return nil }
   return (try? splitConfigOption(args))?.path
 }
 
 /// `--help` and `--version` answer without reading the config file.
 func asksForHelpOrVersion(_ args: [String]) -> Bool {
-  if args.first == "help" || args.first == "version" { return true }
-  return args.contains { $0 == "-h" || $0 == "--help" || $0 == "-V" || $0 == "--version" }
-}
-
-/// The file's lines as arguments, then the command line's; a repeatable option on the command
-/// line drops the file's lines of that key. `origins` holds `file:line` for the file's arguments.
-func mergeConfig(_ file: ConfigFile, commandLine: [String]) throws(OptionError) -> (args: [String], origins: [String?]) {
-  var cmd = commandLine
-  var args: [String] = []
-  var origins: [String?] = []
-  if cmd.first == "serve" {
-    args.append(cmd.removeFirst())
-    origins.append(nil)
-  }
-  var replaced: Set<String> = []
-  for a in cmd where a.hasPrefix("--") {
-    let name = String(a.dropFirst(2).split(separator: "=", maxSplits: 1).first ?? "")
-    if repeatableOptions.contains(name) { replaced.insert(name) }
-  }
-  for entry in try parseConfigLines(file) where !replaced.contains(entry.key) {
-    let at = "\(file.path):\(entry.line)"
-    if flagOptions.contains(entry.key) {
-      switch entry.value {
-      case "true": args.append("--" + entry.key)
-      case "false": continue
-      default: throw OptionError("\(at): \(entry.key) must be true or false, not '\(entry.value)'")
-      }
-    } else if entry.key == "help" || entry.key == "version" {
-      throw OptionError("\(at): unknown key '\(entry.key)'")
-    } else {
-      args.append("--" + entry.key + "=" + entry.value)
-    }
-    origins.append(at)
-  }
-  args += cmd
-  origins += [String?](repeating: nil, count: cmd.count)
-  return (args, origins)
+  if let first = args.first, helpOrVersionWord(first) != nil { return true }
+  return args.contains { helpOrVersion($0) != nil }
 }

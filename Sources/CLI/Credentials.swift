@@ -8,22 +8,18 @@ import Wire
 func parsePasswdOptions(_ args: [String]) throws(OptionError) -> Command {
   var user: String? = nil
   var iterations = PasswordHashLine.defaultIterations
-  var i = 0
-  while i < args.count {
-    let a = args[i]
-    if a == "--iterations" {
-      guard i + 1 < args.count, let n = parseDecimal(args[i + 1]), PasswordHashLine.iterationRange.contains(n) else {
-        throw OptionError("--iterations must be a whole number from \(PasswordHashLine.iterationRange.lowerBound) to \(PasswordHashLine.iterationRange.upperBound)")
-      }
-      iterations = n
-      i += 2
-      continue
+  var reader = ArgumentReader(args, command: .passwd)
+  while let a = try reader.next() {
+    switch a {
+    case .option(let spec, let v):
+      guard spec.key == .iterations else { throw OptionError("unknown option '" + spec.name + "' for passwd") }
+      iterations = try spec.number(v)
+    case .unknown(_, let argument): throw OptionError("unknown option '" + argument + "' for passwd")
+    case .word(let w):
+      guard user == nil else { throw OptionError("passwd takes one user name") }
+      do { try PasswordHashLine.checkUserName(w) } catch { throw OptionError("passwd: " + error.message) }
+      user = w
     }
-    if a.hasPrefix("-") { throw OptionError("unknown option '\(a)' for passwd") }
-    guard user == nil else { throw OptionError("passwd takes one user name") }
-    do { try PasswordHashLine.checkUserName(a) } catch { throw OptionError("passwd: " + error.message) }
-    user = a
-    i += 1
   }
   guard let u = user else { throw OptionError("usage: rtcam passwd USER [--iterations N] (the password is read from standard input)") }
   return .passwd(user: u, iterations: iterations)
@@ -47,11 +43,11 @@ public func loadCredentialFiles(_ o: inout ServeOptions, read: (String) throws(F
       let line = trimmedLine(raw)
       if line.isEmpty || line.hasPrefix("#") { continue }
       do { o.auth.users.append(try PasswordHashLine.parse(line)) } catch {
-        throw OptionError("--auth-file \(path) line \(index + 1): " + error.message)
+        throw OptionError("--auth-file " + path + " line " + String(index + 1) + ": " + error.message)
       }
       n += 1
     }
-    guard n > 0 else { throw OptionError("--auth-file \(path) holds no user (make lines with `rtcam passwd USER`)") }
+    guard n > 0 else { throw OptionError("--auth-file " + path + " holds no user (make lines with `rtcam passwd USER`)") }
   }
   for path in o.tokenFiles {
     let bytes: [UInt8]
@@ -61,12 +57,12 @@ public func loadCredentialFiles(_ o: inout ServeOptions, read: (String) throws(F
       let line = trimmedLine(raw)
       if line.isEmpty || line.hasPrefix("#") { continue }
       guard isValidToken(line) else {
-        throw OptionError("--token-file \(path) line \(index + 1): a token must be 8-256 visible ASCII characters")
+        throw OptionError("--token-file " + path + " line " + String(index + 1) + ": a token must be 8-256 visible ASCII characters")
       }
       o.auth.addToken(line)
       n += 1
     }
-    guard n > 0 else { throw OptionError("--token-file \(path) holds no token") }
+    guard n > 0 else { throw OptionError("--token-file " + path + " holds no token") }
   }
 }
 

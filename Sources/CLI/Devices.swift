@@ -90,50 +90,7 @@ func devicesJSON(_ infos: [V4L2DeviceInfo], _ failures: [(String, CaptureError)]
     w.key("error"); w.null()
     w.key("formats")
     w.beginArray()
-    for f in info.formats {
-      w.beginObject()
-      w.key("fourcc"); w.string(f.fourcc.text)
-      w.key("description"); w.string(f.description)
-      w.key("compressed"); w.bool(f.compressed)
-      w.key("emulated"); w.bool(f.emulated)
-      w.key("supported"); w.bool(f.isSupported)
-      switch f.sizes {
-      case .unknown:
-        w.key("sizes"); w.null()
-      case .stepwise(let r):
-        w.key("size_range"); w.beginObject()
-        w.key("min_width"); w.int(r.minWidth)
-        w.key("max_width"); w.int(r.maxWidth)
-        w.key("step_width"); w.int(r.stepWidth)
-        w.key("min_height"); w.int(r.minHeight)
-        w.key("max_height"); w.int(r.maxHeight)
-        w.key("step_height"); w.int(r.stepHeight)
-        w.endObject()
-      case .discrete(let list):
-        w.key("sizes"); w.beginArray()
-        for s in list {
-          w.beginObject()
-          w.key("width"); w.int(s.width)
-          w.key("height"); w.int(s.height)
-          switch s.intervals {
-          case .unknown:
-            w.key("fps"); w.null()
-          case .discrete(let l):
-            w.key("fps"); w.beginArray()
-            for i in l { w.raw(i.fpsText) }
-            w.endArray()
-          case .stepwise(let lo, let hi, _):
-            w.key("fps_range"); w.beginObject()
-            w.key("min"); w.raw(hi.fpsText)
-            w.key("max"); w.raw(lo.fpsText)
-            w.endObject()
-          }
-          w.endObject()
-        }
-        w.endArray()
-      }
-      w.endObject()
-    }
+    for f in info.formats { writeFormatJSON(f, &w) }
     w.endArray()
     w.endObject()
   }
@@ -162,4 +119,50 @@ func devicesJSON(_ infos: [V4L2DeviceInfo], _ failures: [(String, CaptureError)]
   w.endArray()
   w.endObject()
   return w.text
+}
+
+/// One format of a capture node, with its sizes and frame rates, as a JSON object.
+func writeFormatJSON(_ f: V4L2FormatOption, _ w: inout JsonWriter) {
+  w.beginObject()
+  w.key("fourcc"); w.string(f.fourcc.text)
+  w.key("description"); w.string(f.description)
+  w.key("compressed"); w.bool(f.compressed)
+  w.key("emulated"); w.bool(f.emulated)
+  w.key("supported"); w.bool(f.isSupported)
+  switch f.sizes {
+  case .unknown:
+    w.key("sizes"); w.null()
+  case .stepwise(let r):
+    w.key("size_range"); w.beginObject()
+    w.key("min_width"); w.int(r.minWidth)
+    w.key("max_width"); w.int(r.maxWidth)
+    w.key("step_width"); w.int(r.stepWidth)
+    w.key("min_height"); w.int(r.minHeight)
+    w.key("max_height"); w.int(r.maxHeight)
+    w.key("step_height"); w.int(r.stepHeight)
+    w.endObject()
+  case .discrete(let list):
+    w.key("sizes"); w.beginArray()
+    for s in list {
+      w.beginObject()
+      w.key("width"); w.int(s.width)
+      w.key("height"); w.int(s.height)
+      switch s.intervals {
+      case .unknown:
+        w.key("fps"); w.null()
+      case .discrete(let l):
+        w.key("fps"); w.beginArray()
+        for i in l { w.raw(i.fpsText) }
+        w.endArray()
+      case .stepwise(let lo, let hi, _):
+        w.key("fps_range"); w.beginObject()
+        w.key("min"); w.raw(hi.fpsText)
+        w.key("max"); w.raw(lo.fpsText)
+        w.endObject()
+      }
+      w.endObject()
+    }
+    w.endArray()
+  }
+  w.endObject()
 }

@@ -1,32 +1,30 @@
-// Parsing of --forward URL, --forward-key KEY and --forward-keyframe-interval SECONDS.
+// Parsing of --forward URL, --forward-key KEY and --forward-keyframe-interval SECONDS (their rows
+// are in OptionTable+Access.swift).
 import App
 import Peer
 import Wire
 
-/// The option names `forwardOption` takes.
-let forwardOptionNames: Set<String> = ["--forward", "--forward-key", "--forward-keyframe-interval"]
-
-/// One of the forward options into `f`; errors name the option.
-func forwardOption(_ name: String, _ value: String, _ f: inout ForwardOptions) throws(OptionError) {
+/// One of the forward options (`--forward`, `--forward-key`, `--forward-keyframe-interval`)
+/// into `f`; errors name the option.
+func forwardOption(_ spec: OptionSpec, _ value: String, _ f: inout ForwardOptions) throws(OptionError) {
   do throws(ForwardError) {
-    switch name {
-    case "--forward":
+    switch spec.key {
+    case .forward:
       let t = try ForwardTarget.parse(value)
       // HOST: numeric only (no resolver in the binary); inet_pton has the last word at start
       guard looksLikeIP(t.host), t.host.utf8.contains(UInt8(ascii: ":")) == value.contains("[") else {
-        throw ForwardError("--forward HOST must be a numeric IPv4 address or a bracketed IPv6 address ([fd00::1]); rtcam resolves no names, not '\(t.host)'")
+        throw ForwardError(spec.name + " HOST must be a numeric IPv4 address or a bracketed IPv6 address ([fd00::1]); rtcam resolves no names, not '" + t.host + "'")
       }
       guard f.targets.count < ForwardOptions.maxTargets else {
-        throw ForwardError("--forward may be given at most \(ForwardOptions.maxTargets) times")
+        throw ForwardError(spec.name + " may be given at most " + String(ForwardOptions.maxTargets) + " times")
       }
       f.targets.append(t)
-    case "--forward-key":
+    case .forwardKey:
       f.key = try ForwardKey(base64: value)
+    case .forwardKeyframeInterval:
+      do { f.keyframeIntervalSeconds = try spec.number(value) } catch { throw ForwardError(error.message) }
     default:
-      guard let n = parseDecimal(value), n >= 0, n <= ForwardOptions.maxKeyframeIntervalSeconds else {
-        throw ForwardError("--forward-keyframe-interval must be whole seconds from 0 (off) to \(ForwardOptions.maxKeyframeIntervalSeconds), not '\(value)'")
-      }
-      f.keyframeIntervalSeconds = n
+      throw ForwardError(spec.name + " is not a forward option")
     }
   } catch {
     throw OptionError(error.message)

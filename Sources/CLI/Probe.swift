@@ -36,41 +36,29 @@ public struct ProbeOptions: Equatable, Sendable {
 /// Parses the arguments after "probe".
 public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOptions {
   var o = ProbeOptions()
-  var i = 0
-  while i < args.count {
-    var arg = args[i]
-    var inline: String? = nil
-    if arg.hasPrefix("--"), let eq = arg.utf8.firstIndex(of: UInt8(ascii: "=")) {
-      inline = String(arg[arg.index(after: eq)...])
-      arg = String(arg[..<eq])
+  var reader = ArgumentReader(args, command: .probe)
+  while let a = try reader.next() {
+    let spec: OptionSpec
+    let v: String
+    switch a {
+    case .option(let s, let value): (spec, v) = (s, value)
+    case .unknown(let name, _), .word(let name): throw OptionError("probe: unknown option '" + name + "'")
     }
-    func val() throws(OptionError) -> String {
-      if let v = inline { return v }
-      guard i + 1 < args.count else { throw OptionError("option \(arg) needs a value") }
-      i += 1
-      return args[i]
+    switch spec.key {
+    case .source: o.source = try spec.source(v)
+    case .rpicamArgs: o.rpicamArgs = try rpicamArgsOption(v)
+    case .size: (o.width, o.height) = try spec.size(v)
+    case .fps: o.fps = try spec.number(v)
+    case .frames: o.frames = try spec.number(v)
+    case .format: o.format = try spec.pixelFormat(v)
+    case .bitrate: o.bitrate = try spec.bitrate(v)
+    case .preset: o.preset = try spec.preset(v)
+    case .h264Out: o.h264Out = v
+    case .help:
+      let names = optionTable.filter { $0.commands.contains(.probe) && $0.key != .help }.map { $0.name }
+      throw OptionError("probe takes " + names.joined(separator: ", "))
+    default: throw OptionError(spec.name + " is not an option of probe")
     }
-    switch arg {
-    case "--source": o.source = try sourceOption(try val())
-    case "--rpicam-args": o.rpicamArgs = try rpicamArgsOption(try val())
-    case "--size": (o.width, o.height) = try sizeOption(try val())
-    case "--fps": o.fps = try fpsOption(try val())
-    case "--frames":
-      let s = try val()
-      guard let n = parseDecimal(s), n >= 1, n <= 100_000 else {
-        throw OptionError("--frames must be a whole number from 1 to 100000, not '\(s)'")
-      }
-      o.frames = n
-    case "--format": o.format = try formatOption(try val())
-    case "--bitrate": o.bitrate = try bitrateOption(try val())
-    case "--preset": o.preset = try presetOption(try val())
-    case "--h264-out": o.h264Out = try val()
-    case "-h", "--help":
-      throw OptionError("probe takes --source, --frames, --size, --fps, --format, --bitrate, --preset, --h264-out, --rpicam-args")
-    default:
-      throw OptionError("probe: unknown option '\(arg)'")
-    }
-    i += 1
   }
   if !o.rpicamArgs.isEmpty && o.source != "rpicam" { throw OptionError("--rpicam-args goes with --source rpicam") }
   return o
@@ -79,26 +67,14 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
 /// Parses the arguments after "devices": only `--json`. Returns whether JSON was asked for.
 public func parseDevicesOptions(_ args: [String]) throws(OptionError) -> Bool {
   var json = false
-  for a in args {
-    guard a == "--json" else { throw OptionError("devices: unknown option '\(a)' (only --json)") }
+  var reader = ArgumentReader(args, command: .devices)
+  while let a = try reader.next() {
+    guard case .option(let spec, _) = a, spec.key == .json else {
+      throw OptionError("devices: unknown option '" + args[reader.index] + "' (only --json)")
+    }
     json = true
   }
   return json
-}
-
-/// "640x480" → (640, 480): even numbers, 16...7680 x 16...4320.
-func parseSizeOption(_ s: String) -> (Int, Int)? {
-  let parts = s.asciiLowercased.splitASCII(UInt8(ascii: "x"))
-  guard parts.count == 2, let w = parseDecimal(parts[0], max: 7680), let h = parseDecimal(parts[1], max: 4320),
-    w >= 16, h >= 16, w % 2 == 0, h % 2 == 0
-  else { return nil }
-  return (w, h)
-}
-
-
-func pixelFormatOptionError(_ s: String) -> String {
-  "--format must be one of " + V4L2PixelLayout.supported.map { $0.text }.joined(separator: ", ") + " (I420 = YU12), not '"
-    + s + "'"
 }
 
 /// The percentile `p` (0...100) of sorted values, nearest rank.

@@ -63,7 +63,7 @@ import Wire
   }
 
   @Test func helpTellsTheForwardOptions() {
-    for word in ["--forward URL", "srtp://HOST:PORT", "--forward-key KEY", "--forward-keyframe-interval N", "no names", "forward)"] {
+    for word in ["--forward URL", "srtp://HOST:PORT", "--forward-key KEY", "--forward-keyframe-interval N", "no names", "everyone (repeatable)"] {
       #expect(helpText.contains(word), "help lacks \(word)")
     }
   }

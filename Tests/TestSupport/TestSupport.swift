@@ -70,3 +70,16 @@ public func fixturePath(_ name: String) throws -> String {
 public func fixture(_ name: String) throws -> String {
   try String(contentsOfFile: try fixturePath(name), encoding: .utf8)
 }
+
+/// The path of `relative` (e.g. "board/rtcam.conf") in the repository: found like the fixtures,
+/// walking up from this file to the folder that holds Package.swift.
+public func repositoryPath(_ relative: String) throws -> String {
+  var dir = URL(fileURLWithPath: #filePath).resolvingSymlinksInPath().deletingLastPathComponent()
+  for _ in 0..<6 {
+    if FileManager.default.fileExists(atPath: dir.appendingPathComponent("Package.swift").path) {
+      return dir.appendingPathComponent(relative).standardizedFileURL.path
+    }
+    dir = dir.deletingLastPathComponent()
+  }
+  throw FixtureError.notFound(relative)
+}
