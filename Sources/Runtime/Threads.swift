@@ -63,3 +63,44 @@ final class Transfer<Value>: @unchecked Sendable {
     return v
   }
 }
+
+/// A pthread mutex and condition variable: one thread sleeps in `wait(until:)` until another,
+/// having changed what the condition reads, calls `notify`. Nothing is allocated after `init`.
+///
+/// `@unchecked Sendable`: the pthread objects are made for use from several threads; the
+/// condition itself must read thread-safe state (an `Atomic`).
+final class Wakeup: @unchecked Sendable {
+  let mutex: UnsafeMutablePointer<pthread_mutex_t>
+  let cond: UnsafeMutablePointer<pthread_cond_t>
+
+  init() {
+    mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    mutex.initialize(to: pthread_mutex_t())
+    pthread_mutex_init(mutex, nil)
+    cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    cond.initialize(to: pthread_cond_t())
+    pthread_cond_init(cond, nil)
+  }
+
+  deinit {
+    pthread_cond_destroy(cond)
+    pthread_mutex_destroy(mutex)
+    cond.deallocate()
+    mutex.deallocate()
+  }
+
+  /// Blocks until `ready()` is true. The check and the sleep happen under the mutex, and `notify`
+  /// takes it, so a change made before `notify` is never missed.
+  func wait(until ready: () -> Bool) {
+    pthread_mutex_lock(mutex)
+    while !ready() { pthread_cond_wait(cond, mutex) }
+    pthread_mutex_unlock(mutex)
+  }
+
+  /// Wakes the waiting thread (call after changing what its condition reads).
+  func notify() {
+    pthread_mutex_lock(mutex)
+    pthread_cond_signal(cond)
+    pthread_mutex_unlock(mutex)
+  }
+}
