@@ -496,8 +496,9 @@ def fmt(v, spec="%.1f"):
 
 def table(res):
     lines = []
-    lines.append("| clip | server | CPU % of a core | RSS MB | first frame ms | capture->receive ms p50 / p95 | decoded fps | received kbit/s |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    if res["compare"]:
+        lines.append("| clip | server | CPU % of a core | RSS MB | first frame ms | capture->receive ms p50 / p95 | decoded fps | received kbit/s |")
+        lines.append("|---|---|---|---|---|---|---|---|")
     for clip in ("pattern", "camera"):
         c = res["compare"].get(clip)
         if not c:
@@ -509,16 +510,18 @@ def table(res):
                 fmt(x["latency_ms_p50"], "%.0f"), fmt(x["latency_ms_p95"], "%.0f"), fmt(x["fps"]), fmt(x["kbit_s"], "%.0f")))
         lines.append("| %s | **rtcam / aiortc** | **%.2fx** | %.2fx | | | | |" % (clip, c["cpu_ratio"], c["rss_ratio"]))
     if res.get("viewers"):
-        lines.append("")
+        if lines:
+            lines.append("")
         lines.append("| rtcam viewers (camera clip) | CPU % of a core | RSS MB |")
         lines.append("|---|---|---|")
         for n, x in res["viewers"].items():
             lines.append("| %s (%d connected) | %.1f | %.1f |" % (n, x["connected"], x["cpu_pct"], x["rss_mb"]))
     if res.get("mjpeg"):
         x = res["mjpeg"]
-        lines.append("")
+        if lines:
+            lines.append("")
         lines.append("| rtcam, camera clip, 1 viewer | capture->receive ms p50 / p95 | p95 per window | decoded fps | "
-                     "MJPEG parts/s | CPU %% of a core | encode p95 ms (/status) |")
+                     "MJPEG parts/s | CPU % of a core | encode p95 ms (/status) |")
         lines.append("|---|---|---|---|---|---|---|")
         for key, label in (("without", "without a /stream.mjpg client"), ("with", "with a /stream.mjpg client")):
             y = x[key]
@@ -531,7 +534,8 @@ def table(res):
                          fmt(x["difference_ms_p95"], "%+.0f"), fmt(x["noise_ms"], "%.0f"),
                          "within the noise" if x["within_noise"] else "NOT within the noise"))
     if res.get("presets"):
-        lines.append("")
+        if lines:
+            lines.append("")
         lines.append("| clip/preset @ %d kbit/s | encode ms p50 / p95 | kbit/s | PSNR Y dB | vs before dB | PSNR YUV dB |" % (res["config"]["bitrate"] // 1000))
         lines.append("|---|---|---|---|---|---|")
         for k, x in res["presets"].items():
@@ -541,7 +545,8 @@ def table(res):
                      "the presets through rtcam probe --preset P --h264-out; all decoded by OpenH264)")
     if res.get("sizes"):
         s = res["sizes"]
-        lines.append("")
+        if lines:
+            lines.append("")
         if "bytes" in s:
             lines.append("binary sizes (%s): %s" % (s["tool"], ", ".join("%s %d bytes" % kv for kv in s["bytes"].items())))
         else:
@@ -630,7 +635,7 @@ def write_docs(path, text, res, parts):
     if doc.count(BEGIN) != 1 or doc.count(END) != 1 or doc.index(BEGIN) > doc.index(END):
         raise RuntimeError("%s: expected one %s line before one %s line" % (path, BEGIN, END))
     c = res["config"]
-    head = ("Written by `tools/bench` (parts: %s; %g s windows, %d round(s)) on %s, %s; rtcam %s; load average "
+    head = ("Written by `tools/bench` (parts: %s; %g s windows, %d round(s)) on %s, %s; `rtcam --version`: %s; load average "
             "%.2f before, %.2f after." % (", ".join(parts), c["window_s"], c["rounds"], c["date"], c["machine"],
                                             c["rtcam_version"], c["load_before"][0], c["load_after"][0]))
     before, rest = doc.split(BEGIN, 1)
