@@ -207,6 +207,7 @@ func startRunner<S: FrameSource & SendableMetatype>(bitrate: Int, preset: Encode
 /// takes `settings`' bitrate and preset, the size and rate of the source.
 func startCapture<S: FrameSource & SendableMetatype>(_ source: Transfer<S>, settings: EncoderSettings, shared: CaptureShared) -> Bool {
   startRunner(bitrate: settings.bitrate, preset: settings.preset, shared: shared) {
+    // no name: with `.never` and no run lines the supervisor logs nothing (the core logs a failure)
     SourceKind<S>(name: "", policy: .never, announcesRuns: false, open: { () throws(CaptureError) -> S in source.take() })
   }
 }
