@@ -25,13 +25,73 @@ struct SourceKind<S: FrameSource> {
   var counters: (S) -> String = { _ in "" }
 }
 
-/// The body of a capture thread. What to publish and log, and when to try again, is
-/// `CameraSupervisor`'s decision (App); when to encode and whether a keyframe is owed is
-/// `EncodePolicy`'s. This class opens, captures, encodes, sleeps between attempts and carries
-/// their decisions out. Lives on its capture thread only.
+/// The body of a capture thread: opens the source, streams, and between attempts waits as the
+/// supervisor says. Generic over the source only where it must be (opening and reading frames);
+/// everything else is `CaptureWork`, one copy in the binary for every kind of source. Lives on
+/// its capture thread only.
 final class CaptureRunner<S: FrameSource> {
-  let shared: CaptureShared
   let kind: SourceKind<S>
+  let work: CaptureWork
+
+  init(_ kind: SourceKind<S>, bitrate: Int, preset: EncoderPreset = .default, shared: CaptureShared) {
+    self.kind = kind
+    work = CaptureWork(
+      supervisor: CameraSupervisor(name: kind.name, noun: kind.noun, policy: kind.policy, announcesRuns: kind.announcesRuns),
+      bitrate: bitrate, preset: preset, shared: shared)
+  }
+
+  var gaveUp: Bool { work.gaveUp }
+
+  /// The pause before the next attempt (tests shorten it).
+  var retryNs: UInt64 {
+    get { work.supervisor.retryNs }
+    set {
+      work.supervisor.policy = .fixed(newValue)
+      work.supervisor.retryNs = newValue
+    }
+  }
+
+  func run() {
+    defer { work.finish() }
+    while !work.stopped && !work.gaveUp {
+      streamOnce()
+      if work.stopped || work.gaveUp { break }
+      work.waitBeforeRetry()
+    }
+  }
+
+  /// One attempt: opens the source and streams until it fails or the server stops. The source
+  /// (and with it the device or program) is closed on return.
+  func streamOnce() {
+    var source: S
+    do { source = try kind.open() } catch {
+      if work.stopped { return }
+      work.failed(.capture(error))
+      return
+    }
+    guard let enc = work.started(SourceFormat(width: source.width, height: source.height, fps: source.fps),
+      details: source.description + kind.details(source))
+    else { return }
+    var count: UInt64 = 0
+    while !work.stopped {
+      let frame: FrameView
+      do { frame = try work.shared.timedNextFrame(&source) } catch {
+        if work.stopped { return }  // the source (a program: stopped and reaped) goes with this call
+        work.ended(error, counters: kind.counters(source))
+        return
+      }
+      count += 1
+      guard work.process(frame, encoder: enc) else { return }
+      if kind.announcesRuns && count % 900 == 0 { log(.debug, "source " + kind.name + ": " + kind.counters(source)) }
+    }
+  }
+}
+
+/// What a capture thread does that does not depend on the kind of source: carry out the
+/// supervisor's decisions (`CameraSupervisor`, App), keep the encoder, and per frame hand stills
+/// to the JPEG thread and encode into the ring as `EncodePolicy` (App) decides.
+final class CaptureWork {
+  let shared: CaptureShared
   let bitrate: Int
   let preset: EncoderPreset
   var supervisor: CameraSupervisor
@@ -43,23 +103,12 @@ final class CaptureRunner<S: FrameSource> {
   /// An access unit did not fit a ring slot (logged once).
   var oversizeLogged = false
 
-  init(_ kind: SourceKind<S>, bitrate: Int, preset: EncoderPreset = .default, shared: CaptureShared) {
-    self.kind = kind
-    self.supervisor = CameraSupervisor(name: kind.name, noun: kind.noun, policy: kind.policy,
-      announcesRuns: kind.announcesRuns)
+  init(supervisor: CameraSupervisor, bitrate: Int, preset: EncoderPreset, shared: CaptureShared) {
+    self.supervisor = supervisor
     self.bitrate = bitrate
     self.preset = preset
     self.shared = shared
     self.stills = StillThread(shared: shared)
-  }
-
-  /// The pause before the next attempt (tests shorten it).
-  var retryNs: UInt64 {
-    get { supervisor.retryNs }
-    set {
-      supervisor.policy = .fixed(newValue)
-      supervisor.retryNs = newValue
-    }
   }
 
   var stopped: Bool { shared.stopped }
@@ -78,79 +127,73 @@ final class CaptureRunner<S: FrameSource> {
     }
   }
 
-  func run() {
-    defer {
-      stills.stop()
-      shared.captureEnded.store(true, ordering: .releasing)
-    }
-    while !stopped && !gaveUp {
-      streamOnce()
-      if stopped || gaveUp { break }
-      // wait before the next attempt, in short steps so a stop is noticed
-      let until = rtc_monotonic_ns() &+ supervisor.retryNs
-      while !stopped {
-        let now = rtc_monotonic_ns()
-        if now >= until { break }
-        sleepUntilMonotonic(min(until, now &+ 100_000_000))
-      }
-    }
-    // a source given up on keeps showing why
-    if !gaveUp { shared.source.publish(.stopped) }
+  /// Opening the source or starting its encoder failed.
+  func failed(_ error: SourceError) { perform(supervisor.failed(error, now: rtc_monotonic_ns())) }
+
+  /// Capturing stopped with `error` after `counters`.
+  func ended(_ error: CaptureError, counters: String) {
+    perform(supervisor.ended(error, counters: counters, now: rtc_monotonic_ns()))
   }
 
-  /// One attempt: opens the source and streams until it fails or the server stops. The source
-  /// (and with it the device or program) is closed on return.
-  func streamOnce() {
-    var source: S
-    do { source = try kind.open() } catch {
-      if stopped { return }
-      perform(supervisor.failed(.capture(error), now: rtc_monotonic_ns()))
-      return
-    }
-    guard let enc = encoder(for: source) else { return }
+  /// The source is open: the encoder for its format (nil, the failure carried out, if it cannot
+  /// start), a keyframe owed for its first frame, and the state published.
+  func started(_ format: SourceFormat, details: String) -> H264Encoder? {
+    guard let enc = encoder(for: format) else { return nil }
     // a (re)started stream begins with a keyframe so viewers can decode at once
     shared.encodePolicy.restarted()
-    perform(supervisor.streaming(SourceFormat(width: source.width, height: source.height, fps: source.fps),
-      details: source.description + kind.details(source), now: rtc_monotonic_ns()))
+    perform(supervisor.streaming(format, details: details, now: rtc_monotonic_ns()))
+    return enc
+  }
 
-    var count: UInt64 = 0
+  /// The pause the supervisor asked for before the next attempt, in short steps so a stop is
+  /// noticed.
+  func waitBeforeRetry() {
+    let until = rtc_monotonic_ns() &+ supervisor.retryNs
     while !stopped {
-      let frame: FrameView
-      do { frame = try shared.timedNextFrame(&source) } catch {
-        if stopped { return }  // the source (a program: stopped and reaped) goes with this call
-        perform(supervisor.ended(error, counters: kind.counters(source), now: rtc_monotonic_ns()))
-        return
-      }
-      count += 1
-      rtc_frame_mark()
-      shared.counting.frameCaptured()
-      stills.offer(frame)
-      do { try encodeAndPublish(frame, encoder: enc) } catch {
-        encoder = nil
-        perform(supervisor.failed(.encoder(error), now: rtc_monotonic_ns()))
-        return
-      }
-      if kind.announcesRuns && count % 900 == 0 { log(.debug, "source " + kind.name + ": " + kind.counters(source)) }
+      let now = rtc_monotonic_ns()
+      if now >= until { break }
+      sleepUntilMonotonic(min(until, now &+ 100_000_000))
     }
   }
 
-  /// The encoder for `source`: the one kept from the last run if the size and rate are the same,
-  /// else a new one. nil (the failure performed) if it cannot start.
-  func encoder(for source: S) -> H264Encoder? {
-    let fps = min(max(source.fps, 1), 120)
-    if let e = encoder, e.settings.width != source.width || e.settings.height != source.height || e.settings.fps != fps {
+  /// The thread ends: the JPEG thread with it; a source given up on keeps showing why.
+  func finish() {
+    if !gaveUp { shared.source.publish(.stopped) }
+    stills.stop()
+    shared.captureEnded.store(true, ordering: .releasing)
+  }
+
+  /// The encoder for `format`: the one kept from the last run if the size and rate are the same,
+  /// else a new one. nil (the failure carried out) if it cannot start.
+  func encoder(for format: SourceFormat) -> H264Encoder? {
+    let fps = min(max(format.fps, 1), 120)
+    if let e = encoder, e.settings.width != format.width || e.settings.height != format.height || e.settings.fps != fps {
       encoder = nil
     }
     if encoder == nil {
       do {
-        encoder = try H264Encoder(EncoderSettings(width: source.width, height: source.height, fps: fps, bitrate: bitrate,
+        encoder = try H264Encoder(EncoderSettings(width: format.width, height: format.height, fps: fps, bitrate: bitrate,
           preset: preset))
       } catch {
-        perform(supervisor.failed(.encoder(error), now: rtc_monotonic_ns()))
+        failed(.encoder(error))
         return nil
       }
     }
     return encoder
+  }
+
+  /// One captured frame: counted, offered to the JPEG thread, encoded and published. False (the
+  /// failure carried out, the encoder dropped) when the encoder failed.
+  func process(_ frame: FrameView, encoder enc: H264Encoder) -> Bool {
+    rtc_frame_mark()
+    shared.counting.frameCaptured()
+    stills.offer(frame)
+    do { try encodeAndPublish(frame, encoder: enc) } catch {
+      encoder = nil
+      failed(.encoder(error))
+      return false
+    }
+    return true
   }
 
   /// Encodes one captured frame (unless nobody watches, as the policy decides) straight into a
