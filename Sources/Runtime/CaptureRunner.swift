@@ -82,7 +82,7 @@ final class CaptureRunner<S: FrameSource> {
       }
       count += 1
       guard work.process(frame, encoder: enc) else { return }
-      if kind.announcesRuns && count % 900 == 0 { log(.debug, "source " + kind.name + ": " + kind.counters(source)) }
+      if kind.announcesRuns && count % 900 == 0 { work.logProgress(name: kind.name, counters: kind.counters(source)) }
     }
   }
 }
@@ -144,6 +144,9 @@ final class CaptureWork {
     perform(supervisor.streaming(format, details: details, now: rtc_monotonic_ns()))
     return enc
   }
+
+  /// Every 900 frames of a source whose runs are logged: its counters, at debug level.
+  func logProgress(name: String, counters: String) { log(.debug, "source " + name + ": " + counters) }
 
   /// The pause the supervisor asked for before the next attempt, in short steps so a stop is
   /// noticed.
@@ -238,9 +241,12 @@ final class CaptureWork {
 /// thread started.
 func startRunner<S: FrameSource & SendableMetatype>(bitrate: Int, preset: EncoderPreset, shared: CaptureShared,
                                  _ make: @escaping @Sendable () -> SourceKind<S>) -> Bool {
-  let ok = startThread {
-    CaptureRunner(make(), bitrate: bitrate, preset: preset, shared: shared).run()
-  }
+  startCaptureThread { CaptureRunner(make(), bitrate: bitrate, preset: preset, shared: shared).run() }
+}
+
+/// Starts a capture thread running `body`, logging when the system refuses.
+func startCaptureThread(_ body: @escaping @Sendable () -> Void) -> Bool {
+  let ok = startThread(body)
   if !ok { log(.error, "THREAD_FAILED: cannot start the capture thread") }
   return ok
 }

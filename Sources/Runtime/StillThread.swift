@@ -11,23 +11,29 @@ import Wire
 /// The JPEG side of one capture thread. The capture thread calls `offer` for every frame and
 /// `stop` when it ends; the JPEG thread (started on the first JPEG wanted) runs `run`.
 ///
+/// The JPEG thread sleeps in read(2) on a pipe; the capture thread writes one byte after each
+/// change of `state` the JPEG thread must see (a picture queued, stop). A pipe rather than a
+/// condition variable: no allocation either, and nothing more linked into the static binary.
+///
 /// `@unchecked Sendable`: `picture`, `work` and `captureTimeNs` are written by the capture thread
 /// only while `state` is `idle` and read by the JPEG thread only while it is `queued`; the state
 /// moves idle -> queued with a release store after the writes (capture thread) and queued -> idle
 /// with a release exchange after the reads (JPEG thread), each side loading it with acquire. The
-/// capture thread alone touches `policy` and `thread`; the JPEG thread alone `encoder` and
-/// `failures` (or the capture thread, while no JPEG thread could be started).
+/// capture thread alone touches `policy`, `thread` and the pipe's write end (set before the JPEG
+/// thread starts, as is the read end, which that thread alone uses after); the JPEG thread alone
+/// `encoder` and `failures` (or the capture thread, while no JPEG thread could be started).
 final class StillThread: @unchecked Sendable {
   static let idle = 0, queued = 1, stopping = 2
   let state = Atomic<Int>(StillThread.idle)
-  let wakeup = Wakeup()
+  var wakeRead: Int32 = -1
+  var wakeWrite: Int32 = -1
   let shared: CaptureShared
   /// The frame to encode, in libjpeg's layout (allocated once per frame size).
   let picture = JpegPicture()
   var work = StillWork(quality: 0, forStream: false, forSnapshot: false)
   var captureTimeNs: UInt64 = 0
   var policy: StillPolicy
-  enum ThreadState { case notStarted, running, failed }
+  enum ThreadState { case notStarted, running, failed, stopped }
   var thread = ThreadState.notStarted
   var encoder: JpegEncoder? = nil
   var failures = 0
@@ -59,30 +65,51 @@ final class StillThread: @unchecked Sendable {
       return
     }
     state.store(StillThread.queued, ordering: .releasing)
-    wakeup.notify()
+    wakeJpegThread()
   }
 
   /// Capture thread, when it ends: the JPEG thread finishes what it has and ends.
   func stop() {
     state.store(StillThread.stopping, ordering: .releasing)
-    wakeup.notify()
+    guard case .running = thread else { return }
+    wakeJpegThread()
+    close(wakeWrite)  // the JPEG thread reads the byte before the end of the pipe
+    thread = .stopped
+  }
+
+  func wakeJpegThread() {
+    var one: UInt8 = 1
+    _ = rtc_write_all(wakeWrite, &one, 1)
   }
 
   func startIfNeeded() {
     guard case .notStarted = thread else { return }
-    if startThread({ self.run() }) {
-      thread = .running
-    } else {
-      thread = .failed
-      log(.error, "THREAD_FAILED: cannot start the JPEG thread; JPEGs are encoded on the capture thread")
+    var fds: [Int32] = [-1, -1]
+    if pipe(&fds) == 0 {
+      wakeRead = fds[0]
+      wakeWrite = fds[1]
+      if startThread({ self.run() }) {
+        thread = .running
+        return
+      }
+      close(wakeRead)
+      close(wakeWrite)
     }
+    thread = .failed
+    log(.error, "THREAD_FAILED: cannot start the JPEG thread; JPEGs are encoded on the capture thread")
   }
 
-  /// The JPEG thread: encodes each queued picture until `stop`.
+  /// The JPEG thread: encodes each queued picture until `stop` (or the pipe's end).
   func run() {
+    defer { close(wakeRead) }
+    var byte: UInt8 = 0
     while true {
-      wakeup.wait { state.load(ordering: .acquiring) != StillThread.idle }
-      if state.load(ordering: .acquiring) == StillThread.stopping { return }
+      let n = read(wakeRead, &byte, 1)
+      if n < 0 && rtc_errno() == EINTR { continue }
+      if n <= 0 { return }
+      let s = state.load(ordering: .acquiring)
+      if s == StillThread.stopping { return }
+      guard s == StillThread.queued else { continue }
       encodeQueued()
       // back to idle, unless the capture thread asked to stop meanwhile
       _ = state.compareExchange(expected: StillThread.queued, desired: StillThread.idle, ordering: .acquiringAndReleasing)
