@@ -121,8 +121,11 @@ public final class H264Encoder {
   {
     output.removeAll(keepingCapacity: true)
     guard let au = try run(frame, forceKeyframe: forceKeyframe) else { return nil }
-    output.append(contentsOf: repeatElement(0, count: au.size))
-    output.withUnsafeMutableBytes { b in if let base = b.baseAddress { copyAccessUnit(to: base) } }
+    forEachNal { nal in
+      let start = output.count
+      output.append(contentsOf: nal)
+      output.withUnsafeMutableBytes { conformSps(UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + nal.count)])) }
+    }
     return EncodedFrame(isKeyframe: au.isKeyframe, length: au.size, captureTimeNs: frame.captureTimeNs,
       sequence: frame.sequence)
   }

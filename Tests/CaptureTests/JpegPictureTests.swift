@@ -54,7 +54,8 @@ import TestSupport
   @Test func aPictureEncodesToTheSameJpegAsTheFrame() throws {
     var pattern = TestPattern(width: 150, height: 100, fps: 30, clock: FakeTime().clock, paced: false)
     let frame = try pattern.nextFrame()
-    let fromFrame = Array(try JpegEncoder().encode(frame, quality: 70))
+    let byFrame = try JpegEncoder()  // the bytes live in the encoder: keep it while they are read
+    let fromFrame = Array(try byFrame.encode(frame, quality: 70))
     let p = JpegPicture()
     p.copy(from: frame)
     let e = try JpegEncoder()
