@@ -99,9 +99,14 @@ final class StillThread: @unchecked Sendable {
     log(.error, "THREAD_FAILED: cannot start the JPEG thread; JPEGs are encoded on the capture thread")
   }
 
+  /// How many nice levels the JPEG thread runs below the capture thread and the network loop: when
+  /// the CPU is short, stills (best effort: a stream client skips frames) yield to the WebRTC path.
+  static let niceIncrement: Int32 = 10
+
   /// The JPEG thread: encodes each queued picture until `stop` (or the pipe's end).
   func run() {
     defer { close(wakeRead) }
+    _ = rtc_thread_lower_priority(StillThread.niceIncrement)
     var byte: UInt8 = 0
     while true {
       let n = read(wakeRead, &byte, 1)
