@@ -161,7 +161,7 @@ final class EventLoop {
       updateSourceStatus()
       takeStageWindow(now: rtc_monotonic_ns())
       // a forward is a consumer too: the encoder runs while one is configured
-      shared.viewers.store(core.connectedCount + forwards.count, ordering: .relaxed)
+      shared.setConsumers(core.connectedCount + forwards.count)
       notifier?.tick(now: rtc_monotonic_ns())
     }
     perform(http.closeAll())
@@ -198,12 +198,13 @@ final class EventLoop {
   /// Copies the capture thread's counters into /status and hands a new source state to the core.
   func updateSourceStatus() {
     var s = core.sourceStatus
-    s.framesCaptured = shared.framesCaptured.load(ordering: .relaxed)
-    s.framesEncoded = shared.framesEncoded.load(ordering: .relaxed)
-    s.keyframes = shared.keyframes.load(ordering: .relaxed)
-    s.bytesEncoded = shared.bytesEncoded.load(ordering: .relaxed)
-    s.framesDropped = shared.ring.dropped.load(ordering: .relaxed)
-    s.framesIdle = shared.framesIdle.load(ordering: .relaxed)
+    let c = shared.counters()
+    s.framesCaptured = c.framesCaptured
+    s.framesEncoded = c.framesEncoded
+    s.keyframes = c.keyframes
+    s.bytesEncoded = c.bytesEncoded
+    s.framesDropped = c.framesDropped
+    s.framesIdle = c.framesIdle
     core.sourceStatus = s
     var st = core.stillStatus
     st.streamClients = http.streamClients
@@ -337,9 +338,9 @@ final class EventLoop {
       case .answered(let status):
         core.metrics.countResponse(status: status)
       case .snapshotWanted(let quality):
-        shared.snapshotQuality.store(quality, ordering: .relaxed)
+        shared.setSnapshotQuality(quality)
       case .streamClients(let n):
-        shared.streamClients.store(n, ordering: .relaxed)
+        shared.setStreamClients(n)
       case .streamStarted(let fd):
         // a few 640x480 parts; the kernel may round it (Linux doubles what it is given)
         var size: Int32 = 128 * 1024

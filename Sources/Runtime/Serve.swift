@@ -130,8 +130,8 @@ public func serve(_ o: ServeOptions) -> Int32 {
   let shared = CaptureShared(ring: ring, wakeFd: wake[1], stillOptions: o.stills)
   let core = ServerCore(options: o, certificate: cert, random: random, candidates: candidates, now: now0)
   core.logger = { level, msg in log(level, msg()) }
-  core.requestKeyframe = { shared.keyframeRequested.store(true, ordering: .releasing) }
-  core.encodeTimes = { shared.encodeTimes.snapshot }
+  core.requestKeyframe = { shared.requestKeyframe() }
+  core.encodeTimes = { shared.counters().encodeTimes }
   core.startedUnixNs = rtc_realtime_ns()
   core.sourceStatus.spec = spec.description
   core.sourceStatus.bitrate = o.bitrate
@@ -204,7 +204,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
   loop.notifier = notifier
   loop.run()
   notifier?.send(ServiceNotify.stopping)
-  shared.stop.store(true, ordering: .releasing)
+  shared.stop()
   switch spec {
   case .exec, .rpicam:
     // the program gets SIGTERM, then SIGKILL after 2 s, and is reaped before rtcam exits

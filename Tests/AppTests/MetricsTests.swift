@@ -45,7 +45,10 @@ import Wire
     core.sourceStatus.framesCaptured = 90
     core.sourceStatus.framesEncoded = 60
     core.sourceStatus.state = .running(SourceFormat(width: 640, height: 480, fps: 30))
-    core.encodeTimes = { EncodeTimes(buckets: [0, 2, 5, 1, 0, 0, 0, 0, 1], sumNs: 25_500_000) }
+    var times = EncodeTimes(sumNs: 25_500_000)
+    for (i, n) in [0, 2, 5, 1, 0, 0, 0, 0, 1].enumerated() { times[i] = UInt64(n) }
+    let fixed = times
+    core.encodeTimes = { fixed }
     let r = core.handle(request("GET", "/metrics"), now: 1, send: noSend)
     #expect(r.status == 200)
     #expect(r.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")

@@ -289,7 +289,7 @@ import Wire
     #expect(sc.peer.stats.framesSent == 0)
 
     // What the loop does on keyframeNeeded: ask the encoder for an IDR.
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     var model = ParameterSetModel()
     var expected: [[UInt8]] = []
     var captureTimes: [UInt64] = []
@@ -364,7 +364,7 @@ import Wire
     expectSameBytes(sc.accessUnits, [model.expected(for: first.au)], "access units")
 
     // A later IDR handed over without its SPS and PPS.
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     sc.now += 33 * Self.ms
     let second = try feed.next()
     #expect(second.isKeyframe)
@@ -813,7 +813,7 @@ import Wire
     try sc.connect()
     var idrs = 0
     for i in 0..<40 {
-      if i % 8 == 0 { feed.encoder.requestKeyframe() }  // several IDRs, each with its own SPS
+      if i % 8 == 0 { feed.requestKeyframe() }  // several IDRs, each with its own SPS
       sc.now += 33 * PeerScenarioTests.ms
       let f = try feed.next()
       if f.isKeyframe { idrs += 1 }
@@ -894,9 +894,8 @@ import Wire
     for _ in 0..<10 { _ = try enc.encode(try src.nextFrame(), into: &out) }
     for i in 0..<10 {
       let frame = try src.nextFrame()
-      if i == 5 { enc.requestKeyframe() }
       alloc_counter_begin()
-      let e = try enc.encode(frame, into: &out)
+      let e = try enc.encode(frame, forceKeyframe: i == 5, into: &out)
       let n = alloc_counter_end()
       #expect(n == 0, "allocations for one encode")
       #expect(e != nil)
