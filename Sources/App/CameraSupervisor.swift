@@ -56,6 +56,10 @@ public struct CameraSupervisor: Sendable {
   /// "camera" or "source", for the log ("camera running: ...").
   public let noun: String
   public var policy: RestartPolicy
+  /// Whether starts and ends of a run are logged ("camera running: ...", "source ... ended after
+  /// ..."). Off for the test pattern and Y4M files, which are opened once and say what they are in
+  /// the start-up log.
+  public let announcesRuns: Bool
   /// Pause before the next attempt (set after each failure).
   public var retryNs: UInt64
   /// The failure last logged: each change is logged once, not every attempt.
@@ -67,10 +71,12 @@ public struct CameraSupervisor: Sendable {
   /// When the current run started streaming (monotonic ns), while it streams.
   var streamingSince: UInt64? = nil
 
-  public init(name: String, noun: String = "camera", policy: RestartPolicy = .fixed(2_000_000_000)) {
+  public init(name: String, noun: String = "camera", policy: RestartPolicy = .fixed(2_000_000_000),
+              announcesRuns: Bool = true) {
     self.name = name
     self.noun = noun
     self.policy = policy
+    self.announcesRuns = announcesRuns
     switch policy {
     case .fixed(let ns): retryNs = ns
     case .backoff(let b): retryNs = b.nextNs
@@ -120,12 +126,14 @@ public struct CameraSupervisor: Sendable {
     lastLogged = nil
     lostMessage = nil
     streamingSince = now
+    guard announcesRuns else { return [.publish(.running(format))] }
     return [.publish(.running(format)), .log(.info, word + details)]
   }
 
   /// Capturing stopped with `error` at `now` after `counters` ("N frames, D dropped, ...").
   public mutating func ended(_ error: CaptureError, counters: String, now: UInt64 = 0) -> [CameraAction] {
     if case .cameraLost(let m) = error { lostMessage = m }
+    guard announcesRuns else { return failed(.capture(error), now: now) }
     return [.log(.info, "source " + name + " ended after " + counters)] + failed(.capture(error), now: now)
   }
 }

@@ -48,21 +48,6 @@ public enum ConnectionEvent {
   case gone(ConnectionID)
 }
 
-/// What the capture side has counted, handed to the core every loop turn (plain fields: taking
-/// it allocates nothing).
-public struct CaptureCounters: Equatable, Sendable {
-  public var framesCaptured: UInt64 = 0
-  public var framesEncoded: UInt64 = 0
-  public var keyframes: UInt64 = 0
-  public var bytesEncoded: UInt64 = 0
-  /// Encoded frames dropped because the network loop fell behind (the ring was full).
-  public var framesDropped: UInt64 = 0
-  /// Frames captured while nobody watched (not encoded).
-  public var framesIdle: UInt64 = 0
-  public var encodeTimes = EncodeTimes()
-  public init() {}
-}
-
 /// The source as /status shows it: what it is, its state and the last known picture format.
 public struct SourceStatus: Equatable, Sendable {
   public var spec = ""

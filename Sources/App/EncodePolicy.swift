@@ -1,5 +1,6 @@
 // When the capture thread encodes, and when the next frame must be a keyframe: the policy without
 // the thread. The runtime asks it once per captured frame (no allocation).
+import Synchronization
 
 /// What to do with one captured frame.
 public enum FrameDecision: Equatable, Sendable {
@@ -9,32 +10,47 @@ public enum FrameDecision: Equatable, Sendable {
   case encode(keyframe: Bool)
 }
 
-/// The keyframe and idle policy of the encoder, kept by the capture thread.
-public struct EncodePolicy: Equatable, Sendable {
-  /// A keyframe is owed: at start, after a stretch without viewers, after a frame was lost on
-  /// our side, or because a viewer asked (joined, PLI, FIR).
-  public private(set) var keyframeOwed = true
+/// The keyframe and idle policy of the encoder: the one place that knows whether a keyframe is
+/// owed. It is owed at start, after a restart of the source, after a stretch without viewers,
+/// after a frame was lost on our side, and when a viewer or forward asks (joined, PLI, FIR); it
+/// stays owed until an IDR is actually produced (the rate control may skip the forced frame, an
+/// encode may fail) and published.
+///
+/// The capture thread calls `frame`, `produced`, `frameLost` and `restarted`; any thread may
+/// call `requestKeyframe`. `Sendable`: the one piece of state is an `Atomic`. A request that
+/// arrives while an IDR is being encoded may be settled by that IDR: it is published after the
+/// request was made, so the viewer that asked receives it.
+public final class EncodePolicy: Sendable {
+  let owed = Atomic<Bool>(true)
 
   public init() {}
 
-  /// One captured frame, with the number of connected viewers and whether a viewer asked for a
-  /// keyframe since the last frame.
-  public mutating func frame(viewers: Int, keyframeRequested: Bool) -> FrameDecision {
-    if keyframeRequested { keyframeOwed = true }
+  /// Whether the next encoded frame must be an IDR.
+  public var keyframeOwed: Bool { owed.load(ordering: .acquiring) }
+
+  /// Any thread: a viewer or forward asked for a keyframe (joined, PLI, FIR).
+  public func requestKeyframe() { owed.store(true, ordering: .releasing) }
+
+  /// Capture thread: one captured frame, with the number of consumers (viewers and forwards).
+  public func frame(viewers: Int) -> FrameDecision {
     guard viewers > 0 else {
       // the next viewer must start with a keyframe anyway
-      keyframeOwed = true
+      owed.store(true, ordering: .releasing)
       return .skip
     }
-    let owed = keyframeOwed
-    keyframeOwed = false
-    return .encode(keyframe: owed)
+    return .encode(keyframe: owed.load(ordering: .acquiring))
   }
 
-  /// The encoded frame could not be handed to the network loop (the ring was full): what
-  /// follows cannot be decoded without a keyframe.
-  public mutating func frameLost() { keyframeOwed = true }
+  /// Capture thread: the encoder produced a frame that is about to be published. An IDR settles
+  /// the debt; call this before publishing, so a request made after it stays owed.
+  public func produced(keyframe: Bool) {
+    if keyframe { owed.store(false, ordering: .releasing) }
+  }
 
-  /// The source (re)started: its first frame must be a keyframe.
-  public mutating func restarted() { keyframeOwed = true }
+  /// Capture thread: an encoded frame could not be handed to the network loop (the ring was full,
+  /// or it was larger than a slot): what follows cannot be decoded without a keyframe.
+  public func frameLost() { owed.store(true, ordering: .releasing) }
+
+  /// Capture thread: the source (re)started: its first frame must be a keyframe.
+  public func restarted() { owed.store(true, ordering: .releasing) }
 }

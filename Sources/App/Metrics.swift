@@ -4,29 +4,6 @@
 import Peer
 import Wire
 
-/// Upper bounds (seconds) of the encode-time histogram buckets; the last bucket is +Inf. Chosen
-/// around a 30 fps frame budget (33 ms) on a Pi: 1 ms ... 100 ms.
-public let encodeTimeBucketBounds: [Double] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.033, 0.05, 0.1]
-
-/// Per-frame encode times as the capture thread counted them.
-public struct EncodeTimes: Equatable, Sendable {
-  /// Frames per bucket (not cumulative), `encodeTimeBucketBounds.count + 1` of them.
-  public var buckets: [UInt64]
-  public var sumNs: UInt64
-
-  public init(buckets: [UInt64] = [UInt64](repeating: 0, count: encodeTimeBucketBounds.count + 1), sumNs: UInt64 = 0) {
-    self.buckets = buckets
-    self.sumNs = sumNs
-  }
-
-  /// The bucket for one duration.
-  public static func bucket(ns: UInt64) -> Int {
-    let s = Double(ns) / 1e9
-    for (i, b) in encodeTimeBucketBounds.enumerated() where s <= b { return i }
-    return encodeTimeBucketBounds.count
-  }
-}
-
 /// What the core counts for /metrics.
 public struct MetricsCounters: Sendable {
   public var sessionsOpened: UInt64 = 0

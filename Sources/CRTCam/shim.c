@@ -1,6 +1,8 @@
 // Thin shims for what Swift cannot call: variadic functions, macros, errno, sockaddr casts.
 #define _GNU_SOURCE 1
 #include "CRTCam.h"
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 
 int rtc_errno(void) { return errno; }
@@ -258,4 +260,11 @@ int rtc_thread_start(pthread_t *thread, rtc_thread_fn fn, void *ctx) {
   int r = pthread_create(thread, NULL, rtc_thread_trampoline, c);
   if (r != 0) free(c);
   return r;
+}
+int rtc_thread_lower_priority(int increment) {
+  id_t tid = (id_t)syscall(SYS_gettid);
+  errno = 0;
+  int now = getpriority(PRIO_PROCESS, tid);
+  if (now == -1 && errno != 0) return errno;
+  return setpriority(PRIO_PROCESS, tid, now + increment) == 0 ? 0 : errno;
 }

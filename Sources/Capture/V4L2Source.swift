@@ -1,4 +1,5 @@
-// V4L2 capture, streaming part: V4L2Source, a FrameSource over a camera's mmap'd buffers.
+// V4L2 capture, streaming part: V4L2Source, a FrameSource over a camera's mmap'd buffers (opened
+// by the steps in V4L2Setup.swift; each frame made a view by V4L2Frames.swift).
 import CRTCam
 import Wire
 
@@ -40,48 +41,6 @@ public struct V4L2Stats: Equatable, Sendable {
   public var milliFps: Int? = nil
 
   public init() {}
-}
-
-/// The open stream: device, mapped buffers, conversion buffer. Torn down with the object
-/// (STREAMOFF, munmap, close), also when the camera has vanished.
-final class V4L2Stream {
-  let node: V4L2Node
-  var buffers: [(base: UnsafeMutableRawPointer, length: Int)] = []
-  var streaming = false
-  /// The buffer the last zero-copy view points into; queued again on the next `nextFrame`.
-  var held: UInt32? = nil
-  /// The I420 frame converted buffers are written to (nil for zero-copy layouts and MJPEG).
-  var slot: PlaneStorage? = nil
-  /// MJPEG only: the decoder and its planes.
-  var decoder: JpegDecoder? = nil
-  /// MJPEG frames skipped as damaged, and how many of those came in a row.
-  var damaged: UInt64 = 0
-  var damagedInARow = 0
-
-  init(node: V4L2Node) { self.node = node }
-
-  deinit {
-    if streaming {
-      var type = Int32(V4L2Const.bufTypeVideoCapture)
-      _ = node.ioctl(rtc_VIDIOC_STREAMOFF(), &type)
-    }
-    for b in buffers { _ = munmap(b.base, b.length) }
-    if !buffers.isEmpty {
-      var req = v4l2_requestbuffers()
-      req.count = 0
-      req.type = V4L2Const.bufTypeVideoCapture
-      req.memory = V4L2Const.memoryMmap
-      _ = node.ioctl(rtc_VIDIOC_REQBUFS(), &req)
-    }
-  }
-
-  func queue(_ index: UInt32) -> Int32 {
-    var b = v4l2_buffer()
-    b.index = index
-    b.type = V4L2Const.bufTypeVideoCapture
-    b.memory = V4L2Const.memoryMmap
-    return node.ioctl(rtc_VIDIOC_QBUF(), &b)
-  }
 }
 
 /// Frames from a V4L2 camera, with mmap streaming I/O:
@@ -147,138 +106,22 @@ public struct V4L2Source: FrameSource {
     let node = try V4L2Node(path: path)
     let caps = try node.capabilities()
     if let why = caps.unusableReason(path: path) { throw .notACamera(why) }
-
-    // ---- choose and set the format ----
-    let offered = node.formats()
-    let choice = try V4L2FormatChooser.choose(
-      offered, width: options.width, height: options.height, fps: options.fps, only: options.format,
-      maxMacroblocks: options.maxMacroblocks)
-    var f = v4l2_format()
-    f.type = V4L2Const.bufTypeVideoCapture
-    f.fmt.pix.width = UInt32(choice.width)
-    f.fmt.pix.height = UInt32(choice.height)
-    f.fmt.pix.pixelformat = choice.fourcc.rawValue
-    f.fmt.pix.field = V4L2Const.fieldNone
-    var e = node.ioctl(rtc_VIDIOC_S_FMT(), &f)
-    if e == EINVAL {
-      // some drivers refuse FIELD_NONE; let them pick
-      f.fmt.pix.field = V4L2Const.fieldAny
-      e = node.ioctl(rtc_VIDIOC_S_FMT(), &f)
-    }
-    if e != 0 {
-      if e == EINVAL {
-        throw .badFormat(
-          path + " refused " + choice.fourcc.text + " " + String(choice.width) + "x" + String(choice.height)
-            + " (VIDIOC_S_FMT); it offers " + V4L2FormatChooser.describe(offered))
-      }
-      throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_S_FMT", errno: e)
-    }
-    let got = FourCC(rawValue: f.fmt.pix.pixelformat)
-    guard let layout = V4L2PixelLayout(got) else {
-      throw .badFormat(
-        path + " switched to pixel format " + got.text + " when asked for " + choice.fourcc.text
-          + ", which rtcam cannot capture; it offers " + V4L2FormatChooser.describe(offered))
-    }
-    // fields delivered separately (top/bottom/alternate/sequential) are half pictures
-    let field = f.fmt.pix.field
-    guard field == 0 || field == 1 || field == 4 || field == 8 || field == 9 else {
-      throw .badFormat(path + " delivers separate video fields (field order " + String(Int(field)) + "); rtcam needs whole frames")
-    }
-    let fullW = Int(clamping: f.fmt.pix.width)
-    let fullH = Int(clamping: f.fmt.pix.height)
-    let w = fullW & ~1
-    let h = fullH & ~1
-    guard w >= 16, h >= 16, w <= 8192, h <= 8192 else {
-      throw .badFormat(path + " gave a frame size of " + String(fullW) + "x" + String(fullH) + ", which rtcam cannot use")
-    }
-    var bpl = Int(clamping: f.fmt.pix.bytesperline)
-    if bpl == 0 { bpl = layout.minBytesPerLine(width: fullW) }
-    guard bpl >= layout.minBytesPerLine(width: fullW), bpl <= 4 * 8192 else {
-      throw .badFormat(path + " reports " + String(bpl) + " bytes per line for " + String(fullW) + " pixels of " + got.text)
-    }
-    let needed = layout.frameBytes(bytesPerLine: bpl, height: fullH)
-
-    // ---- frame rate ----
-    var wanted = V4L2FormatChooser.chooseInterval(choice.intervals, fps: options.fps)
-    if choice.intervals == .unknown {
-      wanted = V4L2FormatChooser.chooseInterval(node.intervals(got, width: fullW, height: fullH), fps: options.fps)
-    }
-    var interval = wanted
-    var parm = v4l2_streamparm()
-    parm.type = V4L2Const.bufTypeVideoCapture
-    if node.ioctl(rtc_VIDIOC_G_PARM(), &parm) == 0 {
-      let current = parm.parm.capture.timeperframe
-      if current.numerator > 0 && current.denominator > 0 {
-        interval = V4L2FrameInterval(numerator: Int(clamping: current.numerator), denominator: Int(clamping: current.denominator))
-      }
-      if parm.parm.capture.capability & V4L2Const.capTimePerFrame != 0 {
-        parm.parm.capture.timeperframe.numerator = UInt32(wanted.numerator)
-        parm.parm.capture.timeperframe.denominator = UInt32(wanted.denominator)
-        if node.ioctl(rtc_VIDIOC_S_PARM(), &parm) == 0 {
-          let set = parm.parm.capture.timeperframe
-          if set.numerator > 0 && set.denominator > 0 {
-            interval = V4L2FrameInterval(numerator: Int(clamping: set.numerator), denominator: Int(clamping: set.denominator))
-          }
-        }
-      }
-    }
-
-    // ---- buffers ----
+    let f = try node.setFormat(path: path, options: options)
+    let interval = node.setFrameInterval(f, fps: options.fps)
     let stream = V4L2Stream(node: node)
-    var req = v4l2_requestbuffers()
-    req.count = UInt32(min(max(options.bufferCount, 2), 32))
-    req.type = V4L2Const.bufTypeVideoCapture
-    req.memory = V4L2Const.memoryMmap
-    e = node.ioctl(rtc_VIDIOC_REQBUFS(), &req)
-    if e == EINVAL { throw .notACamera(path + " does not support mmap streaming buffers (VIDIOC_REQBUFS)") }
-    if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_REQBUFS", errno: e) }
-    guard req.count >= 2 else {
-      throw .camera("VIDIOC_REQBUFS on " + path + " granted " + String(Int(clamping: req.count)) + " buffer(s), need 2 or more", ENOMEM)
-    }
-    let count = min(Int(clamping: req.count), 32)
-    for i in 0..<count {
-      var b = v4l2_buffer()
-      b.index = UInt32(i)
-      b.type = V4L2Const.bufTypeVideoCapture
-      b.memory = V4L2Const.memoryMmap
-      e = node.ioctl(rtc_VIDIOC_QUERYBUF(), &b)
-      if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_QUERYBUF", errno: e) }
-      let length = Int(clamping: b.length)
-      guard length >= needed else {
-        throw .camera(
-          "buffer " + String(i) + " of " + path + " holds " + String(length) + " bytes, a " + got.text + " frame needs "
-            + String(needed), EINVAL)
-      }
-      let p = rtc_mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, node.fd, Int64(b.m.offset))
-      guard let base = p, base != UnsafeMutableRawPointer(bitPattern: -1) else {
-        throw CaptureError.cameraCallFailure(path: path, what: "mmap", errno: rtc_errno())
-      }
-      stream.buffers.append((base: base, length: length))
-    }
-    for i in 0..<count {
-      e = stream.queue(UInt32(i))
-      if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_QBUF", errno: e) }
-    }
-    if layout == .mjpeg {
-      do { stream.decoder = try JpegDecoder() } catch { throw .camera("cannot set up the JPEG decoder for " + path, ENOMEM) }
-    } else if !layout.isZeroCopy {
-      stream.slot = PlaneStorage(count: w * h + 2 * (w / 2) * (h / 2))
-    }
-    var type = Int32(V4L2Const.bufTypeVideoCapture)
-    e = node.ioctl(rtc_VIDIOC_STREAMON(), &type)
-    if e != 0 { throw CaptureError.cameraCallFailure(path: path, what: "VIDIOC_STREAMON", errno: e) }
-    stream.streaming = true
+    try stream.mapBuffers(path: path, count: options.bufferCount, format: f)
+    try stream.start(path: path, format: f)
 
     self.path = path
     self.capabilities = caps
-    self.fourcc = got
-    self.layout = layout
-    self.width = w
-    self.height = h
-    self.bufferHeight = fullH
+    self.fourcc = f.fourcc
+    self.layout = f.layout
+    self.width = f.width
+    self.height = f.height
+    self.bufferHeight = f.fullHeight
     self.interval = interval
-    self.bytesPerLine = bpl
-    self.bufferCount = count
+    self.bytesPerLine = f.bytesPerLine
+    self.bufferCount = stream.buffers.count
     self.options = options
     self.stream = stream
   }

@@ -1,173 +1,21 @@
 // Encoder: the owner of one OpenH264 encoder (constrained baseline, Annex-B output).
 import CRTCam
 import Capture
-import Synchronization
 import Wire
 
-/// OpenH264's speed/quality trade-off (ECOMPLEXITY_MODE).
-public enum EncoderComplexity: Equatable, Sendable {
-  case low, medium, high
-}
-
-/// What to encode and how. The stream is H.264 constrained baseline level 3.1
-/// (profile-level-id 42e01f, `H264ProfileLevel.sent`), so the size and rate must fit level 3.1: at most 3600 macroblocks
-/// per frame (1280x720), 108000 macroblocks per second (640x480 at 90 fps, 1280x720 at 30 fps),
-/// 14 Mbit/s.
-public struct EncoderSettings: Equatable, Sendable {
-  public var width = 640
-  public var height = 480
-  public var fps = 30
-  /// Target bitrate in bits per second.
-  public var bitrate = 800_000
-  /// Ceiling for the rate control in bits per second; 0 means 1.5 x `bitrate`.
-  public var maxBitrate = 0
-  /// An IDR every this many frames; 0 = only on demand (`requestKeyframe`) and the first frame.
-  public var intraPeriodFrames: Int = 0
-  /// Let the rate control drop frames (encode returns nil) to pay back large frames. Off by
-  /// default: OpenH264 then drops about every other frame for a second after each IDR (a visible
-  /// stutter on every viewer join or PLI), while without skipping it still holds the average
-  /// bitrate by raising QP. Useful only when a sender pacer makes big frames cost queueing latency.
-  public var allowFrameSkip = false
-  /// The speed/quality trade-off (`--preset`).
-  public var preset = EncoderPreset.default
-
-  public init(
-    width: Int = 640, height: Int = 480, fps: Int = 30, bitrate: Int = 800_000, intraPeriodFrames: Int = 0,
-    preset: EncoderPreset = .default
-  ) {
-    self.preset = preset
-    self.width = width
-    self.height = height
-    self.fps = fps
-    self.bitrate = bitrate
-    self.intraPeriodFrames = intraPeriodFrames
-  }
-
-  /// The rate-control ceiling actually used.
-  public var effectiveMaxBitrate: Int {
-    min(maxBitrate > 0 ? max(maxBitrate, bitrate) : bitrate + bitrate / 2, EncoderSettings.level31MaxBitrate)
-  }
-
-  static let level31MaxFrameMBs = 3600
-  static let level31MaxMBsPerSecond = 108_000
-  static let level31MaxBitrate = 14_000_000
-
-  /// Checks the settings; the error says which value is wrong and why.
-  public func validate() throws(EncoderError) {
-    guard width >= 16, height >= 16, width <= 4096, height <= 4096 else {
-      throw .badSettings("frame size " + String(width) + "x" + String(height) + " out of range (16...4096)")
-    }
-    guard width % 2 == 0, height % 2 == 0 else {
-      throw .badSettings("frame size " + String(width) + "x" + String(height) + " must be even")
-    }
-    guard fps >= 1, fps <= 120 else { throw .badSettings("fps " + String(fps) + " out of range (1...120)") }
-    guard bitrate >= 10_000, bitrate <= EncoderSettings.level31MaxBitrate else {
-      throw .badSettings("bitrate " + String(bitrate) + " out of range (10000...14000000 bit/s)")
-    }
-    guard maxBitrate >= 0 else { throw .badSettings("maxBitrate must not be negative") }
-    guard intraPeriodFrames >= 0, intraPeriodFrames <= 100_000 else {
-      throw .badSettings("intraPeriodFrames " + String(intraPeriodFrames) + " out of range (0...100000)")
-    }
-    let mbW = (width + 15) / 16
-    let mbH = (height + 15) / 16
-    // level 3.1: frame size and width/height limits (each side <= sqrt(8 * MaxFS) macroblocks)
-    guard mbW * mbH <= EncoderSettings.level31MaxFrameMBs, mbW <= 169, mbH <= 169 else {
-      throw .badSettings(
-        "frame size " + String(width) + "x" + String(height) + " exceeds H.264 level 3.1 (at most 3600 macroblocks, e.g. 1280x720)")
-    }
-    guard mbW * mbH * fps <= EncoderSettings.level31MaxMBsPerSecond else {
-      throw .badSettings(
-        String(width) + "x" + String(height) + " at " + String(fps) + " fps exceeds H.264 level 3.1 (108000 macroblocks/s)")
-    }
-  }
-}
-
-/// Why the encoder failed.
-public enum EncoderError: Error, Equatable, Sendable {
-  /// OpenH264 refused to create or initialise the encoder (its return code).
-  case initFailed(Int32)
-  /// EncodeFrame failed (its return code).
-  case encodeFailed(Int32)
-  /// The settings (or a frame that does not match them) are unusable; the text says why.
-  case badSettings(String)
-
-  public var code: String {
-    switch self {
-    case .initFailed: return "ENCODER_INIT_FAILED"
-    case .encodeFailed: return "ENCODE_FAILED"
-    case .badSettings: return "ENCODER_BAD_SETTINGS"
-    }
-  }
-
-  public var message: String {
-    switch self {
-    case .initFailed(let rc): return "OpenH264 encoder initialisation failed (" + String(Int(rc)) + ")"
-    case .encodeFailed(let rc): return "OpenH264 EncodeFrame failed (" + String(Int(rc)) + ")"
-    case .badSettings(let why): return why
-    }
-  }
-}
-
-/// One encoded access unit, written into the caller's buffer by `H264Encoder.encode`.
-public struct EncodedFrame: Equatable, Sendable {
-  /// An IDR picture (preceded by SPS and PPS in the same access unit).
-  public var isKeyframe: Bool
-  /// Bytes written to the output buffer.
-  public var length: Int
-  /// The source frame's capture time (monotonic nanoseconds).
-  public var captureTimeNs: UInt64
-  /// The source frame's sequence number.
-  public var sequence: UInt64
-
-  public init(isKeyframe: Bool, length: Int, captureTimeNs: UInt64, sequence: UInt64) {
-    self.isKeyframe = isKeyframe
-    self.length = length
-    self.captureTimeNs = captureTimeNs
-    self.sequence = sequence
-  }
-}
-
-/// Counters since the encoder was created; 64-bit everywhere (on 32-bit ARM an `Int` of
-/// nanoseconds would wrap after 2 s of encoding, bytes after 2 GiB).
-public struct EncoderStats: Equatable, Sendable {
-  /// Frames encoded (not counting skipped ones).
-  public var frames: UInt64
-  /// IDR frames among them.
-  public var keyframes: UInt64
-  /// Frames the rate control dropped.
-  public var skipped: UInt64
-  /// Annex-B bytes produced.
-  public var bytes: UInt64
-  /// Time spent inside OpenH264's EncodeFrame, in nanoseconds.
-  public var encodeNs: UInt64
-  /// Keyframes asked for through `requestKeyframe`.
-  public var keyframeRequests: UInt64
-}
-
-/// Owns one OpenH264 encoder. `encode` is called from one thread (capture); `requestKeyframe`
-/// and `stats` may be used from any thread.
-///
-/// `@unchecked Sendable`: what other threads may call (`requestKeyframe`, `stats`) touches only
-/// the `Atomic` counters and flag; the OpenH264 handle and `info` are used by `encode` and
-/// `deinit` alone, which the owner calls from one thread (the capture thread).
-public final class H264Encoder: @unchecked Sendable {
+/// Owns one OpenH264 encoder. Used from one thread (the capture thread): not `Sendable`. It keeps
+/// no keyframe request and no counters of its own: the caller says when a frame must be an IDR
+/// (`forceKeyframe`) and counts what comes out.
+public final class H264Encoder {
   public let settings: EncoderSettings
   /// OpenH264's handle (`ISVCEncoder*`: a pointer to the vtable pointer).
   let handle: UnsafeMutablePointer<ISVCEncoder?>
-  /// Reused for every frame (it is ~5 KB).
+  /// Reused for every frame (it is ~5 KB). After an encode it describes the access unit, which
+  /// stays in OpenH264's buffers until the next encode.
   let info: UnsafeMutablePointer<SFrameBSInfo>
-  let keyframeRequested = Atomic<Bool>(false)
-  let framesCount = Atomic<UInt64>(0)
-  let keyframesCount = Atomic<UInt64>(0)
-  let skippedCount = Atomic<UInt64>(0)
-  let bytesCount = Atomic<UInt64>(0)
-  let encodeNsCount = Atomic<UInt64>(0)
-  let requestsCount = Atomic<UInt64>(0)
 
-  /// Creates and initialises the encoder: GetDefaultParams, then camera real-time usage, bitrate
-  /// rate control, one spatial/temporal layer, one slice, CAVLC, baseline level 3.1, constant
-  /// SPS/PPS ids, no internal threads, no scene-change IDRs, the preset's tuning. Every SPS it emits carries
-  /// `H264ProfileLevel.sent` (42e01f, see `conformSps`), what the SDP answer signals.
+  /// Creates and initialises the encoder: GetDefaultParams, then `configure`. Every SPS it emits
+  /// carries `H264ProfileLevel.sent` (42e01f, see `conformSps`), what the SDP answer signals.
   public init(_ settings: EncoderSettings) throws(EncoderError) {
     try settings.validate()
     var created: UnsafeMutablePointer<ISVCEncoder?>? = nil
@@ -188,22 +36,34 @@ public final class H264Encoder: @unchecked Sendable {
     var p = SEncParamExt()
     let drc = getDefaults(h, &p)
     guard drc == 0 else { throw .initFailed(drc) }
+    H264Encoder.configure(&p, settings)
+    let irc = initExt(h, &p)
+    guard irc == 0 else { throw .initFailed(irc) }
+    var format = Int32(videoFormatI420.rawValue)
+    let frc = setOption(h, ENCODER_OPTION_DATAFORMAT, &format)
+    guard frc == 0 else { throw .initFailed(frc) }
+  }
+
+  /// Camera real-time usage, bitrate rate control, one spatial/temporal layer, one slice, CAVLC,
+  /// baseline level 3.1, constant SPS/PPS ids, no internal threads, no scene-change IDRs, the
+  /// preset's tuning.
+  static func configure(_ p: inout SEncParamExt, _ s: EncoderSettings) {
     p.iUsageType = CAMERA_VIDEO_REAL_TIME
-    p.iPicWidth = Int32(settings.width)
-    p.iPicHeight = Int32(settings.height)
-    p.iTargetBitrate = Int32(settings.bitrate)
-    p.iMaxBitrate = Int32(settings.effectiveMaxBitrate)
+    p.iPicWidth = Int32(s.width)
+    p.iPicHeight = Int32(s.height)
+    p.iTargetBitrate = Int32(s.bitrate)
+    p.iMaxBitrate = Int32(s.effectiveMaxBitrate)
     p.iRCMode = RC_BITRATE_MODE
-    p.fMaxFrameRate = Float(settings.fps)
+    p.fMaxFrameRate = Float(s.fps)
     p.iTemporalLayerNum = 1
     p.iSpatialLayerNum = 1
-    let tuning = settings.preset.tuning
+    let tuning = s.preset.tuning
     switch tuning.complexity {
     case .low: p.iComplexityMode = LOW_COMPLEXITY
     case .medium: p.iComplexityMode = MEDIUM_COMPLEXITY
     case .high: p.iComplexityMode = HIGH_COMPLEXITY
     }
-    p.uiIntraPeriod = UInt32(settings.intraPeriodFrames)
+    p.uiIntraPeriod = UInt32(s.intraPeriodFrames)
     p.iNumRefFrame = Int32(tuning.referenceFrames)
     p.eSpsPpsIdStrategy = CONSTANT_ID
     p.bPrefixNalAddingCtrl = false
@@ -211,7 +71,7 @@ public final class H264Encoder: @unchecked Sendable {
     p.bSimulcastAVC = false
     p.iPaddingFlag = 0
     p.iEntropyCodingModeFlag = 0  // CAVLC (baseline)
-    p.bEnableFrameSkip = settings.allowFrameSkip
+    p.bEnableFrameSkip = s.allowFrameSkip
     p.iMultipleThreadIdc = 1  // no encoder threads: we own the capture thread
     p.bUseLoadBalancing = false
     p.iLoopFilterDisableIdc = tuning.deblocking ? 0 : 1
@@ -221,43 +81,15 @@ public final class H264Encoder: @unchecked Sendable {
     p.bEnableSceneChangeDetect = false  // it inserts unrequested IDRs on busy content; keyframes stay on demand
     p.bEnableBackgroundDetection = tuning.backgroundDetection
     p.bEnableAdaptiveQuant = tuning.adaptiveQuantization
-    p.sSpatialLayers.0.iVideoWidth = Int32(settings.width)
-    p.sSpatialLayers.0.iVideoHeight = Int32(settings.height)
-    p.sSpatialLayers.0.fFrameRate = Float(settings.fps)
-    p.sSpatialLayers.0.iSpatialBitrate = Int32(settings.bitrate)
-    p.sSpatialLayers.0.iMaxSpatialBitrate = Int32(settings.effectiveMaxBitrate)
+    p.sSpatialLayers.0.iVideoWidth = Int32(s.width)
+    p.sSpatialLayers.0.iVideoHeight = Int32(s.height)
+    p.sSpatialLayers.0.fFrameRate = Float(s.fps)
+    p.sSpatialLayers.0.iSpatialBitrate = Int32(s.bitrate)
+    p.sSpatialLayers.0.iMaxSpatialBitrate = Int32(s.effectiveMaxBitrate)
     p.sSpatialLayers.0.uiProfileIdc = PRO_BASELINE
     p.sSpatialLayers.0.uiLevelIdc = LEVEL_3_1
     p.sSpatialLayers.0.sSliceArgument.uiSliceMode = SM_SINGLE_SLICE
     p.sSpatialLayers.0.sSliceArgument.uiSliceNum = 1
-
-    let irc = initExt(h, &p)
-    guard irc == 0 else { throw .initFailed(irc) }
-    var format = Int32(videoFormatI420.rawValue)
-    let frc = setOption(h, ENCODER_OPTION_DATAFORMAT, &format)
-    guard frc == 0 else { throw .initFailed(frc) }
-  }
-
-  /// If the Annex-B NAL unit at `output[nalStart..<nalStart+length]` (start code included) is a
-  /// sequence parameter set, writes `H264ProfileLevel.sent` into its profile_idc, constraint flags
-  /// and level_idc, so the stream says what the SDP answer signals. OpenH264 2.3 writes 42c01f
-  /// (constraint_set2 clear); the three bytes are fixed-length fields right after the NAL header,
-  /// so rewriting them changes no other bit, and 0x42 0xE0 0x1F contain no emulation-prevention
-  /// pattern. In place, no allocation; other NAL units are left alone.
-  static func conformSps(_ output: inout [UInt8], nalStart: Int, length: Int) {
-    let end = nalStart + length
-    guard nalStart >= 0, end <= output.count else { return }
-    var header = nalStart
-    // skip the start code: 00 00 01 or 00 00 00 01
-    while header < end, output[header] == 0 { header += 1 }
-    guard header < end, output[header] == 1, header - nalStart >= 2 else { return }
-    header += 1
-    let nalTypeSps: UInt8 = 7
-    guard header + 3 < end, output[header] & 0x1F == nalTypeSps else { return }
-    let sent = H264ProfileLevel.sent
-    output[header + 1] = sent.profileIdc
-    output[header + 2] = sent.constraintFlags
-    output[header + 3] = sent.levelIdc
   }
 
   deinit {
@@ -267,27 +99,40 @@ public final class H264Encoder: @unchecked Sendable {
     info.deallocate()
   }
 
-  /// Asks for an IDR on the next `encode` (new viewer, PLI). Safe from any thread; requests made
-  /// before the next encode collapse into one IDR.
-  public func requestKeyframe() {
-    requestsCount.wrappingAdd(1, ordering: .relaxed)
-    keyframeRequested.store(true, ordering: .releasing)
+  /// Encodes one frame and writes the Annex-B access unit (every NAL of every layer, each with its
+  /// start code, SPS and PPS first on an IDR) into `buffer`: the only copy of the bitstream out of
+  /// OpenH264's own buffers (the capture thread passes a reserved `FrameRing` slot). `forceKeyframe`
+  /// asks for an IDR; whether one came is in the result (the rate control may skip the frame).
+  /// Allocates nothing.
+  public func encode(_ frame: FrameView, forceKeyframe: Bool = false, into buffer: UnsafeMutableRawBufferPointer)
+    throws(EncoderError) -> EncodeOutcome
+  {
+    guard let au = try run(frame, forceKeyframe: forceKeyframe) else { return .skipped }
+    guard au.size <= buffer.count, let base = buffer.baseAddress else { return .tooLarge(au.size) }
+    copyAccessUnit(to: base)
+    return .encoded(EncodedFrame(isKeyframe: au.isKeyframe, length: au.size, captureTimeNs: frame.captureTimeNs,
+      sequence: frame.sequence))
   }
 
-  /// A snapshot of the counters (each counter is read atomically).
-  public var stats: EncoderStats {
-    EncoderStats(
-      frames: framesCount.load(ordering: .relaxed), keyframes: keyframesCount.load(ordering: .relaxed),
-      skipped: skippedCount.load(ordering: .relaxed), bytes: bytesCount.load(ordering: .relaxed),
-      encodeNs: encodeNsCount.load(ordering: .relaxed), keyframeRequests: requestsCount.load(ordering: .relaxed))
+  /// `encode` into `output`, whose contents it replaces (it grows only when an access unit is
+  /// larger than its capacity: reserve once). nil when the rate control skipped the frame.
+  public func encode(_ frame: FrameView, forceKeyframe: Bool = false, into output: inout [UInt8])
+    throws(EncoderError) -> EncodedFrame?
+  {
+    output.removeAll(keepingCapacity: true)
+    guard let au = try run(frame, forceKeyframe: forceKeyframe) else { return nil }
+    forEachNal { nal in
+      let start = output.count
+      output.append(contentsOf: nal)
+      output.withUnsafeMutableBytes { conformSps(UnsafeMutableRawBufferPointer(rebasing: $0[start..<(start + nal.count)])) }
+    }
+    return EncodedFrame(isKeyframe: au.isKeyframe, length: au.size, captureTimeNs: frame.captureTimeNs,
+      sequence: frame.sequence)
   }
 
-  /// Encodes one frame and writes the Annex-B access unit (every NAL of every layer, each with
-  /// its start code, SPS and PPS first on an IDR) into `output`, replacing its contents. `output`
-  /// is the caller's reused buffer: reserve capacity once; it only grows when a frame is larger.
-  /// Returns nil when the rate control skipped the frame (`output` is then empty). A pending
-  /// keyframe request stays pending until an IDR is actually produced.
-  public func encode(_ frame: FrameView, into output: inout [UInt8]) throws(EncoderError) -> EncodedFrame? {
+  /// Runs OpenH264 on one frame: the access unit's size and whether it is an IDR, or nil when the
+  /// rate control skipped the frame. The bitstream stays in OpenH264's buffers (`info`).
+  func run(_ frame: FrameView, forceKeyframe: Bool) throws(EncoderError) -> (size: Int, isKeyframe: Bool)? {
     guard frame.width == settings.width, frame.height == settings.height, frame.layout == .i420 else {
       throw .badSettings(
         "frame " + String(frame.width) + "x" + String(frame.height) + " does not match the encoder's "
@@ -298,10 +143,7 @@ public final class H264Encoder: @unchecked Sendable {
     }
     guard let vt = handle.pointee?.pointee, let encodeFrame = vt.EncodeFrame, let forceIntra = vt.ForceIntraFrame
     else { throw .encodeFailed(-1) }
-
-    output.removeAll(keepingCapacity: true)
-    let forced = keyframeRequested.exchange(false, ordering: .acquiringAndReleasing)
-    if forced { _ = forceIntra(handle, true) }
+    if forceKeyframe { _ = forceIntra(handle, true) }
 
     var pic = SSourcePicture()
     pic.iColorFormat = Int32(videoFormatI420.rawValue)
@@ -315,46 +157,42 @@ public final class H264Encoder: @unchecked Sendable {
     pic.uiTimeStamp = Int64(frame.captureTimeNs / 1_000_000)  // milliseconds; drives the rate control
 
     memset(info, 0, MemoryLayout<SFrameBSInfo>.size)
-    let t0 = rtc_monotonic_ns()
     let rc = encodeFrame(handle, &pic, info)
-    let t1 = rtc_monotonic_ns()
-    encodeNsCount.wrappingAdd(t1 &- t0, ordering: .relaxed)
-    guard rc == 0 else {
-      if forced { keyframeRequested.store(true, ordering: .releasing) }
-      throw .encodeFailed(rc)
-    }
+    guard rc == 0 else { throw .encodeFailed(rc) }
     let type = info.pointee.eFrameType
-    if type == videoFrameTypeSkip || type == videoFrameTypeInvalid {
-      if forced { keyframeRequested.store(true, ordering: .releasing) }
-      skippedCount.wrappingAdd(1, ordering: .relaxed)
-      return nil
-    }
+    if type == videoFrameTypeSkip || type == videoFrameTypeInvalid { return nil }
+    var size = 0
+    forEachNal { nal in size += nal.count }
+    return (size, type == videoFrameTypeIDR)
+  }
 
+  /// Copies the access unit of the last `run` to `out` (room for its size), conforming each SPS.
+  func copyAccessUnit(to out: UnsafeMutableRawPointer) {
+    var offset = 0
+    forEachNal { nal in
+      guard let src = nal.baseAddress else { return }
+      let dst = out + offset
+      dst.copyMemory(from: src, byteCount: nal.count)
+      conformSps(UnsafeMutableRawBufferPointer(start: dst, count: nal.count))
+      offset += nal.count
+    }
+  }
+
+  /// Every NAL unit (start code included) of the last `run`, in order, in OpenH264's buffers.
+  func forEachNal(_ body: (UnsafeRawBufferPointer) -> Void) {
     let layerCount = min(max(Int(info.pointee.iLayerNum), 0), Int(MAX_LAYER_NUM_OF_FRAME))
     withUnsafeMutablePointer(to: &info.pointee.sLayerInfo) { tuple in
       tuple.withMemoryRebound(to: SLayerBSInfo.self, capacity: Int(MAX_LAYER_NUM_OF_FRAME)) { layers in
         for i in 0..<layerCount {
           let layer = layers[i]
-          guard let lengths = layer.pNalLengthInByte, let bs = layer.pBsBuf else { continue }
-          var size = 0
-          for n in 0..<max(Int(layer.iNalCount), 0) { size += max(Int(lengths[n]), 0) }
-          var nalStart = output.count
-          output.append(contentsOf: UnsafeBufferPointer(start: bs, count: size))
+          guard let lengths = layer.pNalLengthInByte, var p = layer.pBsBuf else { continue }
           for n in 0..<max(Int(layer.iNalCount), 0) {
             let length = max(Int(lengths[n]), 0)
-            H264Encoder.conformSps(&output, nalStart: nalStart, length: length)
-            nalStart += length
+            body(UnsafeRawBufferPointer(start: p, count: length))
+            p += length
           }
         }
       }
     }
-
-    let isKeyframe = type == videoFrameTypeIDR
-    if forced && !isKeyframe { keyframeRequested.store(true, ordering: .releasing) }
-    framesCount.wrappingAdd(1, ordering: .relaxed)
-    if isKeyframe { keyframesCount.wrappingAdd(1, ordering: .relaxed) }
-    bytesCount.wrappingAdd(UInt64(output.count), ordering: .relaxed)
-    return EncodedFrame(
-      isKeyframe: isKeyframe, length: output.count, captureTimeNs: frame.captureTimeNs, sequence: frame.sequence)
   }
 }

@@ -2,15 +2,18 @@ import CRTCam
 import Synchronization
 
 /// A fixed ring of encoded access units passed from the capture+encode thread (the only
-/// producer) to the network loop (the only consumer). Slot memory is allocated once; a frame is
-/// copied in once and read in place. When the consumer falls behind and every slot is full, the
-/// producer drops the new frame (and the caller asks the encoder for a keyframe), so the
-/// network loop never reads a slot that is being written.
+/// producer) to the network loop (the only consumer). Slot memory is allocated once. The producer
+/// reserves the next free slot, the encoder writes the access unit straight into it (the one copy
+/// out of OpenH264's buffers), and `commit` publishes it; the consumer reads it in place
+/// (`peek`) and hands it back (`release`). When the consumer falls behind and every slot is
+/// held, `reserve` gives nothing and counts a drop (the caller then owes a keyframe), so the
+/// network loop never reads a slot that is being written. A frame larger than a slot is never
+/// written past the slot: `commit` refuses its length and counts a drop.
 ///
-/// `@unchecked Sendable`: one producer thread calls `push`, one consumer thread `peek`/`release`.
-/// A slot is written only while it is outside [consumed, written), read only inside it, and the
-/// counters are `Atomic`s stored with release and loaded with acquire ordering, so a slot's bytes
-/// and descriptor are never touched by both threads at once.
+/// `@unchecked Sendable`: one producer thread calls `reserve`/`commit`, one consumer thread
+/// `peek`/`release`. A slot is written only while it is outside [consumed, written), read only
+/// inside it, and the counters are `Atomic`s stored with release and loaded with acquire ordering,
+/// so a slot's bytes and descriptor are never touched by both threads at once.
 public final class FrameRing: @unchecked Sendable {
   public struct Slot {
     public var data: UnsafeMutableRawPointer
@@ -21,6 +24,8 @@ public final class FrameRing: @unchecked Sendable {
   }
 
   let slotCount: Int
+  /// Bytes per slot: the largest access unit the ring carries.
+  public let slotCapacity: Int
   /// Slot descriptors in raw memory: each is touched by one thread at a time, as ordered by
   /// the `written`/`consumed` counters.
   let slots: UnsafeMutablePointer<Slot>
@@ -28,14 +33,16 @@ public final class FrameRing: @unchecked Sendable {
   let written = Atomic<UInt64>(0)
   /// Number of frames the consumer has released.
   let consumed = Atomic<UInt64>(0)
-  public let dropped = Atomic<UInt64>(0)
+  /// Frames the producer could not hand over (ring full, or larger than a slot).
+  let droppedCount = Atomic<UInt64>(0)
 
   public init(slots: Int, slotCapacity: Int) {
-    slotCount = slots
-    self.slots = UnsafeMutablePointer<Slot>.allocate(capacity: slots)
-    for i in 0..<slots {
-      (self.slots + i).initialize(to: Slot(data: UnsafeMutableRawPointer.allocate(byteCount: slotCapacity, alignment: 16),
-        capacity: slotCapacity, length: 0, isKeyframe: false, captureTimeNs: 0))
+    slotCount = max(slots, 1)
+    self.slotCapacity = max(slotCapacity, 1)
+    self.slots = UnsafeMutablePointer<Slot>.allocate(capacity: slotCount)
+    for i in 0..<slotCount {
+      (self.slots + i).initialize(to: Slot(data: UnsafeMutableRawPointer.allocate(byteCount: self.slotCapacity, alignment: 16),
+        capacity: self.slotCapacity, length: 0, isKeyframe: false, captureTimeNs: 0))
     }
   }
 
@@ -45,18 +52,36 @@ public final class FrameRing: @unchecked Sendable {
     slots.deallocate()
   }
 
-  /// Producer: copies one access unit in. Returns false (and counts a drop) when the ring is full
-  /// or the frame is larger than a slot.
-  public func push(_ bytes: UnsafeRawBufferPointer, isKeyframe: Bool, captureTimeNs: UInt64) -> Bool {
+  /// Frames dropped so far (any thread).
+  public var dropped: UInt64 { droppedCount.load(ordering: .relaxed) }
+
+  /// Producer: the memory of the next free slot, to write one access unit into; nil (and a drop
+  /// counted) when the consumer still holds every slot. Until `commit` nothing is published:
+  /// reserving again gives the same slot, and what was written there is overwritten.
+  public func reserve() -> UnsafeMutableRawBufferPointer? {
+    let w = written.load(ordering: .relaxed)
+    let c = consumed.load(ordering: .acquiring)
+    guard w - c < UInt64(slotCount) else {
+      droppedCount.wrappingAdd(1, ordering: .relaxed)
+      return nil
+    }
+    let slot = slots[Int(w % UInt64(slotCount))]
+    return UnsafeMutableRawBufferPointer(start: slot.data, count: slot.capacity)
+  }
+
+  /// Producer: publishes the reserved slot holding `length` bytes. False (and a drop counted,
+  /// nothing published) when no slot is free or `length` does not fit a slot: a frame larger than
+  /// a slot is lost, never cut or written past the slot.
+  @discardableResult
+  public func commit(length: Int, isKeyframe: Bool, captureTimeNs: UInt64) -> Bool {
     let w = written.load(ordering: .relaxed)
     let c = consumed.load(ordering: .acquiring)
     let index = Int(w % UInt64(slotCount))
-    guard w - c < UInt64(slotCount), bytes.count <= slots[index].capacity, let base = bytes.baseAddress else {
-      dropped.wrappingAdd(1, ordering: .relaxed)
+    guard w - c < UInt64(slotCount), length >= 0, length <= slots[index].capacity else {
+      droppedCount.wrappingAdd(1, ordering: .relaxed)
       return false
     }
-    slots[index].data.copyMemory(from: base, byteCount: bytes.count)
-    slots[index].length = bytes.count
+    slots[index].length = length
     slots[index].isKeyframe = isKeyframe
     slots[index].captureTimeNs = captureTimeNs
     written.store(w + 1, ordering: .releasing)
@@ -74,6 +99,8 @@ public final class FrameRing: @unchecked Sendable {
   /// Consumer: done with the frame returned by `peek()`.
   public func release() {
     let c = consumed.load(ordering: .relaxed)
+    let w = written.load(ordering: .acquiring)
+    guard c < w else { return }  // nothing held: releasing must not run ahead of the producer
     consumed.store(c + 1, ordering: .releasing)
   }
 }

@@ -38,13 +38,13 @@ extension EventLoop {
     }
   }
 
-  /// What the capture side is asked: the atomics it reads before each frame.
+  /// What the capture side is asked (it reads these before each frame).
   func command(_ c: CaptureCommand) {
     switch c {
-    case .keyframe: shared.keyframeRequested.store(true, ordering: .releasing)
-    case .snapshot(let quality): shared.snapshotQuality.store(quality, ordering: .relaxed)
-    case .streamClients(let n): shared.streamClients.store(n, ordering: .relaxed)
-    case .consumers(let n): shared.viewers.store(n, ordering: .relaxed)
+    case .keyframe: shared.requestKeyframe()
+    case .snapshot(let quality): shared.setSnapshotQuality(quality)
+    case .streamClients(let n): shared.setStreamClients(n)
+    case .consumers(let n): shared.setConsumers(n)
     }
   }
 
@@ -65,15 +65,7 @@ extension EventLoop {
 
   /// The capture side's counters and state, and the stage window when a period ended.
   func feedStatus(now: UInt64) {
-    var c = CaptureCounters()
-    c.framesCaptured = shared.framesCaptured.load(ordering: .relaxed)
-    c.framesEncoded = shared.framesEncoded.load(ordering: .relaxed)
-    c.keyframes = shared.keyframes.load(ordering: .relaxed)
-    c.bytesEncoded = shared.bytesEncoded.load(ordering: .relaxed)
-    c.framesDropped = shared.ring.dropped.load(ordering: .relaxed)
-    c.framesIdle = shared.framesIdle.load(ordering: .relaxed)
-    c.encodeTimes = shared.encodeTimes.snapshot
-    core.handleCaptureCounters(c)
+    core.handleCaptureCounters(shared.counters())
     if let state = shared.source.takeChange(seen: &seenSourceGeneration) {
       core.handleSource(state)
       settle()

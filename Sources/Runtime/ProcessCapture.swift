@@ -18,7 +18,7 @@ func startProcessCapture(name: String, argv: [String], options o: ServeOptions, 
   let options = po
   return startPipeCapture(name: name, bitrate: o.bitrate, preset: o.preset, policy: .backoff(RestartBackoff()), shared: shared) {
     () throws(CaptureError) -> ProcessSource in
-    try ProcessSource(name: name, argv: argv, options: options, shouldStop: { shared.stop.load(ordering: .relaxed) })
+    try ProcessSource(name: name, argv: argv, options: options, shouldStop: { shared.stopped })
   }
 }
 
@@ -31,22 +31,18 @@ func startStdinCapture(options o: ServeOptions, shared: CaptureShared) -> Bool {
   let options = po
   return startPipeCapture(name: "stdin:", bitrate: o.bitrate, preset: o.preset, policy: .never, shared: shared) {
     () throws(CaptureError) -> ProcessSource in
-    try ProcessSource(standardInput: options, shouldStop: { shared.stop.load(ordering: .relaxed) })
+    try ProcessSource(standardInput: options, shouldStop: { shared.stopped })
   }
 }
 
 func startPipeCapture(name: String, bitrate: Int, preset: EncoderPreset, policy: RestartPolicy, shared: CaptureShared,
                       open: @escaping @Sendable () throws(CaptureError) -> ProcessSource) -> Bool {
-  let ok = startThread {
-    let runner = CameraRunner<ProcessSource>(
-      name: name, bitrate: bitrate, preset: preset, shared: shared, open: open,
+  startRunner(bitrate: bitrate, preset: preset, shared: shared) {
+    SourceKind<ProcessSource>(
+      name: name, noun: "source", policy: policy, open: open,
       details: { s in s.pid.map { " (" + s.producer + ", pid " + String(Int($0)) + ")" } ?? "" },
-      counters: { s in String(s.frames) + " frames" },
-      noun: "source", policy: policy)
-    runner.run()
+      counters: { s in String(s.frames) + " frames" })
   }
-  if !ok { log(.error, "THREAD_FAILED: cannot start the capture thread") }
-  return ok
 }
 
 /// True on a Raspberry Pi 5 (BCM2712, whose PiSP ISP pads YUV420 rows differently from the

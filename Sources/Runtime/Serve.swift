@@ -125,7 +125,7 @@ func startSource(_ spec: SourceSpec, _ o: ServeOptions, shared: CaptureShared, s
 /// Stops the capture side: a source program gets SIGTERM, then SIGKILL after 2 s, and is reaped
 /// before rtcam exits.
 func stopSource(_ spec: SourceSpec, shared: CaptureShared) {
-  shared.stop.store(true, ordering: .releasing)
+  shared.stop()
   switch spec {
   case .exec, .rpicam:
     if !shared.waitForCaptureEnd(upToNs: 6_000_000_000) { log(.warn, "the source program did not stop in time") }

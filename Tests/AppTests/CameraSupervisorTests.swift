@@ -119,4 +119,16 @@ import Testing
     let a = sup.ended(.endOfStream, counters: "300 frames")
     #expect(a == [.log(.info, "source stdin: ended after 300 frames"), .publish(.failed(.capture(.endOfStream))), .stop])
   }
+
+  /// The test pattern and Y4M files: opened once, no run lines in the log (the start-up log says
+  /// what the source is), every failure final and logged by the core alone.
+  @Test func aQuietSourceOnlyPublishes() {
+    var sup = CameraSupervisor(name: "y4m:clip.y4m", noun: "source", policy: .never, announcesRuns: false)
+    let f = SourceFormat(width: 320, height: 240, fps: 25)
+    #expect(sup.streaming(f, details: "clip.y4m 320x240@25") == [.publish(.running(f))])
+    #expect(sup.ended(.endOfStream, counters: "300 frames") == [.publish(.failed(.capture(.endOfStream))), .stop])
+    var encoder = CameraSupervisor(name: "testsrc", noun: "source", policy: .never, announcesRuns: false)
+    let bad = SourceError.encoder(.badSettings("fps 200 out of range (1...120)"))
+    #expect(encoder.failed(bad) == [.publish(.failed(bad)), .stop])
+  }
 }

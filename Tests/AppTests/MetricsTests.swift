@@ -29,7 +29,8 @@ import Wire
     var counters = CaptureCounters()
     counters.framesCaptured = 90
     counters.framesEncoded = 60
-    counters.encodeTimes = EncodeTimes(buckets: [0, 2, 5, 1, 0, 0, 0, 0, 1], sumNs: 25_500_000)
+    counters.encodeTimes = EncodeTimes(sumNs: 25_500_000)
+    for (i, n) in [0, 2, 5, 1, 0, 0, 0, 0, 1].enumerated() { counters.encodeTimes[i] = UInt64(n) }
     core.core.handleCaptureCounters(counters)
     core.core.handleSource(.running(SourceFormat(width: 640, height: 480, fps: 30)))
     let r = core.handle(request("GET", "/metrics"), now: 1)

@@ -76,9 +76,8 @@ import Wire
     for _ in 0..<10 { _ = try enc.encode(try src.nextFrame(), into: &out) }
     for i in 0..<10 {
       let frame = try src.nextFrame()
-      if i == 5 { enc.requestKeyframe() }
       alloc_counter_begin()
-      let e = try enc.encode(frame, into: &out)
+      let e = try enc.encode(frame, forceKeyframe: i == 5, into: &out)
       let n = alloc_counter_end()
       #expect(n == 0, "allocations for one encode")
       #expect(e != nil)

@@ -260,7 +260,7 @@ extension Forwarder {
     now += 100 * Self.ms
     Self.pli(0x1234_5678).withUnsafeBytes { f.handleRtcp($0, now: now) }
     #expect(Self.keyframeReasons(f).count == 1)
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     let k = try feed.next()
     #expect(k.isKeyframe)
     send(f, k, wire)
@@ -341,7 +341,7 @@ extension Forwarder {
     let fresh = try SrtpSession(localKey: k.key, localSalt: k.salt, remoteKey: k.key, remoteSalt: k.salt)
     wire.rtp.removeAll()
     now += 33 * Self.ms
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     send(f, try feed.next(), wire)
     #expect(throws: SrtpError.self, "old rollover counter") { try fresh.unprotectRtp(wire.rtp[0]) }
     let sequenceBefore = f.nextSequence
@@ -357,7 +357,7 @@ extension Forwarder {
     wire.rtp.removeAll()
     send(f, try feed.next(), wire)
     #expect(wire.rtp.isEmpty, "waits for the keyframe")
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     let kf = try feed.next()
     send(f, kf, wire)
     // the receiver that refused the old context's packets takes the restarted one's
@@ -384,7 +384,7 @@ extension Forwarder {
     wire.poll(f, now: now, unixNs: unix)
     #expect(f.takeEvents().contains(.recovered(downForNs: 3100 * Self.ms, restartedSrtp: false)))
     wire.rtp.removeAll()
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     send(f, try feed.next(), wire)
     #expect(!wire.rtp.isEmpty)
     for p in wire.rtp { _ = try receiver.unprotectRtp(p) }

@@ -289,7 +289,7 @@ import Wire
     #expect(sc.peer.stats.framesSent == 0)
 
     // What the loop does on keyframeNeeded: ask the encoder for an IDR.
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     var model = ParameterSetModel()
     var expected: [[UInt8]] = []
     var captureTimes: [UInt64] = []
@@ -364,7 +364,7 @@ import Wire
     expectSameBytes(sc.accessUnits, [model.expected(for: first.au)], "access units")
 
     // A later IDR handed over without its SPS and PPS.
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     sc.now += 33 * Self.ms
     let second = try feed.next()
     #expect(second.isKeyframe)

@@ -75,6 +75,8 @@ final class FrameFeed {
   var source: TestPattern
   let encoder: H264Encoder
   var buffer: [UInt8] = []
+  /// The next frame is encoded as an IDR (what a viewer's PLI leads to in rtcam).
+  var keyframeRequested = false
 
   init(clock: @escaping () -> UInt64, width: Int = 320, height: Int = 240) throws {
     let cc = CaptureClock(monotonicNs: clock, realtimeNs: { 1_723_456_789_000_000_000 &+ clock() },
@@ -84,10 +86,13 @@ final class FrameFeed {
     buffer.reserveCapacity(256 * 1024)
   }
 
+  func requestKeyframe() { keyframeRequested = true }
+
   /// Captures and encodes the next frame.
   func next() throws -> (au: [UInt8], isKeyframe: Bool, captureNs: UInt64) {
     let f = try source.nextFrame()
-    let e = try #require(try encoder.encode(f, into: &buffer))
+    let e = try #require(try encoder.encode(f, forceKeyframe: keyframeRequested, into: &buffer))
+    keyframeRequested = false
     #expect(e.length == buffer.count)
     return (buffer, e.isKeyframe, f.captureTimeNs)
   }

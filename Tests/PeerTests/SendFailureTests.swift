@@ -48,7 +48,7 @@ import Wire
     let before = sc.rtpSent().count
     sc.sendFrame(inter.au, captureNs: inter.captureNs, isKeyframe: false)
     #expect(sc.rtpSent().count == before)
-    feed.encoder.requestKeyframe()
+    feed.requestKeyframe()
     sc.now += 33 * PeerScenarioTests.ms
     let key = try feed.next()
     sc.sendFrame(key.au, captureNs: key.captureNs, isKeyframe: true)

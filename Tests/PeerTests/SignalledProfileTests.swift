@@ -33,7 +33,7 @@ import Wire
     try sc.connect()
     var idrs = 0
     for i in 0..<40 {
-      if i % 8 == 0 { feed.encoder.requestKeyframe() }  // several IDRs, each with its own SPS
+      if i % 8 == 0 { feed.requestKeyframe() }  // several IDRs, each with its own SPS
       sc.now += 33 * PeerScenarioTests.ms
       let f = try feed.next()
       if f.isKeyframe { idrs += 1 }

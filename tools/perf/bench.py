@@ -11,7 +11,14 @@ Side by side in one run, so the ratios hold on a shared, noisy machine:
   3. `rtcam probe` per encoder preset on each clip at one bitrate: encode ms p50/p95, bitrate,
      PSNR against the source (decoded by OpenH264's decoder in benchtool).
   4. binary sizes (tools/size when present, else the stripped binaries).
-Writes build/bench/bench-<UTC time>.json and build/bench/latest.json, prints a table.
+  5. rtcam with one Chromium viewer, without and with a /stream.mjpg client, in alternating
+     windows of the same process (without, with, with, without, ...; rounds + 1, at least 3, of
+     each): capture -> receive latency p50/p95 from the strip (on loopback: capture -> send), per
+     window and pooled, the /status stage p95s, and whether the difference is within the run's
+     noise (the largest spread of the p95 between windows of the same kind, at least the strip's
+     resolution of 1 ms).
+Writes build/bench/bench-<UTC time>.json and build/bench/latest.json, prints a table and puts it
+into docs/performance.md between the lines <!-- bench:begin --> and <!-- bench:end -->.
 """
 import argparse
 import datetime
@@ -22,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -332,6 +340,109 @@ def viewers(args, clip):
     return out
 
 
+class MjpegClient:
+    """A /stream.mjpg client on a thread of its own: reads the stream and counts its parts."""
+
+    BOUNDARY = b"--rtcamframe"
+
+    def __init__(self, base):
+        self.url = base + "/stream.mjpg"
+        self.parts = 0
+        self.error = None
+        self.stop_flag = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        try:
+            with urllib.request.urlopen(self.url, timeout=10) as r:
+                tail = b""
+                while not self.stop_flag.is_set():
+                    chunk = r.read1(65536)
+                    if not chunk:
+                        self.error = "the stream ended"
+                        return
+                    data = tail + chunk
+                    self.parts += data.count(self.BOUNDARY)
+                    tail = data[-(len(self.BOUNDARY) - 1):]
+        except Exception as e:  # noqa: BLE001 (reported with the results)
+            self.error = str(e)
+
+    def wait_parts(self, n, within):
+        deadline = time.time() + within
+        while time.time() < deadline and self.parts < n and self.error is None:
+            time.sleep(0.05)
+        return self.parts >= n
+
+    def stop(self):
+        self.stop_flag.set()
+        self.thread.join(timeout=15)
+
+
+def status_stages(base):
+    with urllib.request.urlopen(base + "/status", timeout=5) as r:
+        st = json.loads(r.read())
+    stages = st.get("stages") or {}
+    return {k[:-3]: v.get("p95") for k, v in stages.items() if k.endswith("_ms") and isinstance(v, dict)}
+
+
+STRIP_RESOLUTION_MS = 1.0
+
+
+def mjpeg(args, clip):
+    """rtcam with one viewer, without and with a /stream.mjpg client, in alternating windows."""
+    rc, rbase = rtcam_cmd(args, clip)
+    s = Server("rtcam-mjpeg", rc, rbase)
+    windows = []
+    try:
+        open_viewer(s, 30)
+        time.sleep(args.warmup)
+        rounds = max(args.rounds + 1, 3)  # windows of each kind: a spread needs a few
+        order = []
+        for r in range(rounds):
+            order += [False, True] if r % 2 == 0 else [True, False]
+        for with_client in order:
+            client = MjpegClient(s.base) if with_client else None
+            if client and not client.wait_parts(3, 20):
+                client.stop()
+                raise RuntimeError("the /stream.mjpg client got no parts: %s" % (client.error or "timeout"))
+            parts0 = client.parts if client else 0
+            m = measure_window([s], args.mjpeg_window or args.window)[s.name]
+            parts = (client.parts - parts0) if client else 0
+            stages = status_stages(s.base)
+            if client:
+                client.stop()
+                time.sleep(1)  # the server notices the closed connection before the next window
+            lat = m["lat"]
+            windows.append({"mjpeg_client": with_client, "latency_ms_p50": pct(lat, 50), "latency_ms_p95": pct(lat, 95),
+                            "latency_samples": len(lat), "lat": lat, "fps": m["fps"], "cpu_pct": m["cpu_pct"],
+                            "mjpeg_parts_per_s": parts / (args.mjpeg_window or args.window), "stage_p95_ms": stages})
+    finally:
+        s.stop()
+    out = {"windows": [{k: v for k, v in w.items() if k != "lat"} for w in windows]}
+    for key, flag in (("without", False), ("with", True)):
+        ws = [w for w in windows if w["mjpeg_client"] == flag]
+        lat = [x for w in ws for x in w["lat"]]
+        p95s = [w["latency_ms_p95"] for w in ws if w["latency_ms_p95"] is not None]
+        out[key] = {"latency_ms_p50": pct(lat, 50), "latency_ms_p95": pct(lat, 95), "latency_samples": len(lat),
+                    "window_p95s": p95s, "spread_ms": (max(p95s) - min(p95s)) if p95s else None,
+                    "fps": statistics.mean(w["fps"] for w in ws), "cpu_pct": statistics.mean(w["cpu_pct"] for w in ws),
+                    "mjpeg_parts_per_s": statistics.mean(w["mjpeg_parts_per_s"] for w in ws),
+                    "encode_p95_ms": max((w["stage_p95_ms"].get("encode") or 0) for w in ws)}
+    a, b = out["without"]["latency_ms_p95"], out["with"]["latency_ms_p95"]
+    spreads = [x["spread_ms"] for x in (out["without"], out["with"]) if x["spread_ms"] is not None]
+    out["difference_ms_p95"] = (b - a) if a is not None and b is not None else None
+    # the strip carries whole milliseconds: a spread below that is not resolved
+    out["noise_ms"] = max(spreads + [STRIP_RESOLUTION_MS]) if spreads else None
+    out["within_noise"] = (out["difference_ms_p95"] is not None and out["noise_ms"] is not None
+                           and abs(out["difference_ms_p95"]) <= out["noise_ms"])
+    if out["without"]["latency_samples"] == 0 or out["with"]["latency_samples"] == 0:
+        raise RuntimeError("no latency samples: the strip could not be read (see build/bench/rtcam-mjpeg.log)")
+    if out["with"]["mjpeg_parts_per_s"] <= 0:
+        raise RuntimeError("the /stream.mjpg client received nothing while measured")
+    return out
+
+
 def presets(args, clips):
     """rtcam probe per preset and clip: encode timings, bitrate and PSNR of the decoded stream."""
     out = {}
@@ -395,8 +506,9 @@ def fmt(v, spec="%.1f"):
 
 def table(res):
     lines = []
-    lines.append("| clip | server | CPU % of a core | RSS MB | first frame ms | capture->receive ms p50 / p95 | decoded fps | received kbit/s |")
-    lines.append("|---|---|---|---|---|---|---|---|")
+    if res["compare"]:
+        lines.append("| clip | server | CPU % of a core | RSS MB | first frame ms | capture->receive ms p50 / p95 | decoded fps | received kbit/s |")
+        lines.append("|---|---|---|---|---|---|---|---|")
     for clip in ("pattern", "camera"):
         c = res["compare"].get(clip)
         if not c:
@@ -408,13 +520,33 @@ def table(res):
                 fmt(x["latency_ms_p50"], "%.0f"), fmt(x["latency_ms_p95"], "%.0f"), fmt(x["fps"]), fmt(x["kbit_s"], "%.0f")))
         lines.append("| %s | **rtcam / aiortc** | **%.2fx** | %.2fx | | | | |" % (clip, c["cpu_ratio"], c["rss_ratio"]))
     if res.get("viewers"):
-        lines.append("")
+        if lines:
+            lines.append("")
         lines.append("| rtcam viewers (camera clip) | CPU % of a core | RSS MB |")
         lines.append("|---|---|---|")
         for n, x in res["viewers"].items():
             lines.append("| %s (%d connected) | %.1f | %.1f |" % (n, x["connected"], x["cpu_pct"], x["rss_mb"]))
+    if res.get("mjpeg"):
+        x = res["mjpeg"]
+        if lines:
+            lines.append("")
+        lines.append("| rtcam, camera clip, 1 viewer | capture->receive ms p50 / p95 | p95 per window | decoded fps | "
+                     "MJPEG parts/s | CPU % of a core | encode p95 ms (/status) |")
+        lines.append("|---|---|---|---|---|---|---|")
+        for key, label in (("without", "without a /stream.mjpg client"), ("with", "with a /stream.mjpg client")):
+            y = x[key]
+            lines.append("| %s | %s / %s | %s | %s | %s | %s | %s |" % (
+                label, fmt(y["latency_ms_p50"], "%.0f"), fmt(y["latency_ms_p95"], "%.0f"),
+                ", ".join("%.0f" % v for v in y["window_p95s"]), fmt(y["fps"]), fmt(y["mjpeg_parts_per_s"]),
+                fmt(y["cpu_pct"]), fmt(y["encode_p95_ms"], "%.2f")))
+        lines.append("(p95 with - without: %s ms; noise, the largest p95 spread between windows of the same kind (at least the "
+                     "strip's 1 ms): %s ms: %s. "
+                     "On loopback capture->receive is capture->send.)" % (
+                         fmt(x["difference_ms_p95"], "%+.0f"), fmt(x["noise_ms"], "%.0f"),
+                         "within the noise" if x["within_noise"] else "NOT within the noise"))
     if res.get("presets"):
-        lines.append("")
+        if lines:
+            lines.append("")
         lines.append("| clip/preset @ %d kbit/s | encode ms p50 / p95 | kbit/s | PSNR Y dB | vs before dB | PSNR YUV dB |" % (res["config"]["bitrate"] // 1000))
         lines.append("|---|---|---|---|---|---|")
         for k, x in res["presets"].items():
@@ -424,7 +556,8 @@ def table(res):
                      "the presets through rtcam probe --preset P --h264-out; all decoded by OpenH264)")
     if res.get("sizes"):
         s = res["sizes"]
-        lines.append("")
+        if lines:
+            lines.append("")
         if "bytes" in s:
             lines.append("binary sizes (%s): %s" % (s["tool"], ", ".join("%s %d bytes" % kv for kv in s["bytes"].items())))
         else:
@@ -445,7 +578,10 @@ def main():
     ap.add_argument("--warmup", type=float, default=3.0)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--probe-frames", type=int, default=160)
-    ap.add_argument("--only", default="compare,viewers,presets,sizes")
+    ap.add_argument("--only", default="compare,viewers,presets,sizes,mjpeg")
+    ap.add_argument("--mjpeg-window", type=float, default=None, help="seconds per window of the MJPEG part (default --window)")
+    ap.add_argument("--docs", default=os.path.join(ROOT, "docs", "performance.md"),
+                    help="the file whose table between the bench markers is replaced ('' for none)")
     args = ap.parse_args()
     clips = dict(kv.split("=", 1) for kv in args.clips.split(","))
     only = set(args.only.split(","))
@@ -466,6 +602,12 @@ def main():
     if "viewers" in only:
         print("bench: rtcam with 1, 4, 16 viewers (camera clip)", flush=True)
         res["viewers"] = viewers(args, clips["camera"])
+    if "mjpeg" in only:
+        print("bench: rtcam with one viewer, without and with a /stream.mjpg client (camera clip)", flush=True)
+        res["mjpeg"] = x = mjpeg(args, clips["camera"])
+        print("bench:   capture->receive p95 without %s ms, with %s ms (noise %s ms)" % (
+            fmt(x["without"]["latency_ms_p95"], "%.0f"), fmt(x["with"]["latency_ms_p95"], "%.0f"), fmt(x["noise_ms"], "%.0f")),
+            flush=True)
     if "presets" in only:
         print("bench: encoder presets (rtcam probe, PSNR by OpenH264's decoder)", flush=True)
         res["presets"] = presets(args, clips)
@@ -480,11 +622,38 @@ def main():
     text = table(res)
     with open(os.path.join(OUT, "latest.md"), "w") as f:
         f.write(text + "\n")
+    if args.docs:
+        write_docs(args.docs, text, res, sorted(only))
     print()
     print(text)
     print("\nbench: %s; load average before %.2f, after %.2f; %.0f s; JSON: build/bench/latest.json" % (
         res["config"]["machine"], res["config"]["load_before"][0], res["config"]["load_after"][0], res["config"]["seconds"]))
     return 0
+
+
+BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
+
+
+def write_docs(path, text, res, parts):
+    """Replaces what is between the bench markers in `path` with this run's tables (the file is
+    made with a heading and the markers if it does not exist)."""
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write("# Performance\n\n%s\n%s\n" % (BEGIN, END))
+    with open(path) as f:
+        doc = f.read()
+    if doc.count(BEGIN) != 1 or doc.count(END) != 1 or doc.index(BEGIN) > doc.index(END):
+        raise RuntimeError("%s: expected one %s line before one %s line" % (path, BEGIN, END))
+    c = res["config"]
+    head = ("Written by `tools/bench` (parts: %s; %g s windows, %d round(s)) on %s, %s; `rtcam --version`: %s; load average "
+            "%.2f before, %.2f after." % (", ".join(parts), c["window_s"], c["rounds"], c["date"], c["machine"],
+                                            c["rtcam_version"], c["load_before"][0], c["load_after"][0]))
+    before, rest = doc.split(BEGIN, 1)
+    _, after = rest.split(END, 1)
+    with open(path, "w") as f:
+        f.write(before + BEGIN + "\n" + head + "\n\n" + text + "\n" + END + after)
+    print("bench: the tables are in %s" % os.path.relpath(path, ROOT))
 
 
 def cpu_model():

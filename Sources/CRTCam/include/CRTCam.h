@@ -143,5 +143,8 @@ int rtc_list_interface_addrs(int include_loopback, rtc_ifaddr_cb cb, void *ctx);
 typedef void (*rtc_thread_fn)(void *ctx);
 /// Starts a detached-or-joinable thread running fn(ctx). Returns 0 or an errno value.
 int rtc_thread_start(pthread_t *thread, rtc_thread_fn fn, void *ctx);
+/// Lowers the calling thread's scheduling priority by `increment` nice levels (Linux keeps a nice
+/// value per thread; raising it needs no privilege). Returns 0 or an errno value.
+int rtc_thread_lower_priority(int increment);
 
 #endif

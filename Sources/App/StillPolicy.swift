@@ -1,5 +1,5 @@
-// Which captured frames become JPEGs for GET /snapshot.jpg and GET /stream.mjpg. The capture
-// side encodes them (never the network loop); the connection table (HttpServer) hands them out.
+// Which captured frames become JPEGs for /snapshot.jpg and /stream.mjpg: the policy the capture
+// thread asks once per frame (no allocation) before it hands a frame to its JPEG thread.
 
 /// What to encode as JPEG from one captured frame.
 public struct StillWork: Equatable, Sendable {

@@ -1,0 +1,90 @@
+// V4L2 capture: the kernel ABI constants rtcam uses, how failing calls become CaptureErrors, and
+// reading the fixed-size C fields of V4L2 structures.
+import CRTCam
+import Wire
+
+/// "No such device (errno 19)".
+func errnoDescription(_ e: Int32) -> String {
+  guard let p = strerror(e) else { return "errno " + String(Int(e)) }
+  return String(cString: p) + " (errno " + String(Int(e)) + ")"
+}
+
+/// V4L2 ABI constants used here (linux/videodev2.h; fixed by the kernel ABI).
+enum V4L2Const: Sendable {
+  static let capVideoCapture: UInt32 = 0x0000_0001
+  static let capVideoOutput: UInt32 = 0x0000_0002
+  static let capVideoCaptureMplane: UInt32 = 0x0000_1000
+  static let capVideoM2M: UInt32 = 0x0000_8000
+  static let capVideoM2MMplane: UInt32 = 0x0000_4000
+  static let capMetaCapture: UInt32 = 0x0080_0000
+  static let capReadWrite: UInt32 = 0x0100_0000
+  static let capStreaming: UInt32 = 0x0400_0000
+  static let capDeviceCaps: UInt32 = 0x8000_0000
+  /// v4l2_captureparm.capability: the driver honours timeperframe.
+  static let capTimePerFrame: UInt32 = 0x1000
+  static let fmtFlagCompressed: UInt32 = 0x0001
+  static let fmtFlagEmulated: UInt32 = 0x0002
+  static let bufFlagError: UInt32 = 0x0000_0040
+  static let bufFlagTimestampMask: UInt32 = 0x0000_e000
+  static let bufFlagTimestampMonotonic: UInt32 = 0x0000_2000
+  static let bufTypeVideoCapture: UInt32 = 1
+  static let memoryMmap: UInt32 = 1
+  static let fieldAny: UInt32 = 0
+  static let fieldNone: UInt32 = 1
+  static let frmsizeDiscrete: UInt32 = 1
+  static let frmsizeContinuous: UInt32 = 2
+  static let frmsizeStepwise: UInt32 = 3
+  static let frmivalDiscrete: UInt32 = 1
+}
+
+extension CaptureError {
+  /// The error for a camera node that could not be opened (open(2) failed with `errno`).
+  public static func cameraOpenFailure(path: String, errno e: Int32) -> CaptureError {
+    switch e {
+    case ENOENT, ENODEV, ENXIO, ENOTDIR:
+      return .cameraNotFound(
+        "no camera at " + path + " (" + errnoDescription(e) + "); is it plugged in? `rtcam devices` lists the cameras")
+    case EBUSY:
+      return .cameraBusy(path + " is busy: another program is using the camera; stop it and rtcam will retry")
+    case EACCES, EPERM:
+      return .camera("cannot open " + path + " (run as root or add the user to the 'video' group)", e)
+    case EISDIR:
+      return .notACamera(path + " is a directory, not a V4L2 camera device such as /dev/video0")
+    default:
+      return .camera("cannot open " + path, e)
+    }
+  }
+
+  /// The error for a failed V4L2 call (`what`, e.g. "VIDIOC_DQBUF") on a camera that was open.
+  /// ENODEV/ENXIO/EIO mean the camera went away (CAMERA_LOST), EBUSY that another program holds
+  /// it (CAMERA_BUSY); anything else is CAMERA_ERROR.
+  public static func cameraCallFailure(path: String, what: String, errno e: Int32) -> CaptureError {
+    switch e {
+    case ENODEV, ENXIO, EIO, ENOENT:
+      return .cameraLost(
+        path + " stopped working (" + what + ": " + errnoDescription(e) + "); unplugged? rtcam reopens it when it is back")
+    case EBUSY:
+      return .cameraBusy(
+        path + " is busy (" + what + "): another program is capturing from it; stop it and rtcam will retry")
+    default:
+      return .camera(what + " on " + path, e)
+    }
+  }
+}
+
+func bigEndianBytes(_ v: UInt32) -> [UInt8] {
+  [UInt8(truncatingIfNeeded: v >> 24), UInt8(truncatingIfNeeded: v >> 16), UInt8(truncatingIfNeeded: v >> 8),
+   UInt8(truncatingIfNeeded: v)]
+}
+
+/// A NUL-terminated C string inside a fixed-size struct field (a tuple of bytes).
+func fixedCString<T>(_ field: T) -> String {
+  withUnsafeBytes(of: field) { raw in
+    var bytes: [UInt8] = []
+    for b in raw {
+      if b == 0 { break }
+      bytes.append(b)
+    }
+    return String(decoding: bytes, as: UTF8.self)
+  }
+}
