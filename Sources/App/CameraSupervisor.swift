@@ -1,16 +1,20 @@
 // The policy of a source's capture thread, without the thread: what to publish and log when the
-// camera (or program) cannot be opened, starts streaming, is lost or comes back, and how long to
-// wait before the next attempt. The runtime's capture thread reports what happened (with the
-// monotonic time) and carries out the actions; it waits `retryNs` before each new attempt.
+// camera (or program) cannot be opened, starts streaming, is lost or comes back, and when to try
+// again. The runtime's capture thread reports what happened (with the monotonic time) and
+// carries out what `pollOutput` returns; it opens the source again at the `.timeout` it gives.
 import Capture
 import Encoder
 
-public enum CameraAction: Equatable, Sendable {
+/// What the supervisor asks of the capture thread (`pollOutput`).
+public enum CameraOutput: Equatable, Sendable {
   /// Tell the network loop (and so /status) the new state.
   case publish(SourceState)
   case log(LogLevel, String)
   /// Give up: the source is not restarted (the capture thread ends).
   case stop
+  /// Nothing more now: after a failure, open the source again at this time; nil while it
+  /// streams or once given up.
+  case timeout(UInt64?)
 }
 
 /// Restart delays for a program that exits: `initialNs`, doubled after each failed attempt up to
@@ -55,13 +59,13 @@ public struct CameraSupervisor: Sendable {
   public let name: String
   /// "camera" or "source", for the log ("camera running: ...").
   public let noun: String
-  public var policy: RestartPolicy
+  public internal(set) var policy: RestartPolicy
   /// Whether starts and ends of a run are logged ("camera running: ...", "source ... ended after
   /// ..."). Off for the test pattern and Y4M files, which are opened once and say what they are in
   /// the start-up log.
   public let announcesRuns: Bool
   /// Pause before the next attempt (set after each failure).
-  public var retryNs: UInt64
+  public internal(set) var retryNs: UInt64
   /// The failure last logged: each change is logged once, not every attempt.
   var lastLogged: SourceError? = nil
   /// The message of a loss, while the camera has not come back after it.
@@ -70,6 +74,10 @@ public struct CameraSupervisor: Sendable {
   var hasStreamed = false
   /// When the current run started streaming (monotonic ns), while it streams.
   var streamingSince: UInt64? = nil
+  /// When to try again after the last failure (nil while streaming, or given up).
+  var retryAt: UInt64? = nil
+  /// Outputs waiting for `pollOutput` (a few per event: never per frame).
+  var pending: [CameraOutput] = []
 
   public init(name: String, noun: String = "camera", policy: RestartPolicy = .fixed(2_000_000_000),
               announcesRuns: Bool = true) {
@@ -84,8 +92,26 @@ public struct CameraSupervisor: Sendable {
     }
   }
 
-  /// Opening the source or starting its encoder failed (or a run ended: `ended`), at `now`.
-  public mutating func failed(_ error: SourceError, now: UInt64 = 0) -> [CameraAction] {
+  /// What the capture thread must do next, one at a time, then `.timeout`.
+  public mutating func pollOutput() -> CameraOutput {
+    if !pending.isEmpty { return pending.removeFirst() }
+    return .timeout(retryAt)
+  }
+
+  /// Opening the source or starting its encoder failed, at `now`.
+  public mutating func handleFailed(_ error: SourceError, now: UInt64 = 0) { pending += failed(error, now: now) }
+
+  /// The source is open and its first frame is due (at `now`); `details` describes it for the log.
+  public mutating func handleStreaming(_ format: SourceFormat, details: String, now: UInt64 = 0) {
+    pending += streaming(format, details: details, now: now)
+  }
+
+  /// Capturing stopped with `error` at `now` after `counters` ("N frames, D dropped, ...").
+  public mutating func handleEnded(_ error: CaptureError, counters: String, now: UInt64 = 0) {
+    pending += ended(error, counters: counters, now: now)
+  }
+
+  mutating func failed(_ error: SourceError, now: UInt64) -> [CameraOutput] {
     let ran = streamingSince.map { now >= $0 ? now - $0 : 0 } ?? 0
     streamingSince = nil
     var shown = error
@@ -99,6 +125,7 @@ public struct CameraSupervisor: Sendable {
     switch policy {
     case .never:
       // the core logs a final failure itself
+      retryAt = nil
       return [.publish(.failed(shown)), .stop]
     case .fixed(let ns):
       retryNs = ns
@@ -108,7 +135,8 @@ public struct CameraSupervisor: Sendable {
       policy = .backoff(b)
       again = "restarting in " + wholeSeconds(retryNs) + ", then up to every " + wholeSeconds(b.maxNs)
     }
-    var actions: [CameraAction] = [.publish(.retrying(shown))]
+    retryAt = now &+ retryNs
+    var actions: [CameraOutput] = [.publish(.retrying(shown))]
     if shown != lastLogged {
       lastLogged = shown
       actions.append(.log(.error, "source " + name + ": " + shown.code + ": " + shown.message
@@ -119,19 +147,18 @@ public struct CameraSupervisor: Sendable {
     return actions
   }
 
-  /// The source is open and its first frame is due (at `now`); `details` describes it for the log.
-  public mutating func streaming(_ format: SourceFormat, details: String, now: UInt64 = 0) -> [CameraAction] {
+  mutating func streaming(_ format: SourceFormat, details: String, now: UInt64) -> [CameraOutput] {
     let word = hasStreamed ? noun + " back: " : noun + " running: "
     hasStreamed = true
     lastLogged = nil
     lostMessage = nil
     streamingSince = now
+    retryAt = nil
     guard announcesRuns else { return [.publish(.running(format))] }
     return [.publish(.running(format)), .log(.info, word + details)]
   }
 
-  /// Capturing stopped with `error` at `now` after `counters` ("N frames, D dropped, ...").
-  public mutating func ended(_ error: CaptureError, counters: String, now: UInt64 = 0) -> [CameraAction] {
+  mutating func ended(_ error: CaptureError, counters: String, now: UInt64) -> [CameraOutput] {
     if case .cameraLost(let m) = error { lostMessage = m }
     guard announcesRuns else { return failed(.capture(error), now: now) }
     return [.log(.info, "source " + name + " ended after " + counters)] + failed(.capture(error), now: now)

@@ -42,15 +42,6 @@ final class CaptureRunner<S: FrameSource> {
 
   var gaveUp: Bool { work.gaveUp }
 
-  /// The pause before the next attempt (tests shorten it).
-  var retryNs: UInt64 {
-    get { work.supervisor.retryNs }
-    set {
-      work.supervisor.policy = .fixed(newValue)
-      work.supervisor.retryNs = newValue
-    }
-  }
-
   func run() {
     defer { work.finish() }
     while !work.stopped && !work.gaveUp {
@@ -113,9 +104,13 @@ final class CaptureWork {
 
   var stopped: Bool { shared.stopped }
 
-  func perform(_ actions: [CameraAction]) {
-    for a in actions {
-      switch a {
+  /// When the supervisor wants the source opened again (after a failure).
+  var retryAt: UInt64? = nil
+
+  /// Carries out what the supervisor asks for.
+  func carryOut() {
+    while true {
+      switch supervisor.pollOutput() {
       case .publish(let state):
         shared.source.publish(state)
         shared.wake()
@@ -123,16 +118,23 @@ final class CaptureWork {
         log(level, message)
       case .stop:
         gaveUp = true
+      case .timeout(let at):
+        retryAt = at
+        return
       }
     }
   }
 
   /// Opening the source or starting its encoder failed.
-  func failed(_ error: SourceError) { perform(supervisor.failed(error, now: rtc_monotonic_ns())) }
+  func failed(_ error: SourceError) {
+    supervisor.handleFailed(error, now: rtc_monotonic_ns())
+    carryOut()
+  }
 
   /// Capturing stopped with `error` after `counters`.
   func ended(_ error: CaptureError, counters: String) {
-    perform(supervisor.ended(error, counters: counters, now: rtc_monotonic_ns()))
+    supervisor.handleEnded(error, counters: counters, now: rtc_monotonic_ns())
+    carryOut()
   }
 
   /// The source is open: the encoder for its format (nil, the failure carried out, if it cannot
@@ -141,17 +143,17 @@ final class CaptureWork {
     guard let enc = encoder(for: format) else { return nil }
     // a (re)started stream begins with a keyframe so viewers can decode at once
     shared.encodePolicy.restarted()
-    perform(supervisor.streaming(format, details: details, now: rtc_monotonic_ns()))
+    supervisor.handleStreaming(format, details: details, now: rtc_monotonic_ns())
+    carryOut()
     return enc
   }
 
   /// Every 900 frames of a source whose runs are logged: its counters, at debug level.
   func logProgress(name: String, counters: String) { log(.debug, "source " + name + ": " + counters) }
 
-  /// The pause the supervisor asked for before the next attempt, in short steps so a stop is
-  /// noticed.
+  /// Until the time the supervisor asked to try again, in short steps so a stop is noticed.
   func waitBeforeRetry() {
-    let until = rtc_monotonic_ns() &+ supervisor.retryNs
+    let until = retryAt ?? rtc_monotonic_ns()
     while !stopped {
       let now = rtc_monotonic_ns()
       if now >= until { break }
