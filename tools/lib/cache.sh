@@ -29,6 +29,8 @@ cache_root() {
 }
 CACHE=$(cache_root) || exit 1
 mkdir -p "$CACHE/tmp" "$CACHE/locks" "$CACHE/debs"
+# what runs that were killed left half made (nothing takes half a day)
+find "$CACHE/tmp" -mindepth 1 -maxdepth 1 -mmin +720 -exec rm -rf {} + 2>/dev/null || true
 export RTCAM_CACHE=$CACHE
 
 # cache_key WORDS...: a 16-hex-digit key of the words (order matters)
@@ -137,7 +139,8 @@ deb_fetch() {
 # skipped when every needed package is still available); output to stderr
 tools_setup_refresh() { "$1/tools/setup" --apt-only --refresh >&2 || true; }
 
-# src_version PKG: the Debian version of source package PKG that `apt-get source` would fetch
+# src_version PKG: the Debian version of source package PKG that `apt-get source` would fetch,
+# as its .dsc file is named (without an epoch: 2.1.5-2 for libjpeg-turbo 1:2.1.5-2)
 src_version() {
   apt-get "${APT_OPTS[@]}" source --print-uris "$1" 2>/dev/null | sed -nE "s/^'[^']*' ${1}_(.*)\.dsc .*/\1/p" | head -n 1
 }
@@ -156,8 +159,12 @@ src_fetch() {
     if [ ! -d "$dir" ]; then
       echo "cache: fetching Debian's $pkg $ver source package" >&2
       tmp=$(cache_tmp)
-      (cd "$tmp" && apt-get "${APT_OPTS[@]}" source -q "$pkg=$ver") > "$tmp/download.log" 2>&1 \
+      (cd "$tmp" && apt-get "${APT_OPTS[@]}" source -q "$pkg") > "$tmp/download.log" 2>&1 \
         || { cat "$tmp/download.log" >&2; rm -rf "$tmp"; cache_unlock; return 1; }
+      # (the version is not pinned: apt-get source VERSION wants the epoch, which .dsc names lack;
+      # unpinned it fetches the candidate, the one src_version named)
+      ls "$tmp/${pkg}_${ver}.dsc" >/dev/null 2>&1 \
+        || { echo "cache: apt-get source $pkg fetched $(ls "$tmp"/*.dsc 2>/dev/null | xargs -n1 basename), not ${pkg}_${ver}.dsc" >&2; rm -rf "$tmp"; cache_unlock; return 1; }
       rm -f "$tmp"/*.dsc "$tmp"/*.tar.* "$tmp"/*.diff.gz
       cache_commit "$tmp" "$dir" || { cache_unlock; return 1; }
     fi
