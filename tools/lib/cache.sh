@@ -132,7 +132,7 @@ deb_fetch() {
     for f in "${sorted[@]}"; do cache_unlock; done
     [ "$rc" = 0 ] || return 1
   fi
-  for f in "${names[@]}"; do echo "$CACHE/debs/$f"; done
+  for f in "${names[@]}"; do cache_used "$CACHE/debs/$f"; echo "$CACHE/debs/$f"; done
 }
 
 # tools_setup_refresh ROOT: apt-get update through tools/setup (retries, a failing index
@@ -171,9 +171,26 @@ src_fetch() {
     cache_unlock
   fi
   local tree
+  cache_used "$dir"
   tree=$(find "$dir" -mindepth 1 -maxdepth 1 -type d | head -n 1)
   [ -n "$tree" ] || { echo "cache: $dir holds no source tree" >&2; return 1; }
   echo "$tree"
+}
+
+# cache_used ENTRY...: marks entries as used now (their mtime), for cache_prune
+cache_used() { touch -c "$@" 2>/dev/null || true; }
+
+# cache_prune DAYS: removes the entries not used for DAYS days (the cache only grows otherwise:
+# every change of a source makes new keys). Entries in use are never that old.
+cache_prune() {
+  local days=$1
+  [[ $days =~ ^[0-9]+$ ]] || return 0
+  find "$CACHE/debs" "$CACHE/image-debs" -type f -name '*.deb' -mtime +"$days" -delete 2>/dev/null || true
+  find "$CACHE/src" "$CACHE/venv" -mindepth 1 -maxdepth 1 -mtime +"$days" -exec rm -rf {} + 2>/dev/null || true
+  find "$CACHE/deps" "$CACHE/swift" "$CACHE/shim" "$CACHE/vm" "$CACHE/image" \
+    -mindepth 2 -maxdepth 2 -mtime +"$days" -exec rm -rf {} + 2>/dev/null || true
+  find "$CACHE/sysroot" -mindepth 1 -maxdepth 1 -mtime +"$days" -exec rm -rf {} + 2>/dev/null || true
+  find "$CACHE/fuzz" -mindepth 2 -maxdepth 2 -mtime +"$days" -exec rm -rf {} + 2>/dev/null || true
 }
 
 # cache_link TARGET LINK: LINK (in the clone's build/) points at TARGET (in the cache)

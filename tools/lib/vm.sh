@@ -48,6 +48,7 @@ vm_kernel() {
     fi
     cache_unlock
   fi
+  cache_used "$kroot"
   kver=$(cat "$kroot/.version")
   kernel=$kroot/boot/vmlinuz-$kver
 }
@@ -104,6 +105,7 @@ vm_loopback() {
     fi
     cache_unlock
   fi
+  cache_used "$dir"
   loopback=$dir/v4l2loopback.ko
   loopback_source=$(cat "$dir/.source")
 }
@@ -120,6 +122,7 @@ vm_busybox() {
     dpkg-deb -x "$deb" "$tmp" || { rm -rf "$tmp"; return 1; }
     cache_commit "$tmp" "$dir"
   fi
+  cache_used "$dir"
   busybox=$dir/bin/busybox
 }
 
