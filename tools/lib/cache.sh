@@ -191,6 +191,8 @@ cache_prune() {
     -mindepth 2 -maxdepth 2 -mtime +"$days" -exec rm -rf {} + 2>/dev/null || true
   find "$CACHE/sysroot" -mindepth 1 -maxdepth 1 -mtime +"$days" -exec rm -rf {} + 2>/dev/null || true
   find "$CACHE/fuzz" -mindepth 2 -maxdepth 2 -mtime +"$days" -exec rm -rf {} + 2>/dev/null || true
+  # (a lock file is rewritten, so its time renewed, each time it is taken)
+  find "$CACHE/locks" -type f -mtime +"$days" -delete 2>/dev/null || true
 }
 
 # cache_link TARGET LINK: LINK (in the clone's build/) points at TARGET (in the cache)
