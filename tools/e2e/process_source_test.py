@@ -3,8 +3,8 @@
 
 All on 127.0.0.1, every wait bounded. Phases (each starts its own rtcam):
   exec      a generator (tools/e2e/i420_generator.py: I420 frames with the time strip) as
-            exec:COMMAND: /status running with frames_captured rising; an aiortc viewer (when
-            build/venv-interop exists) decodes >= 30 frames of 640x480 from it; the generator exits
+            exec:COMMAND: /status running with frames_captured rising; an aiortc viewer
+            (build/venv-interop, which tools/setup makes) decodes >= 30 frames of 640x480 from it; the generator exits
             once (status 3): SOURCE_EXITED with the status in /status, then running again within
             the backoff bound; rtcam's shutdown stops the generator (its pid is gone)
   rpicam    --source rpicam with a fake rpicam-vid first on PATH that fails loudly unless it gets
@@ -92,13 +92,15 @@ def phase_exec(binary, tmp):
         if (s["width"], s["height"]) != (640, 480):
             raise Failed("size %dx%d, want 640x480" % (s["width"], s["height"]))
         print("  exec: running, +%d frames in 1 s" % rising(r, 15), flush=True)
-        if os.path.exists(VENV_PY):
-            v = subprocess.run([VENV_PY, os.path.join(ROOT, "tools", "e2e", "aiortc_client.py"), "--url", r.base,
-                                "--name", "process-exec-aiortc", "--min-frames", "30", "--within", "20"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=90)
-            print("  exec: aiortc viewer: " + (v.stdout.strip().splitlines() or ["(no output)"])[-1], flush=True)
-            if v.returncode != 0:
-                raise Failed("aiortc viewer failed:\n" + v.stdout[-2000:])
+        # the viewer is part of the check: without the virtualenv it fails, never skipped
+        if not os.path.exists(VENV_PY):
+            raise Failed(VENV_PY + " is missing (tools/setup makes it)")
+        v = subprocess.run([VENV_PY, os.path.join(ROOT, "tools", "e2e", "aiortc_client.py"), "--url", r.base,
+                            "--name", "process-exec-aiortc", "--min-frames", "30", "--within", "20"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=90)
+        print("  exec: aiortc viewer: " + (v.stdout.strip().splitlines() or ["(no output)"])[-1], flush=True)
+        if v.returncode != 0:
+            raise Failed("aiortc viewer failed:\n" + v.stdout[-2000:])
         # the generator exits with status 3 after 150 frames (5 s), once
         s = wait_for(r, "SOURCE_EXITED", lambda s: s["error"] == "SOURCE_EXITED", 15)
         t0 = time.time()

@@ -1,0 +1,169 @@
+# tools/lib/vm.sh — the Debian kernel, v4l2loopback module, busybox and image userland the VM
+# tests boot, fetched and prepared once into the build cache (tools/lib/cache.sh). Sourced by
+# tools/vm-test, tools/image-test and tools/prefetch after tools/lib/cache.sh, with `arch`
+# (x86_64 or aarch64), `debarch` (amd64 or arm64) and a `log` function set.
+#
+# The kernel is Debian 12's newest linux-image-6.1.0-N-<debarch> that apt knows (or
+# RTCAM_VM_KERNEL=linux-image-6.1.0-N-<flavour>); its package is fetched with `apt-get download`
+# (nothing is installed) and only vmlinuz and the module directories the VM needs are unpacked,
+# then `depmod -b`. Entries are keyed by the package file names (so by their versions) and the
+# text of the functions that make them.
+
+# vm_kernel_pkg: the kernel package's name
+vm_kernel_pkg() {
+  if [ -n "${RTCAM_VM_KERNEL:-}" ]; then echo "$RTCAM_VM_KERNEL"; return; fi
+  apt-cache "${APT_OPTS[@]}" search --names-only "^linux-image-6\.1\.0-[0-9]+-$debarch\$" | awk '{ print $1 }' | sort -V | tail -n 1
+}
+
+# vm_unpack_kernel DEB DIR: vmlinuz and the module subtrees the VM needs (the whole tree is
+# ~400 MB), depmod'ed; DIR/.version holds the kernel version
+vm_unpack_kernel() {
+  local m='./lib/modules/*' kv
+  dpkg-deb --fsys-tarfile "$1" | tar -x -C "$2" --wildcards \
+    './boot/vmlinuz-*' "$m/modules.*" "$m/kernel/drivers/media/rc/*" "$m/kernel/drivers/media/cec/*" \
+    "$m/kernel/drivers/media/mc/*" "$m/kernel/drivers/media/v4l2-core/*" "$m/kernel/drivers/media/common/*" \
+    "$m/kernel/drivers/media/test-drivers/*" "$m/kernel/drivers/virtio/*" "$m/kernel/drivers/net/virtio_net.ko" \
+    "$m/kernel/drivers/net/net_failover.ko" "$m/kernel/net/core/*" "$m/kernel/drivers/char/hw_random/*" || return 1
+  kv=$(ls "$2/lib/modules" | head -n 1)
+  [ -n "$kv" ] && ls "$2/boot/vmlinuz-$kv" >/dev/null || { echo "vm: unexpected layout of $(basename "$1")" >&2; return 1; }
+  depmod -b "$2" "$kv"
+  echo "$kv" > "$2/.version"
+}
+
+# vm_kernel: fetches and unpacks the kernel when the cache has it not; sets kdeb (the package
+# file), kroot (the unpacked tree), kver and kernel (vmlinuz)
+vm_kernel() {
+  local pkg tmp
+  pkg=$(vm_kernel_pkg)
+  [ -n "$pkg" ] || { echo "vm: apt knows no linux-image-6.1.0-*-$debarch package (run tools/setup)" >&2; return 1; }
+  kdeb=$(deb_fetch "$pkg:$debarch") || return 1
+  kroot=$CACHE/vm/$arch/kernel-$(cache_key "$(basename "$kdeb")" "$(declare -f vm_unpack_kernel)")
+  if [ ! -d "$kroot" ]; then
+    cache_lock "vm-kernel-$arch" || return 1
+    if [ ! -d "$kroot" ]; then
+      log "unpacking $(basename "$kdeb")"
+      tmp=$(cache_tmp)
+      vm_unpack_kernel "$kdeb" "$tmp" || { rm -rf "$tmp"; cache_unlock; return 1; }
+      cache_commit "$tmp" "$kroot"
+    fi
+    cache_unlock
+  fi
+  cache_used "$kroot"
+  kver=$(cat "$kroot/.version")
+  kernel=$kroot/boot/vmlinuz-$kver
+}
+
+# vm_loopback_debs: the packages v4l2loopback is built from for the kernel vm_kernel set: the
+# headers of exactly that kernel package version (linux-headers-<kver>, linux-headers-<abi>-common,
+# and linux-kbuild-6.1 for the host's machine, whose scripts/ and tools/ the headers link to) and
+# the newest v4l2loopback-dkms
+vm_loopback_debs() {
+  local kpkgver hostarch
+  kpkgver=$(dpkg-deb -f "$kdeb" Version)
+  hostarch=$(dpkg --print-architecture)
+  echo "linux-headers-$kver:$debarch=$kpkgver" "linux-headers-${kver%-*}-common=$kpkgver" \
+    "linux-kbuild-$(echo "$kver" | cut -d. -f1,2):$hostarch=$kpkgver" v4l2loopback-dkms
+}
+
+# vm_build_loopback DIR: builds v4l2loopback.ko into DIR from the unpacked packages (nothing is
+# installed): the headers' Makefile is pointed at the unpacked common tree instead of
+# /usr/src, and `make -C <headers> M=<src> modules` runs with CROSS_COMPILE=$cross (the kernel's
+# CC is ${cross}gcc-12)
+vm_build_loopback() {
+  local out=$1 b d hdr common src debs abi=${kver%-*}
+  b=$(cache_tmp)
+  mapfile -t debs < <(deb_fetch $(vm_loopback_debs)) && [ ${#debs[@]} = 4 ] || { rm -rf "$b"; return 1; }
+  for d in "${debs[@]}"; do dpkg-deb -x "$d" "$b/tree" || { rm -rf "$b"; return 1; }; done
+  hdr=$b/tree/usr/src/linux-headers-$kver common=$b/tree/usr/src/linux-headers-$abi-common
+  src=$(ls -d "$b"/tree/usr/src/v4l2loopback-* | head -n 1)
+  [ -f "$hdr/Makefile" ] && [ -f "$common/Makefile" ] && [ -n "$src" ] || { echo "vm: unexpected layout of the headers packages" >&2; rm -rf "$b"; return 1; }
+  grep -qx "include /usr/src/linux-headers-$abi-common/Makefile" "$hdr/Makefile" \
+    || { echo "vm: $hdr/Makefile is not the one-line include expected: $(head -c 200 "$hdr/Makefile")" >&2; rm -rf "$b"; return 1; }
+  printf 'include %s/Makefile\n' "$common" > "$hdr/Makefile"
+  log "building $(basename "$src") for $kver (CROSS_COMPILE=$cross)"
+  if ! make -C "$hdr" M="$src" CROSS_COMPILE="$cross" modules > "$b/make.log" 2>&1; then
+    tail -n 30 "$b/make.log" >&2; echo "vm: building v4l2loopback.ko failed" >&2; rm -rf "$b"; return 1
+  fi
+  "${cross}objcopy" --strip-debug "$src/v4l2loopback.ko" "$out/v4l2loopback.ko" || { rm -rf "$b"; return 1; }
+  basename "$src" > "$out/.source"
+  rm -rf "$b"   # the unpacked headers are ~85 MB; only the module is kept
+}
+
+# vm_loopback: v4l2loopback.ko for the kernel vm_kernel set, built when the cache has it not;
+# sets loopback (the .ko) and loopback_source (v4l2loopback-VERSION)
+vm_loopback() {
+  local names dir tmp
+  names=$(deb_files $(vm_loopback_debs) | xargs) || { echo "vm: apt knows not the headers of $kver ($(vm_loopback_debs))" >&2; return 1; }
+  dir=$CACHE/vm/$arch/v4l2loopback-$(cache_key "$names" "$("${cross}gcc-12" --version | head -n 1)" \
+    "$(declare -f vm_build_loopback)")
+  if [ ! -d "$dir" ]; then
+    cache_lock "vm-loopback-$arch" || return 1
+    if [ ! -d "$dir" ]; then
+      tmp=$(cache_tmp)
+      vm_build_loopback "$tmp" || { rm -rf "$tmp"; cache_unlock; return 1; }
+      cache_commit "$tmp" "$dir"
+    fi
+    cache_unlock
+  fi
+  cache_used "$dir"
+  loopback=$dir/v4l2loopback.ko
+  loopback_source=$(cat "$dir/.source")
+}
+
+# vm_busybox: the guest's static busybox (x86_64: the host's busybox-static; aarch64:
+# busybox-static:arm64 fetched and unpacked into the cache); sets busybox
+vm_busybox() {
+  local deb dir tmp
+  if [ "$arch" = x86_64 ]; then busybox=/bin/busybox; return 0; fi
+  deb=$(deb_fetch "busybox-static:$debarch") || return 1
+  dir=$CACHE/vm/$arch/busybox-$(cache_key "$(basename "$deb")")
+  if [ ! -d "$dir" ]; then
+    tmp=$(cache_tmp)
+    dpkg-deb -x "$deb" "$tmp" || { rm -rf "$tmp"; return 1; }
+    cache_commit "$tmp" "$dir"
+  fi
+  cache_used "$dir"
+  busybox=$dir/bin/busybox
+}
+
+# The image test's userland: Debian 12 arm64 packages resolved by apt-get in a private APT state
+# (empty dpkg status, APT::Architecture=arm64, the host's package lists), fetched with
+# `apt-get install --download-only` into the cache's image-debs/<debarch>/ (apt reuses what is
+# there). image_userland_resolve sets userland_debs (the file names, sorted) without fetching.
+image_packages="base-files base-passwd bash dash coreutils sed grep findutils diffutils gzip tar hostname
+ perl-base libc-bin util-linux mount login passwd sudo procps iproute2 kmod dpkg usr-is-merged
+ systemd systemd-sysv udev libnss-systemd openssh-server"
+image_apt() { # ARGS...: apt-get with the private state and the cache's archive
+  # (its own binary cache: the one in APT_OPTS is for the host's architecture and dpkg status)
+  mkdir -p "$CACHE/apt/image-$debarch" "$CACHE/image-debs/$debarch/partial"
+  [ -f "$CACHE/apt/image-$debarch/status" ] || : > "$CACHE/apt/image-$debarch/status"
+  apt-get -o Dir::Cache::pkgcache="$CACHE/apt/image-$debarch/pkgcache.bin" -o Dir::Cache::srcpkgcache="" \
+    -o APT::Architecture="$debarch" -o APT::Architectures::="$debarch" \
+    -o Dir::State::status="$CACHE/apt/image-$debarch/status" \
+    -o Dir::State::extended_states="$CACHE/apt/image-$debarch/extended_states" \
+    -o Dir::Cache::archives="$CACHE/image-debs/$debarch/" -o Debug::NoLocking=1 \
+    -o APT::Install-Recommends=false -q "$@"
+}
+image_userland_resolve() {
+  local st
+  st=$(cache_tmp); mkdir -p "$st/partial"
+  # (an empty archive directory, so that every package is listed)
+  # shellcheck disable=SC2086
+  userland_debs=$(image_apt install --download-only --print-uris -y -o Dir::Cache::archives="$st/" $image_packages 2>&1 \
+    | sed -nE "s/^'[^']*' ([^ ]+\.deb) .*/\1/p" | sort)
+  rm -rf "$st"
+  [ -n "$userland_debs" ] || { echo "vm: apt cannot resolve the image userland ($debarch)" >&2; return 1; }
+}
+# image_userland_fetch: the resolved packages into the cache (under a lock; apt fetches only
+# what is missing); sets userland_dir (the archive directory)
+image_userland_fetch() {
+  local st rc=0
+  cache_lock "image-debs-$debarch" || return 1
+  st=$(cache_tmp)
+  # shellcheck disable=SC2086
+  image_apt install --download-only -y $image_packages > "$st/apt.log" 2>&1 || { tail -n 20 "$st/apt.log" >&2; rc=1; }
+  rm -rf "$st"
+  cache_unlock
+  userland_dir=$CACHE/image-debs/$debarch
+  return $rc
+}
