@@ -159,7 +159,9 @@ func processExists(_ pid: Int32) -> Bool { kill(pid, 0) == 0 }
     DispatchQueue.global().asyncAfter(deadline: .now() + 0.2) { flag.value = true }
     let t0 = Date()
     #expect(captureError { _ = try src.nextFrame() } == .stopped)
-    #expect(Date().timeIntervalSince(t0) < 1.5)
+    // the stop (after 0.2 s) ended the wait, not the 5 s frame timeout (which would also be
+    // another error); not a speed bound: the machines are shared and slow at times
+    #expect(Date().timeIntervalSince(t0) < 4.5)
   }
 
   @Test func thePipeOfStandardInputEndsTheStream() throws {
