@@ -42,7 +42,7 @@ import Wire
     try sc.connect()
     var frames: [(au: [UInt8], isKeyframe: Bool, captureNs: UInt64)] = []
     for _ in 0..<30 {
-      sc.now += 33 * PeerScenarioTests.ms
+      sc.now += 33 * Time.ms
       frames.append(try feed.next())
     }
     var packets = 0

@@ -21,7 +21,7 @@ import Wire
       let req = sc.stunRequest(useCandidate: false)
       let size = req.count
       req.withUnsafeBytes { buffer.copyMemory(from: $0) }
-      sc.now += 2 * PeerScenarioTests.ms
+      sc.now += 2 * Time.ms
       let n = alloc_counter_begin_end {
         sc.peer.handleDatagram(UnsafeMutableRawBufferPointer(rebasing: buffer[0..<size]), from: Scenario.browserAddress,
                                now: sc.now)

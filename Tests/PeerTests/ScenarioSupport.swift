@@ -19,6 +19,12 @@ extension DatagramKind {
   static func classify(_ d: [UInt8]) -> DatagramKind { d.withUnsafeBytes { classify($0) } }
 }
 
+/// Fake-clock units.
+enum Time {
+  static let ms: UInt64 = 1_000_000
+  static let s: UInt64 = 1_000_000_000
+}
+
 /// One datagram rtcam's peer asked to send (`PeerOutput.transmit`).
 struct SentDatagram {
   var bytes: [UInt8]

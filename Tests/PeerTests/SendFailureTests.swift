@@ -14,7 +14,7 @@ import Wire
     let feed = try FrameFeed(clock: { sc.now })
     try sc.connect()
     _ = sc.takeEvents()
-    sc.now += 33 * PeerScenarioTests.ms
+    sc.now += 33 * Time.ms
     let first = try feed.next()
     sc.sendFrame(first.au, captureNs: first.captureNs, isKeyframe: true)
     #expect(sc.peer.stats.framesSent == 1 && sc.peer.stats.sendFailures == 0)
@@ -42,14 +42,14 @@ import Wire
     _ = sentBefore
 
     // inter frames wait for the keyframe the viewer now needs
-    sc.now += 33 * PeerScenarioTests.ms
+    sc.now += 33 * Time.ms
     let inter = try feed.next()
     #expect(!inter.isKeyframe)
     let before = sc.rtpSent().count
     sc.sendFrame(inter.au, captureNs: inter.captureNs, isKeyframe: false)
     #expect(sc.rtpSent().count == before)
     feed.requestKeyframe()
-    sc.now += 33 * PeerScenarioTests.ms
+    sc.now += 33 * Time.ms
     let key = try feed.next()
     sc.sendFrame(key.au, captureNs: key.captureNs, isKeyframe: true)
     #expect(sc.rtpSent().count > before && sc.peer.stats.framesSent == 2)

@@ -34,7 +34,7 @@ import Wire
     var idrs = 0
     for i in 0..<40 {
       if i % 8 == 0 { feed.requestKeyframe() }  // several IDRs, each with its own SPS
-      sc.now += 33 * PeerScenarioTests.ms
+      sc.now += 33 * Time.ms
       let f = try feed.next()
       if f.isKeyframe { idrs += 1 }
       sc.sendFrame(f.au, captureNs: f.captureNs, isKeyframe: f.isKeyframe)
