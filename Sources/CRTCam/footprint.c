@@ -1,7 +1,7 @@
 // Small stand-ins that keep big, unused library paths out of the static device binary
 // (tools/build compiles this with -DRTCAM_DEVICE_BUILD; the host build, tests and fuzzers use
 // the real library functions). Each one behaves as the function it replaces does in rtcam;
-// the bytes each saves on aarch64 are in README.md, "Footprint". Because these objects come
+// the bytes each saves on aarch64 are in docs/building.md, "Footprint". Because these objects come
 // before libc.a and libstdc++.a on the link line, the archive members they replace are never
 // pulled in.
 #ifdef RTCAM_DEVICE_BUILD

@@ -59,7 +59,7 @@ public struct V4L2Stats: Equatable, Sendable {
 ///   (that would break the zero-copy path). (rtcam used to call libv4l2's entry points on an fd
 ///   never registered with it, which passes them straight to the kernel: the same calls. A
 ///   registered fd would also make libv4l2 dlopen() its plugins, mapping a second, shared
-///   glibc into this static binary. Not linking libv4l2 saves 316 KB; see README, Footprint.)
+///   glibc into this static binary. Not linking libv4l2 saves 316 KB; see docs/building.md, Footprint.)
 /// - MJPEG (and "JPEG") frames are decoded by `JpegDecoder` (libjpeg-turbo) into I420 planes the
 ///   source owns; the driver buffer is queued again at once. A damaged frame (truncated, corrupt)
 ///   is skipped and counted (`stats.damaged`); `mjpegGiveUp` undecodable frames in a row, or one

@@ -3,8 +3,8 @@
 /// reference frame, no B-frames, no lookahead, no encoder threads (the capture thread encodes),
 /// no scene-change IDRs (keyframes stay on demand), so no preset adds a frame of latency.
 ///
-/// What tools/bench measured on its camera-like clip at 800 kbit/s (OpenH264 2.3, x86_64; README,
-/// Performance): against the settings before presets (low complexity, OpenH264's background
+/// What tools/bench measured on its camera-like clip at 800 kbit/s (OpenH264 2.3, x86_64;
+/// docs/performance.md): against the settings before presets (low complexity, OpenH264's background
 /// detection on), turning background detection off gains about 0.36 dB PSNR (5.4 dB on the test
 /// pattern) for 0-15 % more encode time; medium complexity about 0.04 dB more for 5-25 % more
 /// time; turning the deblocking filter off saves up to about 20 % and loses about 0.4 dB. Adaptive
