@@ -20,16 +20,18 @@ let deviceModules: [(String, [String])] = [
   ("ICE", ["Wire"]),
   ("SDP", ["Wire"]),
   ("RTP", ["Wire"]),
+  // bandwidth estimation (GCC), the per-viewer pacer and the layer policy: sans-IO, time as input
+  ("BWE", ["Wire"]),
   ("SRTP", ["Wire"]),
   ("DTLS", ["Wire"]),
   ("HTTP", ["Wire"]),
   ("Capture", ["Wire"]),
   ("Encoder", ["Wire", "Capture"]),
-  ("Peer", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS"]),
+  ("Peer", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS"]),
   // the application core (sans-IO): routes, sessions, connection and source policies, status
-  ("App", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer"]),
+  ("App", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer"]),
   // the runtime: poll loop, sockets, threads, frame ring, logging; carries out the core's actions
-  ("Runtime", ["Wire", "ICE", "SDP", "RTP", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App"]),
+  ("Runtime", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App"]),
   // the command line: options, help, probe, devices
   ("CLI", ["Wire", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App", "Runtime"]),
 ]
