@@ -1,4 +1,5 @@
 // POST /whep and POST /offer: an SDP offer becomes a viewer session and its answer.
+import BWE
 import DTLS
 import HTTP
 import ICE
@@ -94,8 +95,11 @@ extension ServerCore {
     do { answer = try makeAnswer(offer: offer, params) } catch {
       return .refused(.error(error.httpStatus, code: error.code, message: error.message))
     }
+    // a viewer's estimate starts at the configured rate and stays within --min/--max-bitrate
+    let congestion = BandwidthEstimatorConfig(start: options.bitrate, min: options.minBitrate, max: options.maxBitrate)
     let config = PeerConfig(video: answer.video, localIce: ice, ssrc: ssrc, cname: "rtcam",
-      initialSequence: seq, timestampOffset: loadU32(r, 56))
+      initialSequence: seq, timestampOffset: loadU32(r, 56), congestion: congestion,
+      temporalLayers: UInt8(clamping: options.temporalLayers))
     let peer: Peer
     do {
       peer = try Peer(id: id, config: config, certificate: certificate, random: random, now: now)

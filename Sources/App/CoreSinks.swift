@@ -29,6 +29,8 @@ extension ServerCore {
     case .keyframeNeeded(let why):
       log(.debug, "session \(p.id): keyframe requested (\(why.text))")
       emit(.capture(.keyframe))
+    case .estimateChanged(let bitrate, let at):
+      estimateChanged(p, bitrate, now: at)
     case .remoteAddressChanged(let a):
       sessions.route(a, to: p)
       log(.debug, "session \(p.id): media address \(a.description)")
@@ -37,6 +39,7 @@ extension ServerCore {
       status.metrics.addClosed(p.stats)
       let level: LogLevel = reason == .hangUp || reason == .shutdown ? .info : .warn
       log(level, "session \(p.id): closed, \(reason.code): \(reason.message)")
+      if p.config.congestion != nil { retargetAfterClose = true }
     }
   }
 

@@ -21,6 +21,9 @@ public enum CaptureCommand: Equatable, Sendable {
   /// Receivers of the H.264 stream now (connected viewers and forwards): with none, frames are
   /// captured but not encoded.
   case consumers(Int)
+  /// The encoder's target bitrate (bit/s), from the viewers' estimates (`LayerPolicy`): applied
+  /// before the next frame, without a keyframe.
+  case bitrate(Int)
 }
 
 /// What the core asks of the runtime.

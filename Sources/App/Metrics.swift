@@ -35,6 +35,9 @@ public struct MetricsCounters: Sendable {
     t.nacks += s.nacks
     t.plis += s.plis
     t.firs += s.firs
+    t.framesLayerDropped += s.framesLayerDropped
+    t.framesCongestionDropped += s.framesCongestionDropped
+    t.transportFeedbacks += s.transportFeedbacks
   }
 }
 
@@ -75,6 +78,12 @@ public struct PrometheusText {
   public mutating func labelled(_ name: String, _ help: String, label: String, _ values: [String: UInt64]) {
     family(name, "counter", help)
     for k in values.keys.sorted() { sample(name, [(label, k)], String(values[k]!)) }
+  }
+
+  /// A gauge with one label, one sample per (label value, value) pair, in the order given.
+  public mutating func labelledGauge(_ name: String, _ help: String, label: String, _ values: [(String, String)]) {
+    family(name, "gauge", help)
+    for (k, v) in values { sample(name, [(label, k)], v) }
   }
 
   public mutating func histogram(_ name: String, _ help: String, bounds: [Double], counts: [UInt64], sumSeconds: Double) {

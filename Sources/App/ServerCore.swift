@@ -1,3 +1,4 @@
+import BWE
 import DTLS
 import HTTP
 import ICE
@@ -40,6 +41,15 @@ public final class ServerCore {
   var forwardCursor = 0
   /// The consumer count last told to the capture side.
   var lastConsumers = -1
+  /// The temporal layers' measured rates and the rules for layers and the encoder's target.
+  var layerPolicy: LayerPolicy
+  let layerConfig: LayerPolicyConfig
+  /// The encoder's target as last told to the capture side.
+  public internal(set) var encoderTarget: EncoderTarget
+  /// A viewer that gave feedback left: the target is chosen again once it is removed.
+  var retargetAfterClose = false
+  /// The time of the latest input (for what outputs decide while they are polled).
+  var latestNow: UInt64
 
   /// - Parameters:
   ///   - forwards: the --forward targets' cores (the runtime opened their sockets, in this order).
@@ -66,6 +76,10 @@ public final class ServerCore {
     let packets = maxFrameBytes / (maxPayload - 2) + 64
     frame = PacketizedFrame(maxPayload: maxPayload, byteCapacity: maxFrameBytes + packets * 4, packetCapacity: packets)
     fanOut.reserve(viewers: options.maxViewers, forwards: forwards.count)
+    layerConfig = LayerPolicyConfig(configured: options.bitrate, min: options.minBitrate, max: options.maxBitrate)
+    layerPolicy = LayerPolicy(layerCount: options.temporalLayers)
+    encoderTarget = EncoderTarget(bitrate: options.bitrate, reason: .noFeedback, changedAt: nil)
+    latestNow = now
     queue.reserveCapacity(32)
   }
 
@@ -94,6 +108,10 @@ public final class ServerCore {
         continue
       }
       if sessions.removeClosed() { sessionCursor = 0 }
+      if retargetAfterClose {
+        retargetAfterClose = false
+        retarget(now: latestNow)
+      }
       noteConsumers()
       if queueHead < queue.count { continue }
       return .timeout(nextDeadline)
@@ -140,6 +158,7 @@ public final class ServerCore {
 
   /// Bytes, a new connection, a flushed output or a hang-up on an HTTP client connection.
   public func handleConnection(_ e: ConnectionEvent, now: UInt64) {
+    latestNow = max(latestNow, now)
     switch e {
     case .accepted(let id, let peer, let secure): http.accepted(id, peer: peer, secure: secure, now: now)
     case .received(let id, let bytes):
@@ -153,6 +172,7 @@ public final class ServerCore {
   /// One datagram from the shared UDP port: STUN by our ufrag, the rest by source address. `d`
   /// is the loop's receive buffer; the session may decrypt SRTCP in it in place.
   public func handleDatagram(_ d: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64) {
+    latestNow = max(latestNow, now)
     let peer: Peer?
     let bytes = UnsafeRawBufferPointer(d)
     switch DatagramKind.classify(bytes) {
@@ -173,9 +193,11 @@ public final class ServerCore {
   /// One encoded access unit (Annex B): cut once, then handed to every viewer and forward that
   /// takes it, packet by packet, through `pollOutput`.
   public func handleFrame(_ accessUnit: UnsafeRawBufferPointer, captureTimeNs: UInt64, isKeyframe: Bool, now: UInt64) {
+    latestNow = max(latestNow, now)
     if fanOut.active { finishFrame(now: now) }
     frame.reset(captureTimeNs: captureTimeNs, isKeyframe: isKeyframe)
     packetizer.packetize(accessUnit: accessUnit, into: frame)
+    layerPolicy.frameEncoded(layer: frame.temporalLayer, bytes: accessUnit.count, now: now)
     if frame.truncated {
       log(.warn, "a frame of \(accessUnit.count) bytes did not fit the packet buffer: skipped, keyframe requested")
       emit(.capture(.keyframe))
@@ -206,6 +228,7 @@ public final class ServerCore {
 
   /// Timers of every session, forward and connection that are due at `now`.
   public func handleTimeout(now: UInt64, unixNs: UInt64) {
+    latestNow = max(latestNow, now)
     for p in sessions.order {
       guard let t = p.nextDeadline, now >= t else { continue }
       p.handleTimeout(now: now, unixNs: unixNs)

@@ -29,6 +29,9 @@ extension ServerCore {
     w.key("encoder"); w.beginObject()
     w.key("codec"); w.string("H.264 constrained baseline (" + H264ProfileLevel.sent.hex + ")")
     w.key("bitrate"); w.int(s.bitrate)
+    w.key("target_bitrate"); w.int(encoderTarget.bitrate)
+    w.key("target_reason"); w.string(encoderTarget.reason.code)
+    w.key("temporal_layers"); w.int(options.temporalLayers)
     w.key("preset"); w.string(options.preset.name)
     w.key("frames"); w.uint64(c.framesEncoded)
     w.key("keyframes"); w.uint64(c.keyframes)
@@ -65,6 +68,7 @@ extension ServerCore {
       w.key("firs"); w.uint64(st.firs)
       w.key("send_failures"); w.uint64(st.sendFailures)
       w.key("fraction_lost"); w.int(Int(st.fractionLost))
+      writeCongestion(&w, p)
       w.endObject()
     }
     w.endArray()

@@ -115,7 +115,22 @@ video.addEventListener("click", () => {
 window.addEventListener("pagehide", hangUp);
 
 let lastFrames = 0, lastT = performance.now(), lastProgress = Date.now();
+// The bitrate received, from the inbound video stream's byte count (getStats, once a second).
+let lastBytes = 0, lastBytesT = 0, kbps = null;
+async function sampleBitrate() {
+  if (!pc) return;
+  try {
+    const stats = await pc.getStats();
+    stats.forEach((s) => {
+      if (s.type !== "inbound-rtp" || s.kind !== "video") return;
+      if (lastBytesT && s.timestamp > lastBytesT && s.bytesReceived >= lastBytes)
+        kbps = (s.bytesReceived - lastBytes) * 8 / (s.timestamp - lastBytesT);
+      lastBytes = s.bytesReceived; lastBytesT = s.timestamp;
+    });
+  } catch (e) {}
+}
 setInterval(() => {
+  sampleBitrate();
   const q = video.getVideoPlaybackQuality ? video.getVideoPlaybackQuality() : null;
   const frames = q ? q.totalVideoFrames : 0;
   const now = performance.now();
@@ -123,7 +138,9 @@ setInterval(() => {
   if (frames !== lastFrames) lastProgress = Date.now();
   lastFrames = frames; lastT = now;
   rtcam.frames = frames; rtcam.width = video.videoWidth; rtcam.height = video.videoHeight;
-  if (video.videoWidth) statsEl.textContent = video.videoWidth + "×" + video.videoHeight + " · " + fps.toFixed(0) + " fps";
+  rtcam.kbps = kbps;
+  if (video.videoWidth) statsEl.textContent = video.videoWidth + "×" + video.videoHeight + " · " + fps.toFixed(0) + " fps"
+    + (kbps !== null ? " · " + kbps.toFixed(0) + " kbit/s" : "");
   // A stream that stops (camera gone, rtcam restarted, network change) is re-negotiated
   // instead of waiting for ICE consent to run out.
   const live = rtcam.state === "connected" || rtcam.state === "disconnected";

@@ -10,9 +10,10 @@ public protocol MediaSink: AnyObject {
   /// Whether this sink takes `frame` (one call per frame, before its packets): not while it
   /// waits for a keyframe, is not connected, or has nowhere to send.
   func beginFrame(_ frame: PacketizedFrame, now: UInt64) -> Bool
-  /// Packet `i` of the frame with this sink's RTP header (and SRTP, if it protects), or nil if
-  /// it could not be made: the failure is counted, the rest of the frame is skipped and the
-  /// sink asks for a keyframe (an event of its own).
+  /// Packet `i` of the frame with this sink's RTP header (and SRTP, if it protects), or nil when
+  /// there is nothing to send now: a paced sink queued it (it leaves later, through the sink's
+  /// own outputs), or it could not be made (the failure is counted, the rest of the frame is
+  /// skipped and the sink asks for a keyframe, an event of its own).
   func mediaPacket(_ frame: PacketizedFrame, _ i: Int) -> UnsafeRawBufferPointer?
   /// Every packet of the frame was handed out (or skipped).
   func endFrame(_ frame: PacketizedFrame, now: UInt64)

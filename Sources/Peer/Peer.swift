@@ -44,6 +44,8 @@ public final class Peer {
   static let maxPendingRetransmissions = 64
   /// A sender report is due: it is made at `pollOutput` from these clocks.
   var senderReportDue: (now: UInt64, unixNs: UInt64)? = nil
+  /// The time of the latest input: the pacer and the estimator read it while outputs are polled.
+  var lastNow: UInt64
 
   /// Buffers, all made here: STUN replies, the other datagrams `pollOutput` returns, and media
   /// packets during a frame's fan-out (each the MTU plus room for the SRTP trailer).
@@ -56,6 +58,7 @@ public final class Peer {
     self.id = id
     self.config = config
     self.createdAt = now
+    lastNow = now
     ice = IceLiteAgent(local: config.localIce, remoteUfrag: config.video.remoteIceUfrag,
       remotePassword: config.video.remoteIcePassword)
     let dtls = try DtlsEndpoint(role: .client, certificate: certificate, random: random,
@@ -106,6 +109,7 @@ public final class Peer {
     case .handshaking: d = (ice.lastConsentAt ?? createdAt) + ice.consentTimeout
     case .connected(let m):
       d = min((ice.lastConsentAt ?? createdAt) + ice.consentTimeout, m.nextSenderReportAt)
+      if let t = congestionDeadline(m) { d = min(d, t) }
     }
     if let t = dtls?.nextTimeout { d = min(d, t) }
     return d
@@ -113,8 +117,10 @@ public final class Peer {
 
   /// Whether `pollOutput` has anything but `.timeout` to hand out.
   public var hasPendingOutput: Bool {
-    stunReplyLength > 0 || !pendingDtls.isEmpty || retransmitCount > 0 || senderReportDue != nil
-      || eventsHead < events.count
+    if stunReplyLength > 0 || !pendingDtls.isEmpty || retransmitCount > 0 || senderReportDue != nil
+      || eventsHead < events.count { return true }
+    guard case .connected(let m) = state, let t = congestionDeadline(m) else { return false }
+    return t <= lastNow
   }
 
   /// What the session asks of its caller, one at a time: a STUN reply, DTLS datagrams,
@@ -127,7 +133,8 @@ public final class Peer {
       return .transmit(UnsafeRawBufferPointer(rebasing: stunBuffer[0..<n]), to: stunReplyTo)
     }
     if let out = nextDtlsDatagram() { return out }
-    if case .connected(let m) = state, let out = nextRetransmission(m) ?? nextSenderReport(m) { return out }
+    if case .connected(let m) = state,
+      let out = nextRetransmission(m) ?? nextSenderReport(m) ?? nextPacedPacket(m) { return out }
     retransmitCount = 0
     senderReportDue = nil
     if eventsHead < events.count {
@@ -158,6 +165,7 @@ public final class Peer {
   /// succeed, answered in place). Other STUN and DTLS (the handshake) are copied: they are rare.
   public func handleDatagram(_ datagram: UnsafeMutableRawBufferPointer, from: SocketAddress, now: UInt64) {
     if case .closed = state { return }
+    lastNow = max(lastNow, now)
     let bytes = UnsafeRawBufferPointer(datagram)
     switch DatagramKind.classify(bytes) {
     case .stun: receiveStun(bytes, from: from, now: now)
@@ -175,41 +183,6 @@ public final class Peer {
       }
       receiveRtcp(datagram, media: m, from: from, now: now)
     case .rtp, .unknown: stats.badDatagrams += 1
-    }
-  }
-
-  func receiveStun(_ d: UnsafeRawBufferPointer, from: SocketAddress, now: UInt64) {
-    switch ice.receiveInPlace(d, from: from, now: now, reply: stunBuffer) {
-    case .answered(let length, let event):
-      stunReplyLength = length
-      stunReplyTo = from
-      afterStun(event: event, now: now)
-    case .notHandled:
-      let out = ice.receive(Array(d), from: from, now: now)
-      if let r = out.response, r.count <= stunBuffer.count {
-        r.withUnsafeBytes { stunBuffer.baseAddress!.copyMemory(from: $0.baseAddress!, byteCount: r.count) }
-        stunReplyLength = r.count
-        stunReplyTo = from
-      }
-      if out.error != nil { stats.badDatagrams += 1 }
-      afterStun(event: out.event, now: now)
-    }
-  }
-
-  func afterStun(event: IceEvent?, now: UInt64) {
-    if case .selected(let addr)? = event, addr != remote {
-      remote = addr
-      events.append(.remoteAddressChanged(addr))
-    }
-    if remote == nil, let a = ice.lastAuthenticatedSource {
-      remote = a
-      events.append(.remoteAddressChanged(a))
-    }
-    if case .checking(let dtls) = state, ice.lastAuthenticatedSource != nil {
-      // First authenticated check: ICE works, start the DTLS client handshake.
-      enter(.handshaking(dtls))
-      dtls.start(now: now)
-      pumpDtls(now: now)
     }
   }
 
@@ -245,6 +218,7 @@ public final class Peer {
 
   /// Timers: ICE timeout and consent, DTLS retransmission, RTCP sender reports.
   public func handleTimeout(now: UInt64, unixNs: UInt64) {
+    lastNow = max(lastNow, now)
     switch state {
     case .closed: return
     case .checking:
@@ -260,9 +234,12 @@ public final class Peer {
       dtls.handleTimeout(now: now)
       pumpDtls(now: now)
     }
-    if case .connected(let m) = state, now >= m.nextSenderReportAt {
-      m.nextSenderReportAt = now + config.senderReportIntervalNs
-      senderReportDue = (now, unixNs)
+    if case .connected(let m) = state {
+      if now >= m.nextSenderReportAt {
+        m.nextSenderReportAt = now + config.senderReportIntervalNs
+        senderReportDue = (now, unixNs)
+      }
+      congestionTimeout(m, now: now)
     }
   }
 

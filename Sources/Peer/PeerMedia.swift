@@ -1,5 +1,6 @@
 // A connected viewer's media: its SRTP context and RTP stream, frames as a media sink, RTCP
 // feedback (PLI, FIR, NACK, receiver reports), retransmissions and sender reports.
+import BWE
 import DTLS
 import ICE
 import RTP
@@ -20,26 +21,43 @@ final class PeerMedia {
   var nextSenderReportAt: UInt64
   var frame = SinkFrame()
   var rtcpWriter = ByteWriter(capacity: 256)
+  /// The estimate, pacer and layer limit of a viewer that gives feedback; nil for one that gives
+  /// none (its frames go out as they come, at the configured rate).
+  var congestion: PeerCongestion?
+
+  /// The last 512 packets: over a second of a 640x480 stream, longer than any NACK takes. The
+  /// pacer's queue waits in the history too, so it holds at most this many packets.
+  static let historySlots = 512
 
   init(dtls: DtlsEndpoint, srtp: SrtpSession, config: PeerConfig, now: UInt64) {
     self.dtls = dtls
     self.srtp = srtp
     stream = RtpStream(ssrc: config.ssrc, payloadType: config.video.payloadType,
       initialSequence: config.initialSequence, timestampOffset: config.timestampOffset,
-      playoutDelayExtensionID: config.video.playoutDelayExtensionID)
-    // the last 512 packets: over a second of a 640x480 stream, longer than any NACK takes
-    history = RtpHistory(slots: 512, slotSize: config.mtu)
+      playoutDelayExtensionID: config.video.playoutDelayExtensionID,
+      transportSequenceExtensionID: config.video.transportSequenceExtensionID)
+    history = RtpHistory(slots: PeerMedia.historySlots, slotSize: config.mtu)
     nextSenderReportAt = now
+    if let c = config.congestion, config.video.transportSequenceExtensionID != nil || config.video.remb {
+      congestion = PeerCongestion(config: c, layers: config.temporalLayers - 1, now: now)
+    }
   }
 }
 
 extension Peer: MediaSink {
   public func beginFrame(_ frame: PacketizedFrame, now: UInt64) -> Bool {
     guard case .connected(let m) = state, remote != nil, !frame.truncated, frame.count > 0 else { return false }
-    if m.waitingForKeyframe {
-      guard frame.isKeyframe else { return false }
-      m.waitingForKeyframe = false
+    lastNow = max(lastNow, now)
+    if m.waitingForKeyframe && !frame.isKeyframe { return false }
+    if m.congestion != nil {
+      // what the frame costs on the wire: payloads, this viewer's headers and SRTP's tag
+      let bytes = frame.payloadBytes + frame.count * (m.stream.headerLength + SrtpSession.trailerCapacity)
+      guard m.congestion!.admits(frame, bytes: bytes, now: now, stats: &stats) else {
+        if m.congestion!.keyframeWhenDrained { m.waitingForKeyframe = true }
+        return false
+      }
     }
+    m.waitingForKeyframe = false
     m.frame = SinkFrame(active: true, failed: false, timestamp: m.stream.timestamp(captureNs: frame.captureTimeNs))
     return true
   }
@@ -51,6 +69,14 @@ extension Peer: MediaSink {
       into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<config.mtu]))
     guard length > 0 else { return failPacket(m) }
     m.history.store(UnsafeRawBufferPointer(rebasing: buf[0..<length]))
+    if m.congestion != nil {
+      // paced: it waits in the history and leaves through `pollOutput`
+      let sequence = m.stream.sequence &- 1
+      guard m.congestion!.pacer.enqueue(token: sequence, bytes: length + SrtpSession.trailerCapacity, now: lastNow)
+      else { return failPacket(m) }
+      return nil
+    }
+    _ = m.stream.stampTransportSequence(UnsafeMutableRawBufferPointer(rebasing: buf[0..<length]))
     let n: Int
     do throws(SrtpError) { n = try m.srtp.protectRtp(buf, length: length) } catch { return failPacket(m) }
     stats.packetsSent += 1
@@ -118,7 +144,10 @@ extension Peer: MediaSink {
         guard b.ssrc == config.ssrc else { continue }
         stats.fractionLost = b.fractionLost
         stats.jitter = b.jitter
+        reportBlock(b)
       }
+    case .transportFeedback(_, _, let fb): transportFeedback(fb)
+    case .remb(let bitrate, _): remb(bitrate)
     default: break
     }
   }
@@ -126,25 +155,35 @@ extension Peer: MediaSink {
   /// The next packet a NACK asked for that is still in the history, protected again.
   func nextRetransmission(_ m: PeerMedia) -> PeerOutput? {
     guard let to = remote else { return nil }
-    let buf = controlBuffer
     while retransmitCount > 0 {
       let seq = retransmitQueue[retransmitHead]
       retransmitHead = (retransmitHead + 1) % Peer.maxPendingRetransmissions
       retransmitCount -= 1
-      let len: Int? = m.history.withPacket(sequence: seq) { p -> Int in
-        buf.baseAddress!.copyMemory(from: p.baseAddress!, byteCount: p.count)
-        return p.count
-      }
-      guard let len else { continue }
-      let n: Int
-      do throws(SrtpError) { n = try m.srtp.protectRtp(buf, length: len) } catch {
-        stats.sendFailures += 1
-        continue
-      }
+      guard let n = fromHistory(m, sequence: seq) else { continue }
       stats.retransmissions += 1
-      return .transmit(UnsafeRawBufferPointer(rebasing: buf[0..<n]), to: to)
+      return .transmit(UnsafeRawBufferPointer(rebasing: controlBuffer[0..<n]), to: to)
     }
     return nil
+  }
+
+  /// Packet `sequence` of the history in `controlBuffer`, with the next transport-wide number
+  /// (told to the estimator) and protected: its length, or nil when it is no longer there or
+  /// SRTP failed (counted).
+  func fromHistory(_ m: PeerMedia, sequence: UInt16) -> Int? {
+    let buf = controlBuffer
+    let len: Int? = m.history.withPacket(sequence: sequence) { p -> Int in
+      buf.baseAddress!.copyMemory(from: p.baseAddress!, byteCount: p.count)
+      return p.count
+    }
+    guard let len else { return nil }
+    let transport = m.stream.stampTransportSequence(UnsafeMutableRawBufferPointer(rebasing: buf[0..<len]))
+    let n: Int
+    do throws(SrtpError) { n = try m.srtp.protectRtp(buf, length: len) } catch {
+      stats.sendFailures += 1
+      return nil
+    }
+    if let t = transport { m.congestion?.estimator.onPacketSent(sequence: t, bytes: n, now: lastNow) }
+    return n
   }
 
   /// The sender report that fell due (none before the first frame: it has no RTP time yet).
@@ -153,7 +192,9 @@ extension Peer: MediaSink {
     senderReportDue = nil
     guard let to = remote, let rtpNow = m.stream.rtpTime(now: due.now) else { return nil }
     m.rtcpWriter.reset()
-    writeSenderReport(ssrc: config.ssrc, ntpTime: ntpTimestamp(unixNs: due.unixNs), rtpTimestamp: rtpNow,
+    let ntp = ntpTimestamp(unixNs: due.unixNs)
+    m.congestion?.senderReports.record(compactNtp: UInt32(truncatingIfNeeded: ntp >> 16), now: due.now)
+    writeSenderReport(ssrc: config.ssrc, ntpTime: ntp, rtpTimestamp: rtpNow,
       packetCount: m.stream.packetCount, octetCount: m.stream.octetCount, cname: config.cname,
       into: &m.rtcpWriter)
     let len = m.rtcpWriter.count

@@ -1,4 +1,5 @@
 // A viewer session's phases, close reasons, events, outputs, counters and configuration.
+import BWE
 import DTLS
 import ICE
 import RTP
@@ -76,6 +77,8 @@ public enum KeyframeReason: Equatable, Sendable {
   case forwardRecovered
   case forwardInterval
   case deferred
+  /// The viewer's link could not keep up: frames were dropped until its queue drained.
+  case congestion
 
   public var text: String {
     switch self {
@@ -87,6 +90,7 @@ public enum KeyframeReason: Equatable, Sendable {
     case .forwardRecovered: return "target back"
     case .forwardInterval: return "--forward-keyframe-interval"
     case .deferred: return "deferred request"
+    case .congestion: return "the viewer's link fell behind"
     }
   }
 }
@@ -96,6 +100,9 @@ public enum PeerEvent: Equatable, Sendable {
   /// The viewer needs a keyframe (joined, PLI, FIR, or a frame failed on our side).
   case keyframeNeeded(KeyframeReason)
   case remoteAddressChanged(SocketAddress)
+  /// The viewer's bandwidth estimate changed (bit/s): the core picks its layers and the
+  /// encoder's target from it.
+  case estimateChanged(bitrate: Int, at: UInt64)
   case closed(PeerCloseReason)
 }
 
@@ -140,6 +147,12 @@ public struct PeerStats: Equatable, Sendable {
   /// sent them (jitter is any 32-bit value the viewer chooses).
   public var fractionLost: UInt8 = 0
   public var jitter: UInt32 = 0
+  /// Frames not sent to this viewer: above its temporal-layer limit, or dropped because its
+  /// pacer's queue was full (and the frames that depended on them).
+  public var framesLayerDropped: UInt64 = 0
+  public var framesCongestionDropped: UInt64 = 0
+  /// Transport-wide congestion control feedback reports received.
+  public var transportFeedbacks: UInt64 = 0
   public init() {}
 }
 
@@ -155,10 +168,16 @@ public struct PeerConfig: Sendable {
   /// Without any authenticated STUN check for this long after creation, the session ends.
   public var iceTimeoutNs: UInt64
   public var senderReportIntervalNs: UInt64
+  /// Congestion control for viewers that give feedback (transport-cc or REMB); nil: none, every
+  /// frame is sent as it comes.
+  public var congestion: BandwidthEstimatorConfig?
+  /// The stream's temporal layers (1...4): a viewer starts with all of them.
+  public var temporalLayers: UInt8
 
   public init(video: NegotiatedVideo, localIce: IceCredentials, ssrc: UInt32, cname: String,
               initialSequence: UInt16, timestampOffset: UInt32, mtu: Int = 1200,
-              iceTimeoutNs: UInt64 = 30_000_000_000, senderReportIntervalNs: UInt64 = 1_000_000_000) {
+              iceTimeoutNs: UInt64 = 30_000_000_000, senderReportIntervalNs: UInt64 = 1_000_000_000,
+              congestion: BandwidthEstimatorConfig? = nil, temporalLayers: UInt8 = 1) {
     self.video = video
     self.localIce = localIce
     self.ssrc = ssrc
@@ -168,6 +187,8 @@ public struct PeerConfig: Sendable {
     self.mtu = mtu
     self.iceTimeoutNs = iceTimeoutNs
     self.senderReportIntervalNs = senderReportIntervalNs
+    self.congestion = congestion
+    self.temporalLayers = max(temporalLayers, 1)
   }
 }
 

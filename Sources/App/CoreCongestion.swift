@@ -1,0 +1,43 @@
+// One encoder for every viewer: each viewer's estimate picks the temporal layers it is sent,
+// and the viewers together pick the encoder's target (`LayerPolicy` holds the rules).
+import BWE
+import Peer
+
+/// The encoder's target as last told to the capture side, and why it was chosen.
+public struct EncoderTarget: Equatable, Sendable {
+  public var bitrate: Int
+  public var reason: EncoderTargetReason
+  /// When it last changed (nil: never: the configured rate).
+  public var changedAt: UInt64?
+}
+
+extension ServerCore {
+  /// A viewer's estimate changed: its layers follow at once, the encoder's target if the
+  /// policy's damping allows.
+  func estimateChanged(_ p: Peer, _ estimate: Int, now: UInt64) {
+    if let c = p.congestionStatus {
+      p.handleLayerLimit(layerPolicy.layers(for: estimate, current: c.maxLayer))
+    }
+    retarget(now: now)
+  }
+
+  /// The encoder's target from the best and the weakest estimate of the viewers that give
+  /// feedback (none: the configured rate).
+  func retarget(now: UInt64) {
+    var best: Int? = nil
+    var weakest: Int? = nil
+    for p in sessions.order {
+      guard let c = p.congestionStatus else { continue }
+      best = max(best ?? c.estimate, c.estimate)
+      weakest = min(weakest ?? c.estimate, c.estimate)
+    }
+    let (bitrate, reason) = layerPolicy.encoderTarget(best: best, weakest: weakest, config: layerConfig)
+    if reason != encoderTarget.reason { encoderTarget.reason = reason }
+    guard bitrate != encoderTarget.bitrate,
+      layerPolicy.shouldApply(new: bitrate, current: encoderTarget.bitrate, lastChangeAt: encoderTarget.changedAt, now: now)
+    else { return }
+    log(.debug, "encoder target \(bitrate / 1000) kbit/s (\(reason.text))")
+    encoderTarget = EncoderTarget(bitrate: bitrate, reason: reason, changedAt: now)
+    emit(.capture(.bitrate(bitrate)))
+  }
+}

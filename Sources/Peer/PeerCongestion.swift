@@ -1,0 +1,216 @@
+// A viewer's congestion control: the bandwidth estimate its feedback gives (transport-cc, REMB,
+// receiver reports), the pacer its media leaves through, and which of the stream's temporal
+// layers it is sent. Only for viewers that give feedback: the others are sent every frame as it
+// comes, as before.
+import BWE
+import RTP
+
+/// The congestion state of one connected viewer. The core decides the layers from the estimate
+/// (`Peer.handleLayerLimit`); the pacer's queue bound drops frames for this viewer alone.
+struct PeerCongestion {
+  var estimator: BandwidthEstimator
+  var pacer: Pacer
+  /// The highest temporal layer this viewer is sent.
+  var maxLayer: UInt8
+  /// A higher limit the core allowed: it takes effect at the next base-layer frame (an upper
+  /// layer frame may reference an earlier upper-layer frame this viewer was not sent).
+  var pendingLayer: UInt8?
+  /// A frame of this (upper) layer was dropped because the queue was full: frames of this layer
+  /// and above may reference it, so they are dropped until a frame of a lower layer comes.
+  var droppedFrom: UInt8?
+  /// A base-layer frame was dropped: once the queue has drained, a keyframe is asked for.
+  var keyframeWhenDrained = false
+  /// The estimate last reported to the core (an event goes out when it changes).
+  var reportedEstimate = 0
+  /// The last sender reports' compact NTP times and when they were sent, for the round-trip
+  /// time a receiver report gives (RFC 3550 6.4.1) without a wall clock at receive time.
+  var senderReports = SenderReportTimes()
+
+  /// Packets leave at 2.5 times the estimate (libwebrtc's pacing factor): a frame is spread
+  /// out, but a queue that builds up still drains faster than frames arrive.
+  static func pacingRate(_ estimate: Int) -> Int { estimate / 2 * 5 }
+
+  init(config: BandwidthEstimatorConfig, layers: UInt8, now: UInt64) {
+    estimator = BandwidthEstimator(config: config, now: now)
+    // a token per packet of the retransmission history: queued packets wait there
+    pacer = Pacer(capacity: PeerMedia.historySlots)
+    maxLayer = layers
+    pacer.setRate(PeerCongestion.pacingRate(estimator.estimate))
+  }
+
+  /// Whether this viewer takes `frame` (`bytes` on the wire): its layer limit, a dropped frame
+  /// it may depend on, and the pacer's queue bound decide. Counts what it drops in `stats`.
+  mutating func admits(_ frame: PacketizedFrame, bytes: Int, now: UInt64, stats: inout PeerStats) -> Bool {
+    let layer = frame.temporalLayer
+    if frame.isKeyframe || layer == 0 {
+      droppedFrom = nil
+      if let p = pendingLayer {
+        maxLayer = p
+        pendingLayer = nil
+      }
+    }
+    if !frame.isKeyframe && layer > maxLayer {
+      stats.framesLayerDropped += 1
+      return false
+    }
+    if let d = droppedFrom, layer >= d {
+      stats.framesCongestionDropped += 1
+      return false
+    }
+    // an empty queue takes any frame (a keyframe larger than the bound must still get through)
+    if pacer.queuedPackets > 0 && pacer.wouldExceed(bytes: bytes, now: now) {
+      stats.framesCongestionDropped += 1
+      if layer == 0 || frame.isKeyframe {
+        keyframeWhenDrained = true
+        return false
+      }
+      droppedFrom = layer
+      return false
+    }
+    return true
+  }
+
+  /// The core's layer limit: lower takes effect at once, higher at the next base-layer frame.
+  mutating func limitLayers(_ layer: UInt8) {
+    if layer <= maxLayer {
+      maxLayer = layer
+      pendingLayer = nil
+    } else {
+      pendingLayer = layer
+    }
+  }
+}
+
+/// The compact NTP times (RFC 3550: the middle 32 bits) of the last few sender reports and the
+/// monotonic times they were sent. A receiver report names the last one it got (LSR).
+struct SenderReportTimes {
+  /// Reports remembered: one a second, and a receiver report answers within a few seconds.
+  static let capacity = 4
+  var ntp: (UInt32, UInt32, UInt32, UInt32) = (0, 0, 0, 0)
+  var sentAt: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+  var next = 0
+
+  mutating func record(compactNtp: UInt32, now: UInt64) {
+    switch next {
+    case 0: ntp.0 = compactNtp; sentAt.0 = now
+    case 1: ntp.1 = compactNtp; sentAt.1 = now
+    case 2: ntp.2 = compactNtp; sentAt.2 = now
+    default: ntp.3 = compactNtp; sentAt.3 = now
+    }
+    next = (next + 1) % SenderReportTimes.capacity
+  }
+
+  /// The round trip a report block gives at `now`: since the report went out, less the time the
+  /// viewer held it (DLSR, 1/65536 s). Nil for an LSR of 0 (no report yet) or one not sent here.
+  func roundTrip(lastSenderReport lsr: UInt32, delay dlsr: UInt32, now: UInt64) -> UInt64? {
+    guard lsr != 0 else { return nil }
+    let sent: UInt64
+    if lsr == ntp.0 { sent = sentAt.0 } else if lsr == ntp.1 { sent = sentAt.1 }
+    else if lsr == ntp.2 { sent = sentAt.2 } else if lsr == ntp.3 { sent = sentAt.3 } else { return nil }
+    let held = UInt64(dlsr) * 1_000_000_000 / 65536
+    guard now >= sent, now - sent >= held else { return nil }
+    return now - sent - held
+  }
+}
+
+/// What /status shows of a viewer's congestion control.
+public struct PeerCongestionStatus: Equatable, Sendable {
+  /// The bandwidth estimate (bit/s).
+  public var estimate: Int
+  /// The highest temporal layer the viewer is sent.
+  public var maxLayer: UInt8
+  /// How long the pacer's queue takes to leave at its rate.
+  public var queueNs: UInt64
+  /// Loss over the estimator's window (0...1) and the round trip, when known.
+  public var lossRatio: Double
+  public var rttNs: UInt64?
+  /// The delay-based detector's signal and the rate controller's state (their names).
+  public var usage: String
+  public var rateState: String
+}
+
+extension Peer {
+  /// The core's limit on the temporal layers this viewer is sent (from its estimate).
+  public func handleLayerLimit(_ layer: UInt8) {
+    guard case .connected(let m) = state else { return }
+    m.congestion?.limitLayers(layer)
+  }
+
+  /// The viewer's congestion control, nil when it gives no feedback (or is not connected).
+  public var congestionStatus: PeerCongestionStatus? {
+    guard case .connected(let m) = state, let c = m.congestion else { return nil }
+    return PeerCongestionStatus(estimate: c.estimator.estimate, maxLayer: c.maxLayer,
+      queueNs: c.pacer.queueDelayNs(now: lastNow), lossRatio: c.estimator.lossRatio, rttNs: c.estimator.rttNs,
+      usage: c.estimator.usage.name, rateState: c.estimator.rateState.name)
+  }
+
+  // MARK: feedback (RTCP from the viewer, `lastNow` is its arrival)
+
+  func transportFeedback(_ fb: TransportFeedbackView) {
+    guard case .connected(let m) = state, m.congestion != nil else { return }
+    stats.transportFeedbacks += 1
+    m.congestion!.estimator.beginFeedback(now: lastNow)
+    for p in fb.packets {
+      m.congestion!.estimator.feedbackPacket(FeedbackPacket(sequence: p.sequence, arrivalUs: p.arrivalUs))
+    }
+    m.congestion!.estimator.endFeedback(now: lastNow)
+    estimateUpdated(m)
+  }
+
+  func remb(_ bitrate: UInt64) {
+    guard case .connected(let m) = state, m.congestion != nil else { return }
+    m.congestion!.estimator.onRemb(bitrate: Int(clamping: bitrate), now: lastNow)
+    estimateUpdated(m)
+  }
+
+  func reportBlock(_ b: ReportBlock) {
+    guard case .connected(let m) = state, m.congestion != nil else { return }
+    if let rtt = m.congestion!.senderReports.roundTrip(lastSenderReport: b.lastSenderReport,
+      delay: b.delaySinceLastSenderReport, now: lastNow) {
+      m.congestion!.estimator.onRoundTrip(ns: rtt, now: lastNow)
+    }
+    m.congestion!.estimator.onLossReport(fractionLost: b.fractionLost, now: lastNow)
+    estimateUpdated(m)
+  }
+
+  /// After any input to the estimator: the pacer follows it, and the core hears of a change.
+  func estimateUpdated(_ m: PeerMedia) {
+    guard let c = m.congestion else { return }
+    let e = c.estimator.estimate
+    guard e != c.reportedEstimate else { return }
+    m.congestion!.reportedEstimate = e
+    m.congestion!.pacer.setRate(PeerCongestion.pacingRate(e))
+    events.append(.estimateChanged(bitrate: e, at: lastNow))
+  }
+
+  /// The next queued media packet the pacer lets out now.
+  func nextPacedPacket(_ m: PeerMedia) -> PeerOutput? {
+    guard m.congestion != nil, let to = remote else { return nil }
+    while let seq = m.congestion!.pacer.next(now: lastNow) {
+      guard let n = fromHistory(m, sequence: seq) else { continue }
+      return .transmit(UnsafeRawBufferPointer(rebasing: controlBuffer[0..<n]), to: to)
+    }
+    if m.congestion!.keyframeWhenDrained && m.congestion!.pacer.queuedPackets == 0 {
+      // frames were dropped for this viewer: now that its queue is empty it can take a keyframe
+      m.congestion!.keyframeWhenDrained = false
+      events.append(.keyframeNeeded(.congestion))
+    }
+    return nil
+  }
+
+  /// The estimator's timers (feedback that stopped) at `now`.
+  func congestionTimeout(_ m: PeerMedia, now: UInt64) {
+    guard let c = m.congestion, let t = c.estimator.nextTimeout, now >= t else { return }
+    m.congestion!.estimator.onTimeout(now: now)
+    estimateUpdated(m)
+  }
+
+  /// When the pacer or the estimator next has work, and whether the pacer has some now.
+  func congestionDeadline(_ m: PeerMedia) -> UInt64? {
+    guard let c = m.congestion else { return nil }
+    var d = c.estimator.nextTimeout
+    if let t = c.pacer.nextSendTime(now: lastNow) { d = min(d ?? t, t) }
+    if c.keyframeWhenDrained && c.pacer.queuedPackets == 0 { d = lastNow }
+    return d
+  }
+}
