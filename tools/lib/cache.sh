@@ -29,8 +29,22 @@ cache_root() {
 }
 CACHE=$(cache_root) || exit 1
 mkdir -p "$CACHE/tmp" "$CACHE/locks" "$CACHE/debs"
-# what runs that were killed left half made (nothing takes half a day)
-find "$CACHE/tmp" -mindepth 1 -maxdepth 1 -mmin +720 -exec rm -rf {} + 2>/dev/null || true
+# cache_sweep_tmp: removes what runs that were killed left half made (nothing takes half a day).
+# The age is the creation time in the entry's name (cache_tmp), not its mtime: `dpkg-deb -x` into
+# an entry sets the entry's mtime to the package's build date, and a sweep by mtime from a run
+# started meanwhile deleted an image staging tree while it was being filled.
+cache_sweep_tmp() {
+  local d name made cutoff
+  cutoff=$(( $(date +%s) - 43200 ))
+  for d in "$CACHE"/tmp/*; do
+    [ -e "$d" ] || continue
+    name=${d##*/}; made=${name%%.*}
+    [[ "$made" =~ ^[0-9]+$ ]] || made=0   # not made by cache_tmp: old by definition
+    [ "$made" -lt "$cutoff" ] && rm -rf "$d"
+  done
+  return 0
+}
+cache_sweep_tmp
 export RTCAM_CACHE=$CACHE
 
 # cache_key WORDS...: a 16-hex-digit key of the words (order matters)
