@@ -31,6 +31,12 @@ extension ServerCore {
       best = max(best ?? c.estimate, c.estimate)
       weakest = min(weakest ?? c.estimate, c.estimate)
     }
+    // forwards that send REMB (Janus does) count like viewers
+    for f in forwards {
+      guard let e = f.rembEstimate(now: now) else { continue }
+      best = max(best ?? e, e)
+      weakest = min(weakest ?? e, e)
+    }
     let (bitrate, reason) = layerPolicy.encoderTarget(best: best, weakest: weakest, config: layerConfig)
     if reason != encoderTarget.reason { encoderTarget.reason = reason }
     guard bitrate != encoderTarget.bitrate,

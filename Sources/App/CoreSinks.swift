@@ -72,6 +72,9 @@ extension ServerCore {
       log(.warn, "forward \(url): \(count) send error(s), the last: \(errnoText(errno)) (logged at most every 10 s)")
     case .srtpFailed(let code):
       log(.error, "forward \(url): \(code)")
+    case .estimateChanged(let bitrate, let at):
+      f.handleLayerLimit(layerPolicy.layers(for: bitrate, current: f.maxLayer))
+      retarget(now: at)
     }
   }
 }

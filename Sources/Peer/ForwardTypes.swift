@@ -130,6 +130,10 @@ public struct ForwardConfig: Sendable {
   public var recoveryQuietNs: UInt64 = 3_000_000_000
   /// Send errors are logged at most this often (with the number since the last line).
   public var errorLogIntervalNs: UInt64 = 10_000_000_000
+  /// The stream's temporal layers (1...4): a REMB from the target limits the layers it is sent.
+  public var temporalLayers: UInt8 = 1
+  /// A REMB older than this no longer limits anything (the target stopped estimating).
+  public var rembLifetimeNs: UInt64 = 5_000_000_000
 
   public init(ssrc: UInt32, initialSequence: UInt16, timestampOffset: UInt32) {
     self.ssrc = ssrc
@@ -197,6 +201,9 @@ public struct ForwardStats: Equatable, Sendable {
   /// Times the target came back after being unreachable (an SRTP forward's state restarts then
   /// if the port had been closed).
   public var recoveries: UInt64 = 0
+  /// REMB messages from the target, and frames not sent because of the layer limit they set.
+  public var rembs: UInt64 = 0
+  public var framesLayerDropped: UInt64 = 0
   public init() {}
 }
 
@@ -211,4 +218,6 @@ public enum ForwardEvent: Equatable, Sendable {
   /// Send errors since the last such event (bounded rate), with the last errno.
   case sendErrors(count: UInt64, lastErrno: Int32)
   case srtpFailed(String)
+  /// The target's REMB (bit/s): the core picks its layers and the encoder's target from it.
+  case estimateChanged(bitrate: Int, at: UInt64)
 }

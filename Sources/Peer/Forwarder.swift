@@ -29,6 +29,10 @@ public final class Forwarder {
   var events: [ForwardEvent] = []
   var eventsHead = 0
   var waitingForKeyframe = true
+  /// Which temporal layers the target is sent (its REMB decides, through the core).
+  var layers: LayerGate
+  /// The target's last REMB (bit/s) and when it came.
+  var remb: (bitrate: Int, at: UInt64)? = nil
   var nextSenderReportAt: UInt64 = 0
   /// A sender report fell due at these clocks; it is made at `pollOutput`.
   var senderReportDue: (now: UInt64, unixNs: UInt64)? = nil
@@ -49,6 +53,7 @@ public final class Forwarder {
   public init(target: ForwardTarget, config: ForwardConfig, now: UInt64) throws(SrtpError) {
     self.target = target
     self.config = config
+    layers = LayerGate(maxLayer: max(config.temporalLayers, 1) - 1)
     stream = RtpStream(ssrc: config.ssrc, payloadType: config.payloadType, initialSequence: config.initialSequence,
       timestampOffset: config.timestampOffset)
     let size = config.mtu + SrtpSession.trailerCapacity + 48

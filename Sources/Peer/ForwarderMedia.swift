@@ -8,6 +8,10 @@ extension Forwarder: MediaSink {
   public func beginFrame(_ frame: PacketizedFrame, now: UInt64) -> Bool {
     checkRecovery(now: now)
     guard !frame.truncated, frame.count > 0 else { return false }
+    guard layers.admits(layer: frame.temporalLayer, keyframe: frame.isKeyframe) else {
+      stats.framesLayerDropped += 1
+      return false
+    }
     if waitingForKeyframe {
       guard frame.isKeyframe else { return false }
       waitingForKeyframe = false
@@ -104,7 +108,8 @@ extension Forwarder: MediaSink {
   }
 
   /// One datagram from the target's RTCP port (plain RTCP, also for SRTP mountpoints). PLI and
-  /// FIR for our SSRC ask for a keyframe; everything else (REMB, receiver reports) is counted.
+  /// FIR for our SSRC ask for a keyframe; a REMB is the target's estimate (the core limits the
+  /// layers it is sent and counts it for the encoder's target); the rest is counted.
   public func handleRtcp(_ datagram: UnsafeRawBufferPointer, now: UInt64) {
     guard let scan = scanFeedback(datagram, ssrc: config.ssrc) else {
       stats.badRtcp += 1
@@ -115,6 +120,11 @@ extension Forwarder: MediaSink {
     checkRecovery(now: now, heardFromTarget: true)
     stats.plis += UInt64(scan.plis)
     stats.firs += UInt64(scan.firs)
+    if let bitrate = scan.remb {
+      stats.rembs += 1
+      remb = (Int(clamping: bitrate), now)
+      events.append(.estimateChanged(bitrate: Int(clamping: bitrate), at: now))
+    }
     if scan.firs > 0 {
       requestKeyframe(.fir, now: now)
     } else if scan.plis > 0 {
@@ -123,11 +133,13 @@ extension Forwarder: MediaSink {
   }
 }
 
-/// PLI and FIR entries for `ssrc` in a compound RTCP datagram (no allocation); nil when a
-/// header is malformed. Media SSRC 0 counts as ours (a receiver that does not track SSRCs).
-func scanFeedback(_ d: UnsafeRawBufferPointer, ssrc: UInt32) -> (plis: Int, firs: Int)? {
+/// PLI and FIR entries for `ssrc` and the last REMB in a compound RTCP datagram (no
+/// allocation); nil when a header is malformed. Media SSRC 0 counts as ours (a receiver that
+/// does not track SSRCs).
+func scanFeedback(_ d: UnsafeRawBufferPointer, ssrc: UInt32) -> (plis: Int, firs: Int, remb: UInt64?)? {
   var plis = 0
   var firs = 0
+  var remb: UInt64? = nil
   var offset = 0
   var packets = 0
   let n = d.count
@@ -143,6 +155,8 @@ func scanFeedback(_ d: UnsafeRawBufferPointer, ssrc: UInt32) -> (plis: Int, firs
     if d[offset + 1] == RtcpType.payloadFeedback, length >= 12 {
       let media = loadU32(d, offset + 8)
       if fmt == 1, media == ssrc || media == 0 { plis += 1 }
+      if fmt == 15, case .remb(let bitrate, _)? = try? rembView(d, type: RtcpType.payloadFeedback, at: offset + 12,
+        end: offset + length) { remb = bitrate }
       if fmt == 4 {
         // FCI entries: SSRC, sequence number, reserved (8 bytes each)
         var i = offset + 12
@@ -154,5 +168,19 @@ func scanFeedback(_ d: UnsafeRawBufferPointer, ssrc: UInt32) -> (plis: Int, firs
     }
     offset += length
   }
-  return (plis, firs)
+  return (plis, firs, remb)
+}
+
+extension Forwarder {
+  /// The core's limit on the temporal layers this target is sent (from its REMB).
+  public func handleLayerLimit(_ layer: UInt8) { layers.limit(layer) }
+
+  /// The highest temporal layer the target is sent now.
+  public var maxLayer: UInt8 { layers.maxLayer }
+
+  /// The target's REMB (bit/s) if one came within `rembLifetimeNs` of `now`.
+  public func rembEstimate(now: UInt64) -> Int? {
+    guard let r = remb, now >= r.at, now - r.at <= config.rembLifetimeNs else { return nil }
+    return r.bitrate
+  }
 }

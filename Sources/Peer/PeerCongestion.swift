@@ -10,14 +10,8 @@ import RTP
 struct PeerCongestion {
   var estimator: BandwidthEstimator
   var pacer: Pacer
-  /// The highest temporal layer this viewer is sent.
-  var maxLayer: UInt8
-  /// A higher limit the core allowed: it takes effect at the next base-layer frame (an upper
-  /// layer frame may reference an earlier upper-layer frame this viewer was not sent).
-  var pendingLayer: UInt8?
-  /// A frame of this (upper) layer was dropped because the queue was full: frames of this layer
-  /// and above may reference it, so they are dropped until a frame of a lower layer comes.
-  var droppedFrom: UInt8?
+  /// Which temporal layers the viewer is sent.
+  var layers: LayerGate
   /// A base-layer frame was dropped: once the queue has drained, a keyframe is asked for.
   var keyframeWhenDrained = false
   /// The estimate last reported to the core (an event goes out when it changes).
@@ -34,7 +28,7 @@ struct PeerCongestion {
     estimator = BandwidthEstimator(config: config, now: now)
     // a token per packet of the retransmission history: queued packets wait there
     pacer = Pacer(capacity: PeerMedia.historySlots)
-    maxLayer = layers
+    self.layers = LayerGate(maxLayer: layers)
     pacer.setRate(PeerCongestion.pacingRate(estimator.estimate))
   }
 
@@ -42,42 +36,21 @@ struct PeerCongestion {
   /// it may depend on, and the pacer's queue bound decide. Counts what it drops in `stats`.
   mutating func admits(_ frame: PacketizedFrame, bytes: Int, now: UInt64, stats: inout PeerStats) -> Bool {
     let layer = frame.temporalLayer
-    if frame.isKeyframe || layer == 0 {
-      droppedFrom = nil
-      if let p = pendingLayer {
-        maxLayer = p
-        pendingLayer = nil
-      }
-    }
-    if !frame.isKeyframe && layer > maxLayer {
+    guard layers.admits(layer: layer, keyframe: frame.isKeyframe) else {
       stats.framesLayerDropped += 1
       return false
     }
-    if let d = droppedFrom, layer >= d {
-      stats.framesCongestionDropped += 1
-      return false
-    }
     // an empty queue takes any frame (a keyframe larger than the bound must still get through)
-    if pacer.queuedPackets > 0 && pacer.wouldExceed(bytes: bytes, now: now) {
+    guard pacer.queuedPackets == 0 || !pacer.wouldExceed(bytes: bytes, now: now) else {
       stats.framesCongestionDropped += 1
       if layer == 0 || frame.isKeyframe {
         keyframeWhenDrained = true
-        return false
+      } else {
+        layers.dropped(layer: layer)
       }
-      droppedFrom = layer
       return false
     }
     return true
-  }
-
-  /// The core's layer limit: lower takes effect at once, higher at the next base-layer frame.
-  mutating func limitLayers(_ layer: UInt8) {
-    if layer <= maxLayer {
-      maxLayer = layer
-      pendingLayer = nil
-    } else {
-      pendingLayer = layer
-    }
   }
 }
 
@@ -133,13 +106,13 @@ extension Peer {
   /// The core's limit on the temporal layers this viewer is sent (from its estimate).
   public func handleLayerLimit(_ layer: UInt8) {
     guard case .connected(let m) = state else { return }
-    m.congestion?.limitLayers(layer)
+    m.congestion?.layers.limit(layer)
   }
 
   /// The viewer's congestion control, nil when it gives no feedback (or is not connected).
   public var congestionStatus: PeerCongestionStatus? {
     guard case .connected(let m) = state, let c = m.congestion else { return nil }
-    return PeerCongestionStatus(estimate: c.estimator.estimate, maxLayer: c.maxLayer,
+    return PeerCongestionStatus(estimate: c.estimator.estimate, maxLayer: c.layers.maxLayer,
       queueNs: c.pacer.queueDelayNs(now: lastNow), lossRatio: c.estimator.lossRatio, rttNs: c.estimator.rttNs,
       usage: c.estimator.usage.name, rateState: c.estimator.rateState.name)
   }
