@@ -74,8 +74,9 @@ public struct Pacer: Sendable {
   /// Media packets the queue can hold.
   public var capacity: Int { media.capacity }
 
-  /// Sets the pacing rate (bit/s; clamped to [minRate, maxRate]). It applies to the time since
-  /// the last call as well; the banked budget shrinks to the new rate's burst.
+  /// Sets the pacing rate (bit/s; clamped to [minRate, maxRate]). It takes no time: the time since
+  /// the pacer's last call is credited at the new rate; the banked budget shrinks to the new
+  /// rate's burst, a debt stays (and is paid at the new rate).
   public mutating func setRate(_ bitsPerSecond: Int) {
     rateBps = min(max(Int64(bitsPerSecond), Int64(Pacer.minRate)), Pacer.maxRate)
     budget = min(budget, burstCap)
@@ -122,7 +123,7 @@ public struct Pacer: Sendable {
   }
 
   /// The time the queued bytes need at the pacing rate, after the budget the bucket holds at
-  /// `now`: a debt counts as delay, banked budget as none.
+  /// `now`: a debt adds to it, banked budget (bytes that may leave at once) takes off it.
   public func queueDelayNs(now: UInt64) -> UInt64 {
     let ns = delayNs(queuedBytes: Double(media.bytes + retransmissions.bytes), now: now)
     return ns >= Pacer.largestDelay ? UInt64.max : UInt64(ns)
