@@ -199,8 +199,9 @@ import Testing
     #expect(q.next(now: UInt64.max - 1) == 1)
     #expect(q.nextSendTime(now: UInt64.max - 1) == UInt64.max)
     #expect(q.next(now: UInt64.max) == nil)
-    _ = q.wouldExceed(bytes: Int.max, now: UInt64.max)
+    #expect(q.wouldExceed(bytes: Int.max, now: UInt64.max))
     #expect(q.wouldExceed(bytes: Int.max, now: 0))
+    #expect(q.queueDelayNs(now: 0) == q.queueDelayNs(now: UInt64.max - 1))
   }
 
   @Test func tokensLeaveInFifoOrderAcrossTheRingsWrapAndSequenceWrap() {
