@@ -4,7 +4,7 @@ import Testing
 /// The per-viewer pacer (issue 19, item 3): a keyframe spread out at low rates and nearly at once
 /// at high rates, a bounded burst, the 300 ms queue bound, FIFO order, and a clock that may stand
 /// still or go backwards. Packets are 1200 bytes (9600 bits), the size rtcam's RTP packets reach.
-@Suite struct PacerTests {
+@Suite struct PacerBucketTests {
   static let ms: UInt64 = 1_000_000
   static let packetBytes = 1200
   /// 250 kbit/s x 2.5 (the pacing factor the core applies).
@@ -31,7 +31,7 @@ import Testing
 
   static func keyframe(_ p: inout Pacer, packets: Int, firstToken: UInt16 = 0, now: UInt64) {
     for i in 0..<packets {
-      #expect(p.enqueue(token: firstToken &+ UInt16(i), bytes: packetBytes, now: now))
+      #expect(p.enqueue(token: firstToken &+ UInt16(i), bytes: packetBytes, now: now) == true)
     }
   }
 
@@ -124,7 +124,7 @@ import Testing
     #expect(p.nextSendTime(now: 0) == nil && p.next(now: 0) == nil)
 
     // a debt counts as delay: right after one packet left, 6475 bits are owed (10.36 ms)
-    #expect(p.enqueue(token: 1, bytes: Self.packetBytes, now: 0))
+    #expect(p.enqueue(token: 1, bytes: Self.packetBytes, now: 0) == true)
     #expect(p.next(now: 0) == 1)
     #expect(p.queueDelayNs(now: 0) == 10_360_000)
     #expect(p.queueDelayNs(now: 5 * Self.ms) == 5_360_000)
@@ -138,34 +138,36 @@ import Testing
 
   @Test func aFullQueueRefusesAndTakesAgainOncePacketsLeave() {
     var p = Pacer(capacity: 4, retransmissionCapacity: 2)
-    for i in 0..<4 { #expect(p.enqueue(token: UInt16(i), bytes: 100, now: 0)) }
-    #expect(!p.enqueue(token: 4, bytes: 100, now: 0))
+    for i in 0..<4 { #expect(p.enqueue(token: UInt16(i), bytes: 100, now: 0) == true) }
+    #expect(p.enqueue(token: 4, bytes: 100, now: 0) == false)
     #expect(p.queuedPackets == 4 && p.queuedBytes == 400 && p.capacity == 4)
     #expect(p.next(now: 0) == 0)
-    #expect(p.enqueue(token: 4, bytes: 100, now: 0))
-    #expect(!p.enqueue(token: 5, bytes: 100, now: 0))
+    #expect(p.enqueue(token: 4, bytes: 100, now: 0) == true)
+    #expect(p.enqueue(token: 5, bytes: 100, now: 0) == false)
     // the retransmission lane has its own bound
-    #expect(p.enqueueRetransmission(token: 9, bytes: 100, now: 0))
-    #expect(p.enqueueRetransmission(token: 10, bytes: 100, now: 0))
-    #expect(!p.enqueueRetransmission(token: 11, bytes: 100, now: 0))
+    #expect(p.enqueueRetransmission(token: 9, bytes: 100, now: 0) == true)
+    #expect(p.enqueueRetransmission(token: 10, bytes: 100, now: 0) == true)
+    #expect(p.enqueueRetransmission(token: 11, bytes: 100, now: 0) == false)
     // sizes outside 1...65535 are refused (a token stands for one UDP datagram)
-    #expect(!p.enqueueRetransmission(token: 11, bytes: 0, now: 0))
+    #expect(p.enqueueRetransmission(token: 11, bytes: 0, now: 0) == false)
     var q = Pacer(capacity: 4)
-    #expect(!q.enqueue(token: 1, bytes: 0, now: 0))
-    #expect(!q.enqueue(token: 1, bytes: -5, now: 0))
-    #expect(!q.enqueue(token: 1, bytes: 65_536, now: 0))
-    #expect(q.enqueue(token: 1, bytes: 65_535, now: 0))
+    #expect(q.enqueue(token: 1, bytes: 0, now: 0) == false)
+    #expect(q.enqueue(token: 1, bytes: -5, now: 0) == false)
+    #expect(q.enqueue(token: 1, bytes: 65_536, now: 0) == false)
+    #expect(q.enqueue(token: 1, bytes: 65_535, now: 0) == true)
     #expect(q.queuedPackets == 1 && q.queuedBytes == 65_535)
     // a capacity below one is one
     var r = Pacer(capacity: 0)
-    #expect(r.capacity == 1 && r.enqueue(token: 1, bytes: 10, now: 0) && !r.enqueue(token: 2, bytes: 10, now: 0))
+    #expect(r.capacity == 1)
+    #expect(r.enqueue(token: 1, bytes: 10, now: 0) == true)
+    #expect(r.enqueue(token: 2, bytes: 10, now: 0) == false)
   }
 
   @Test func anIdlePacerBanksAtMost5MsNoBurstAfterALongPause() throws {
     for rate in [Self.slowRate, Self.fastRate] {
       var p = Pacer(capacity: 512)
       p.setRate(rate)
-      #expect(p.enqueue(token: 0, bytes: Self.packetBytes, now: 0))
+      #expect(p.enqueue(token: 0, bytes: Self.packetBytes, now: 0) == true)
       #expect(p.next(now: 0) == 0)
       let later: UInt64 = 10_000_000_000  // 10 s idle
       Self.keyframe(&p, packets: 40, now: later)
@@ -180,22 +182,22 @@ import Testing
   @Test func timeStandingStillOrGoingBackwardsNeverTrapsNorAddsBudget() {
     var p = Pacer(capacity: 8)
     p.setRate(Self.slowRate)
-    for i in 0..<4 { #expect(p.enqueue(token: UInt16(i), bytes: Self.packetBytes, now: 1_000 * Self.ms)) }
+    for i in 0..<4 { #expect(p.enqueue(token: UInt16(i), bytes: Self.packetBytes, now: 1_000 * Self.ms) == true) }
     #expect(p.next(now: 1_000 * Self.ms) == 0)
     // the clock goes back: no budget appears, and the next time is still measured from 1 s
     #expect(p.next(now: 500 * Self.ms) == nil)
     #expect(p.next(now: 0) == nil)
     #expect(p.nextSendTime(now: 0) == 1_000 * Self.ms + 10_360_000)
     #expect(p.queueDelayNs(now: 0) == p.queueDelayNs(now: 1_000 * Self.ms))
-    #expect(p.enqueue(token: 4, bytes: Self.packetBytes, now: 3))
+    #expect(p.enqueue(token: 4, bytes: Self.packetBytes, now: 3) == true)
     // standing still adds nothing either
     #expect(p.next(now: 1_000 * Self.ms) == nil)
     #expect(p.next(now: 1_000 * Self.ms + 10_360_000) == 1)
     // the end of time: the next send time saturates instead of overflowing
     var q = Pacer(capacity: 8)
     q.setRate(Self.slowRate)
-    #expect(q.enqueue(token: 1, bytes: 60_000, now: UInt64.max - 1))
-    #expect(q.enqueue(token: 2, bytes: 60_000, now: UInt64.max - 1))
+    #expect(q.enqueue(token: 1, bytes: 60_000, now: UInt64.max - 1) == true)
+    #expect(q.enqueue(token: 2, bytes: 60_000, now: UInt64.max - 1) == true)
     #expect(q.next(now: UInt64.max - 1) == 1)
     #expect(q.nextSendTime(now: UInt64.max - 1) == UInt64.max)
     #expect(q.next(now: UInt64.max) == nil)
@@ -212,7 +214,7 @@ import Testing
     // 3 in, 2 out, repeatedly: the ring's head and tail wrap many times, the tokens wrap at 65535
     for round in 0..<20 {
       for _ in 0..<3 where p.queuedPackets < 5 {
-        #expect(p.enqueue(token: token, bytes: 100 + round, now: UInt64(round)))
+        #expect(p.enqueue(token: token, bytes: 100 + round, now: UInt64(round)) == true)
         expected.append(token)
         token &+= 1
       }
@@ -229,7 +231,7 @@ import Testing
     Self.keyframe(&p, packets: 3, now: 0)
     #expect(p.next(now: 0) == 0)
     // a NACK for an earlier packet arrives: it leaves before media packets 1 and 2
-    #expect(p.enqueueRetransmission(token: 60_000, bytes: Self.packetBytes, now: 1 * Self.ms))
+    #expect(p.enqueueRetransmission(token: 60_000, bytes: Self.packetBytes, now: 1 * Self.ms) == true)
     #expect(p.queuedPackets == 3 && p.queuedBytes == 3 * Self.packetBytes)
     let sent = Self.drain(&p, from: 1 * Self.ms)
     #expect(sent.map(\.token) == [60_000, 1, 2])
