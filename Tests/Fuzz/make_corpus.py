@@ -176,6 +176,8 @@ annexb = b"".join(b"\0\0\0\1" + x for x in [sps, pps, idr])
 seed("h264", "pack-idr", b"\x01" + bytes([100]) + annexb)  # MTU 828: IDR as FU-A
 seed("h264", "pack-slice-playout", b"\x03" + bytes([0]) + b"\0\0\1" + slice_ + b"\0\0\0\1" + nal(6, 0, 9, 3) + b"\0")
 seed("h264", "pack-idr-alone", b"\x01" + bytes([20]) + b"\0\0\1" + nal(5, 3, 100, 1))
+seed("h264", "pack-idr-transport", b"\x05" + bytes([60]) + annexb)  # transport-wide sequence number
+seed("h264", "pack-slice-both-extensions", b"\x07" + bytes([3]) + b"\0\0\1" + slice_)
 
 
 def rtp(seq, ts, marker, payload, pt=102):
