@@ -1,5 +1,6 @@
 // RTCP (RFC 3550 section 6) packets as values, plus the feedback messages a WebRTC sender acts
-// on: generic NACK and PLI/FIR (RFC 4585, RFC 5104) and REMB; RTP/RTCP demultiplexing (RFC 5761).
+// on: generic NACK and PLI/FIR (RFC 4585, RFC 5104), REMB and transport-wide feedback
+// (draft-holmer-rmcat-transport-wide-cc-extensions-01); RTP/RTCP demultiplexing (RFC 5761).
 // The in-place reader they are built from is in RtcpView.swift, the writer in RtcpSenderReport.swift.
 import Wire
 
@@ -15,6 +16,9 @@ public enum RtcpError: Error, Equatable, Sendable {
   case badPadding
   /// More packets in one compound datagram than `maxRtcpPackets`.
   case tooManyPackets
+  /// A feedback message contradicts its own format: a transport-wide feedback reporting no
+  /// packets, or using the reserved packet status symbol.
+  case badFeedback
 }
 
 /// Upper bound on the packets accepted from one compound RTCP datagram.
@@ -27,7 +31,8 @@ public enum RtcpType: Sendable {
   public static let sdes: UInt8 = 202
   public static let bye: UInt8 = 203
   public static let app: UInt8 = 204
-  /// Transport-layer feedback (RFC 4585): FMT 1 = generic NACK.
+  /// Transport-layer feedback (RFC 4585): FMT 1 = generic NACK, 15 = transport-wide congestion
+  /// control feedback (draft-holmer-rmcat-transport-wide-cc-extensions-01).
   public static let rtpFeedback: UInt8 = 205
   /// Payload-specific feedback (RFC 4585): FMT 1 = PLI, 4 = FIR (RFC 5104), 15 = AFB (REMB).
   public static let payloadFeedback: UInt8 = 206
@@ -85,6 +90,10 @@ public enum RtcpPacket: Equatable, Sendable {
   case fir(senderSSRC: UInt32, requests: [FirRequest])
   /// Generic NACK with its PID+BLP entries expanded to the lost sequence numbers, in order.
   case nack(senderSSRC: UInt32, mediaSSRC: UInt32, lost: [UInt16])
+  /// Transport-wide congestion control feedback with every reported packet, in order (there are
+  /// `packets.count` of them, the packet status count).
+  case transportFeedback(senderSSRC: UInt32, mediaSSRC: UInt32, baseSequence: UInt16, referenceTime: Int32,
+    feedbackCount: UInt8, packets: [TransportFeedbackPacket])
   /// Receiver Estimated Maximum Bitrate (draft-alvestrand-rmcat-remb), bits per second.
   case remb(bitrate: UInt64, ssrcs: [UInt32])
   case bye
@@ -124,6 +133,9 @@ extension RtcpPacket {
     case let .pli(sender, media): self = .pli(senderSSRC: sender, mediaSSRC: media)
     case let .fir(sender, requests): self = .fir(senderSSRC: sender, requests: all(requests, requests.firRequest))
     case let .nack(sender, media, entries): self = .nack(senderSSRC: sender, mediaSSRC: media, lost: Array(entries.lostSequences))
+    case let .transportFeedback(sender, media, f):
+      self = .transportFeedback(senderSSRC: sender, mediaSSRC: media, baseSequence: f.baseSequence,
+        referenceTime: f.referenceTime, feedbackCount: f.feedbackCount, packets: Array(f.packets))
     case let .remb(bitrate, ssrcs): self = .remb(bitrate: bitrate, ssrcs: all(ssrcs, ssrcs.word))
     case .bye: self = .bye
     case .sdes: self = .sdes

@@ -1,5 +1,5 @@
-// Reading compound RTCP in place (RFC 3550 section 6, RFC 4585, RFC 5104, REMB): validation
-// first, then one view per packet into the receive buffer, allocating nothing.
+// Reading compound RTCP in place (RFC 3550 section 6, RFC 4585, RFC 5104, REMB, transport-wide
+// feedback): validation first, then one view per packet into the receive buffer, allocating nothing.
 import Wire
 
 /// The receive path's parse (the receive buffer, after in-place SRTCP decryption): validates the
@@ -21,6 +21,8 @@ public enum RtcpView {
   case fir(senderSSRC: UInt32, requests: RtcpEntries)
   /// Entries of 4 bytes: PID and BLP (`lostSequences`).
   case nack(senderSSRC: UInt32, mediaSSRC: UInt32, entries: RtcpEntries)
+  /// Transport-wide congestion control feedback (RTPFB FMT 15), validated whole.
+  case transportFeedback(senderSSRC: UInt32, mediaSSRC: UInt32, feedback: TransportFeedbackView)
   /// Entries of 4 bytes: the SSRCs (`word(_:)`).
   case remb(bitrate: UInt64, ssrcs: RtcpEntries)
   case bye
@@ -138,9 +140,16 @@ func rtcpView(_ d: UnsafeRawBufferPointer, type: UInt8, count: Int, body: Int, e
     guard size >= 8 else { throw .truncated }
     let sender = loadU32(d, body)
     let media = loadU32(d, body + 4)
-    guard count == 1 else { return .other(type: type) }
-    // Generic NACK: (PID, BLP) pairs
-    return .nack(senderSSRC: sender, mediaSSRC: media, entries: RtcpEntries(bytes: d, start: body + 8, count: (size - 8) / 4, size: 4))
+    switch count {
+    case 1:
+      // Generic NACK: (PID, BLP) pairs
+      return .nack(senderSSRC: sender, mediaSSRC: media, entries: RtcpEntries(bytes: d, start: body + 8, count: (size - 8) / 4, size: 4))
+    case TransportFeedbackFormat.fmt:
+      let f = try transportFeedbackView(d, at: body + 8, end: end)
+      return .transportFeedback(senderSSRC: sender, mediaSSRC: media, feedback: f)
+    default:
+      return .other(type: type)
+    }
   case RtcpType.payloadFeedback:
     guard size >= 8 else { throw .truncated }
     let sender = loadU32(d, body)

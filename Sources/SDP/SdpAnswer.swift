@@ -59,11 +59,20 @@ public struct NegotiatedVideo: Equatable, Sendable {
   public var rtcpReducedSize: Bool
   /// The profile-level-id the browser offered for the chosen payload type (lower-case hex).
   public var offeredProfileLevelID: String
+  /// Id (1...14, one-byte header form) of the transport-wide sequence number header extension
+  /// (`transportSequenceExtensionURI`), set only when the offer had both that extmap (in a
+  /// direction we can send) and `a=rtcp-fb:<pt> transport-cc` for the chosen codec, and the
+  /// answer echoes both: a browser sends transport-wide feedback (RTPFB FMT 15) only then.
+  public var transportSequenceExtensionID: UInt8?
+  /// `a=rtcp-fb:<pt> goog-remb` was offered for the chosen codec and is answered: the browser may
+  /// send REMB (PSFB FMT 15).
+  public var remb: Bool
 
   public init(mid: String, payloadType: UInt8, remoteIceUfrag: String, remoteIcePassword: String,
               remoteFingerprint: [UInt8], playoutDelayExtensionID: UInt8? = nil, pli: Bool = false,
               fir: Bool = false, nack: Bool = false, rtcpReducedSize: Bool = false,
-              offeredProfileLevelID: String = "42e01f") {
+              offeredProfileLevelID: String = "42e01f", transportSequenceExtensionID: UInt8? = nil,
+              remb: Bool = false) {
     self.mid = mid
     self.payloadType = payloadType
     self.remoteIceUfrag = remoteIceUfrag
@@ -75,6 +84,8 @@ public struct NegotiatedVideo: Equatable, Sendable {
     self.nack = nack
     self.rtcpReducedSize = rtcpReducedSize
     self.offeredProfileLevelID = offeredProfileLevelID
+    self.transportSequenceExtensionID = transportSequenceExtensionID
+    self.remb = remb
   }
 }
 
@@ -91,6 +102,11 @@ public struct SdpAnswer: Sendable {
 
 /// URI of the playout-delay RTP header extension.
 public let playoutDelayExtensionURI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+
+/// URI of the transport-wide sequence number RTP header extension
+/// (draft-holmer-rmcat-transport-wide-cc-extensions-01 section 2), as browsers offer it.
+public let transportSequenceExtensionURI =
+  "http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01"
 
 /// The fmtp rtcam always answers for H.264: the profile-level-id of what it sends (the encoder
 /// writes the same three bytes into every SPS).
@@ -112,6 +128,7 @@ public func makeAnswer(offer: SdpOffer, _ p: AnswerParameters) throws(SdpError) 
     mid: a.mid, payloadType: UInt8(a.codec.payloadType), remoteIceUfrag: a.ufrag,
     remoteIcePassword: a.pwd, remoteFingerprint: a.fingerprint,
     playoutDelayExtensionID: a.playout.map { UInt8($0.id) }, pli: a.pli, fir: a.fir, nack: a.nack,
-    rtcpReducedSize: a.section.rtcpReducedSize, offeredProfileLevelID: plid)
+    rtcpReducedSize: a.section.rtcpReducedSize, offeredProfileLevelID: plid,
+    transportSequenceExtensionID: a.transportSequence.map { UInt8($0.id) }, remb: a.remb)
   return SdpAnswer(sdp: answerText(offer, a, p), video: video)
 }

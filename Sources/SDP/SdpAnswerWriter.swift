@@ -53,14 +53,13 @@ struct LineWriter: Sendable {
     add("a=sendonly")
     add("a=rtcp-mux")
     if v.rtcpReducedSize { add("a=rtcp-rsize") }
-    if let e = a.playout {
-      let dir = e.direction == "recvonly" ? "/sendonly" : ""
-      add("a=extmap:" + String(e.id) + dir + " " + playoutDelayExtensionURI)
-    }
+    extmaps(a)
     add("a=rtpmap:" + pt + " H264/90000")
     if a.nack { add("a=rtcp-fb:" + pt + " nack") }
     if a.pli { add("a=rtcp-fb:" + pt + " nack pli") }
     if a.fir { add("a=rtcp-fb:" + pt + " ccm fir") }
+    if a.remb { add("a=rtcp-fb:" + pt + " goog-remb") }
+    if a.transportSequence != nil { add("a=rtcp-fb:" + pt + " transport-cc") }
     add("a=fmtp:" + pt + " " + answeredH264Fmtp)
     add("a=msid:" + p.streamID + " " + p.trackID)
     let ssrc = String(p.ssrc)
@@ -72,6 +71,21 @@ struct LineWriter: Sendable {
       index += 1
     }
     add("a=end-of-candidates")
+  }
+}
+
+extension LineWriter {
+  /// The accepted header extensions (RFC 8285 section 5) in id order, with the offer's ids; one
+  /// the offerer only receives (recvonly) is answered sendonly.
+  mutating func extmaps(_ a: AcceptedVideo) {
+    var accepted: [SdpExtmap] = []
+    if let e = a.playout { accepted.append(e) }
+    if let e = a.transportSequence { accepted.append(e) }
+    accepted.sort { $0.id < $1.id }
+    for e in accepted {
+      let dir = e.direction == "recvonly" ? "/sendonly" : ""
+      add("a=extmap:" + String(e.id) + dir + " " + e.uri)
+    }
   }
 }
 

@@ -18,8 +18,13 @@ struct AcceptedVideo: Sendable {
   var pwd: String
   var fingerprint: [UInt8]
   var nack = false, pli = false, fir = false
+  /// goog-remb was offered for the codec.
+  var remb = false
   /// The playout-delay extension, when offered with a one-byte id in a direction we can send.
   var playout: SdpExtmap?
+  /// The transport-wide sequence number extension, when offered like `playout` and the codec
+  /// also has transport-cc feedback (without both, a browser sends no transport-wide feedback).
+  var transportSequence: SdpExtmap?
 }
 
 /// Picks the video section and codec and checks the transport, in the order `makeAnswer`
@@ -67,22 +72,33 @@ func acceptVideo(_ offer: SdpOffer) throws(SdpError) -> AcceptedVideo {
     index: vi, section: v, codec: codec, mid: mid, bundled: v.mid != nil && offer.bundle.contains(mid),
     ufrag: ufrag, pwd: pwd, fingerprint: fp)
   // Feedback and extensions we answer.
+  var transportCC = false
   for f in codec.rtcpFeedback {
     switch f.asciiLowercased {
     case "nack": a.nack = true
     case "nack pli": a.pli = true
     case "ccm fir": a.fir = true
+    case "goog-remb": a.remb = true
+    case "transport-cc": transportCC = true
     default: break
     }
   }
-  for e in v.extmaps where e.uri == playoutDelayExtensionURI && e.id >= 1 && e.id <= 14 {
-    let d = e.direction ?? "sendrecv"
-    if d == "sendrecv" || d == "recvonly" {
-      a.playout = e
-      break
-    }
-  }
+  // The offer's extmap ids are distinct (the parser keeps the first mapping of an id), so the
+  // two extensions never share an id.
+  a.playout = sendableExtmap(v.extmaps, uri: playoutDelayExtensionURI)
+  if transportCC { a.transportSequence = sendableExtmap(v.extmaps, uri: transportSequenceExtensionURI) }
   return a
+}
+
+/// The first extmap for `uri` that rtcam can send: a one-byte-header id (1...14, RFC 8285
+/// section 4.2; rtcam writes only that form) and a direction that lets the offerer receive
+/// (sendrecv, recvonly, or none given, which means sendrecv).
+func sendableExtmap(_ extmaps: [SdpExtmap], uri: String) -> SdpExtmap? {
+  for e in extmaps where e.uri == uri && e.id >= 1 && e.id <= 14 {
+    let d = e.direction ?? "sendrecv"
+    if d == "sendrecv" || d == "recvonly" { return e }
+  }
+  return nil
 }
 
 /// How well an offered codec suits rtcam's constrained-baseline H.264 stream; lower is better,

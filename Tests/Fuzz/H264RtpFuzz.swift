@@ -8,7 +8,8 @@
 //              big-endian length; bit 1 rewrites their sequence numbers to be consecutive (so
 //              mutations get past the gap check).
 //   bit 0 = 1: packetizer round trip. Byte 1 picks the MTU (28 + 8 * byte1), bit 1 of byte 0
-//              adds the playout-delay extension (id 5); the rest is an Annex-B access unit.
+//              adds the playout-delay extension (id 5), bit 2 the transport-wide sequence
+//              number (id 3, stamped on every packet); the rest is an Annex-B access unit.
 // Invariants:
 // - RtpHeader.parse: header, payload, padding and extension ranges lie inside the packet;
 // - AnnexBIterator: ranges ascending, inside the buffer, non-empty, each right after a start
@@ -17,8 +18,8 @@
 //   within maxAccessUnit; lostPackets never decreases; a completed access unit made only of
 //   NAL types 1...23 survives packetizing and depacketizing again unchanged;
 // - packetizer: packets within the MTU, valid RTP (version 2, payload type, SSRC, timestamp,
-//   consecutive sequence numbers, marker on the last only, the extension iff configured),
-//   counters add up; depacketized they give exactly the access unit's NAL units (plus the cached
+//   consecutive sequence numbers, marker on the last only, each extension iff configured, the
+//   transport-wide numbers stamped consecutive), counters add up; depacketized they give exactly the access unit's NAL units (plus the cached
 //   SPS/PPS it re-sends ahead of an IDR that lacks them), twice in a row.
 @testable import RTP
 import Wire
@@ -64,14 +65,16 @@ func checkHeader(_ p: [UInt8]) -> RtpHeader? {
 func annexB(_ nals: [[UInt8]]) -> [UInt8] { nals.flatMap { [0, 0, 0, 1] + $0 } }
 
 /// Packetizes `au` (twice, as consecutive frames) and checks the packets and their depacketizing.
-func roundTrip(_ au: [UInt8], mtu: Int, playout: Bool) {
+func roundTrip(_ au: [UInt8], mtu: Int, playout: Bool, transport: Bool = false) {
   let nals = checkAnnexB(au)
   let ext: UInt8? = playout ? 5 : nil
   // the send path: the access unit cut once, each packet written with one receiver's header
   var payloads = H264Packetizer()
   var stream = RtpStream(ssrc: 0xCAFE_F00D, payloadType: 102, initialSequence: 65530, timestampOffset: 0,
-    playoutDelayExtensionID: ext)
-  let headerLength = 12 + (playout ? 8 : 0)
+    playoutDelayExtensionID: ext, transportSequenceExtensionID: transport ? 3 : nil)
+  // one-byte extension block: 4 bytes of header, 4 per element alone, 8 for both
+  let headerLength = 12 + (playout || transport ? 8 : 0) + (playout && transport ? 4 : 0)
+  var transportSequence: UInt16 = 0
   invariant(stream.headerLength == headerLength, "header length")
   let packetMTU = max(mtu, headerLength + 16)
   let cut = PacketizedFrame(maxPayload: packetMTU - headerLength, byteCapacity: au.count * 2 + 4096, packetCapacity: 8192)
@@ -106,6 +109,9 @@ func roundTrip(_ au: [UInt8], mtu: Int, playout: Bool) {
       for i in 0..<cut.count {
         let length = stream.write(cut, packet: i, timestamp: timestamp, into: b)
         invariant(length > headerLength && length <= b.count, "packet length " + String(length))
+        let stamped = stream.stampTransportSequence(UnsafeMutableRawBufferPointer(rebasing: b[0..<length]))
+        invariant(stamped == (transport ? transportSequence : nil), "transport-wide number stamped")
+        if transport { transportSequence &+= 1 }
         packets.append(Array(b[0..<length]))
         markers.append(cut.marker(i))
       }
@@ -124,7 +130,14 @@ func roundTrip(_ au: [UInt8], mtu: Int, playout: Bool) {
       invariant(h.payloadType == 102 && h.ssrc == 0xCAFE_F00D && h.timestamp == timestamp, "header fields")
       invariant(h.sequence == sequence, "sequence numbers not consecutive")
       invariant(h.marker == (i == packets.count - 1) && markers[i] == h.marker, "marker placement")
-      invariant(h.extension == playout && !h.padding && h.csrcCount == 0, "extension/padding/CSRC bits")
+      invariant(h.extension == (playout || transport) && !h.padding && h.csrcCount == 0, "extension/padding/CSRC bits")
+      invariant(h.headerLength == headerLength, "parsed header length")
+      if transport {
+        let r = h.oneByteExtension(id: 3, in: p)
+        let expected = transportSequence &- UInt16(packets.count - i)
+        invariant(r != nil && r!.count == 2 && UInt16(p[r!.lowerBound]) << 8 | UInt16(p[r!.lowerBound + 1]) == expected,
+                  "transport-wide sequence element")
+      }
       if playout {
         let r = h.oneByteExtension(id: 5, in: p)
         invariant(r != nil && r!.count == 3 && p[r!].allSatisfy { $0 == 0 }, "playout-delay element")
@@ -152,7 +165,7 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   let input = fuzzInput(data, size)
   let control = input[0]
   if control & 1 == 1 {
-    roundTrip(Array(input[2...]), mtu: 28 + 8 * Int(input[1]), playout: control & 2 != 0)
+    roundTrip(Array(input[2...]), mtu: 28 + 8 * Int(input[1]), playout: control & 2 != 0, transport: control & 4 != 0)
     return 0
   }
   var depack = H264Depacketizer()

@@ -1,6 +1,6 @@
 // fuzz-target: rtcp
 // fuzz-modules: RTP
-// fuzz-summary: compound RTCP parser (parseRtcp) and the sender report writer
+// fuzz-summary: compound RTCP parser (parseRtcp, transport-wide feedback included) and the sender report writer
 //
 // Input: one (decrypted) RTCP datagram.
 // Invariants:
@@ -13,8 +13,13 @@
 //   fail; appending an empty SDES adds exactly `.sdes` (or hits the packet limit);
 // - report blocks match the count field (<= 31) and the 24-bit loss is sign-extended; a NACK
 //   expands to at most 17 sequence numbers per FCI entry;
-// - sender reports, receiver reports, PLI, FIR and REMB written back out (writeSenderReport for
-//   SRs without blocks, a minimal encoder here for the rest) parse to the same packet.
+// - a transport-wide feedback reports 1...65535 packets with consecutive sequence numbers from
+//   its base, the first arrival within a delta of the 24-bit reference time, each next one
+//   within a 2-byte delta of the one before, and no more received packets than the datagram
+//   has bytes; forEachRtcpPacket's in-place packets are the same;
+// - sender reports, receiver reports, PLI, FIR, REMB and transport-wide feedback written back out
+//   (writeSenderReport for SRs without blocks, a minimal encoder here for the rest: transport-wide
+//   feedback as 2-bit status vectors only, whatever chunks it came in) parse to the same packet.
 @testable import RTP
 import Wire
 
@@ -62,9 +67,77 @@ func encode(_ p: RtcpPacket) -> [UInt8]? {
       + [UInt8(ssrcs.count), UInt8(exponent << 2 | mantissa >> 16), UInt8(mantissa >> 8 & 0xFF), UInt8(mantissa & 0xFF)]
       + ssrcs.flatMap(be32)
     return header(0x8F, RtcpType.payloadFeedback, bodyBytes: body.count) + body
+  case .transportFeedback(let sender, let media, let base, let referenceTime, let feedbackCount, let packets):
+    return encodeTransportFeedback(sender, media, base, referenceTime, feedbackCount, packets)
   default:
     return nil
   }
+}
+
+/// Transport-wide feedback written with 2-bit status vector chunks only (7 packets each), the
+/// receive deltas recomputed from the arrival times: 1 byte when 0...255 units, else 2.
+func encodeTransportFeedback(_ sender: UInt32, _ media: UInt32, _ base: UInt16, _ referenceTime: Int32,
+                             _ feedbackCount: UInt8, _ packets: [TransportFeedbackPacket]) -> [UInt8]? {
+  guard !packets.isEmpty, packets.count <= 0xFFFF else { return nil }
+  let ref = UInt32(bitPattern: referenceTime) & 0xFF_FFFF
+  var fci: [UInt8] = [UInt8(base >> 8), UInt8(base & 0xFF), UInt8(packets.count >> 8), UInt8(packets.count & 0xFF),
+                      UInt8(ref >> 16), UInt8(ref >> 8 & 0xFF), UInt8(ref & 0xFF), feedbackCount]
+  var deltas: [UInt8] = []
+  var last = Int64(referenceTime) * 64_000
+  var chunk: UInt16 = 0xC000
+  for (i, p) in packets.enumerated() {
+    var symbol: UInt16 = 0
+    if let a = p.arrivalUs {
+      let d = (a - last) / 250
+      guard (a - last) % 250 == 0, d >= -32768, d <= 32767 else { return nil }
+      if d >= 0 && d <= 255 {
+        symbol = 1
+        deltas.append(UInt8(d))
+      } else {
+        symbol = 2
+        let u = UInt16(bitPattern: Int16(d))
+        deltas += [UInt8(u >> 8), UInt8(u & 0xFF)]
+      }
+      last = a
+    }
+    chunk |= symbol << UInt16(2 * (6 - i % 7))
+    if i % 7 == 6 || i == packets.count - 1 {
+      fci += [UInt8(chunk >> 8), UInt8(chunk & 0xFF)]
+      chunk = 0xC000
+    }
+  }
+  fci += deltas
+  fci += [UInt8](repeating: 0, count: (4 - fci.count % 4) % 4)
+  let body = be32(sender) + be32(media) + fci
+  guard body.count + 4 <= 4 * 65536 else { return nil }
+  return header(0x8F, RtcpType.rtpFeedback, bodyBytes: body.count) + body
+}
+
+/// The transport-wide feedback invariants of one parsed packet (see the header).
+func checkTransportFeedback(_ base: UInt16, _ referenceTime: Int32, _ packets: [TransportFeedbackPacket], datagram: Int) {
+  invariant(!packets.isEmpty && packets.count <= 0xFFFF, "transport feedback packet count " + String(packets.count))
+  invariant(referenceTime >= -(1 << 23) && referenceTime < 1 << 23, "24-bit reference time")
+  var last = Int64(referenceTime) * 64_000
+  var received = 0
+  for (i, p) in packets.enumerated() {
+    invariant(p.sequence == base &+ UInt16(truncatingIfNeeded: i), "transport feedback sequence")
+    guard let a = p.arrivalUs else { continue }
+    invariant(a - last >= -32768 * 250 && a - last <= 32767 * 250 && (a - last) % 250 == 0, "receive delta")
+    last = a
+    received += 1
+  }
+  invariant(received <= datagram, "more received packets than bytes")
+}
+
+/// The transport-wide feedback forEachRtcpPacket reads in place, in datagram order.
+func inPlaceTransportFeedback(_ d: [UInt8]) -> [[TransportFeedbackPacket]] {
+  var out: [[TransportFeedbackPacket]] = []
+  d.withUnsafeBytes { b in
+    _ = try? forEachRtcpPacket(b) { p in
+      if case .transportFeedback(_, _, let f) = p { out.append(Array(f.packets)) }
+    }
+  }
+  return out
 }
 
 /// The compound framing rule on its own: version 2, length words inside the datagram, padding
@@ -129,6 +202,12 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     invariant(withSdes == nil, "more than maxRtcpPackets packets accepted")
   }
 
+  var arrays: [[TransportFeedbackPacket]] = []
+  for p in packets {
+    if case .transportFeedback(_, _, _, _, _, let fb) = p { arrays.append(fb) }
+  }
+  invariant(inPlaceTransportFeedback(d) == arrays, "forEachRtcpPacket's transport feedback differs")
+
   for p in packets {
     switch p {
     case .senderReport(let ssrc, let ntp, let rtp, let pc, let oc, let blocks):
@@ -147,6 +226,8 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
       invariant(lost.count <= 17 * max(0, (d.count - 12) / 4), "NACK expands to too many sequence numbers")
     case .remb(_, let ssrcs):
       invariant(ssrcs.count <= 255, "REMB SSRC count")
+    case .transportFeedback(_, _, let base, let referenceTime, _, let fb):
+      checkTransportFeedback(base, referenceTime, fb, datagram: d.count)
     default:
       break
     }

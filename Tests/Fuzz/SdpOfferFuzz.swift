@@ -15,7 +15,9 @@
 //   the BUNDLE group holds just the chosen mid when it was bundled;
 // - the negotiated parameters come from the offer: the payload type is an offered H.264 format
 //   with the best preference, the remote ICE credentials and the 32-byte fingerprint are the
-//   offer's, the playout-delay id is 1...14.
+//   offer's, the playout-delay and transport-wide sequence ids are 1...14 and differ;
+// - the answer's extmaps and rtcp-fb say what was negotiated: the transport-wide sequence extmap
+//   with transport-cc feedback exactly when its id is set, goog-remb exactly when remb is.
 @testable import SDP
 import Wire
 
@@ -97,6 +99,9 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
   invariant(v.remoteIceUfrag == om.iceUfrag && v.remoteIcePassword == om.icePassword, "remote ICE credentials differ")
   invariant(v.remoteFingerprint.count == 32 && v.remoteFingerprint == om.fingerprint, "remote fingerprint differs")
   if let id = v.playoutDelayExtensionID { invariant((1...14).contains(id), "playout-delay id out of range") }
+  if let id = v.transportSequenceExtensionID {
+    invariant((1...14).contains(id) && id != v.playoutDelayExtensionID, "transport-wide sequence id")
+  }
 
   // The answer is SDP this parser reads back.
   let back: SdpOffer
@@ -124,6 +129,11 @@ public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     invariant(m.rtcpReducedSize == v.rtcpReducedSize, "rtcp-rsize differs")
     let playout = m.extmaps.first { $0.uri == playoutDelayExtensionURI }
     invariant(playout.map { UInt8($0.id) } == v.playoutDelayExtensionID, "playout-delay extmap differs")
+    let transport = m.extmaps.first { $0.uri == transportSequenceExtensionURI }
+    invariant(transport.map { UInt8($0.id) } == v.transportSequenceExtensionID, "transport-wide extmap differs")
+    let feedback = m.codecs[0].rtcpFeedback
+    invariant(feedback.contains("transport-cc") == (v.transportSequenceExtensionID != nil), "transport-cc feedback")
+    invariant(feedback.contains("goog-remb") == v.remb, "goog-remb feedback")
   }
   let bundled = om.mid != nil && offer.bundle.contains(v.mid)
   invariant(back.bundle == (bundled ? [v.mid] : []), "BUNDLE group " + back.bundle.joined(separator: " "))

@@ -119,7 +119,7 @@ seed("stun", "unknown-attribute", stun(0x0001, tid, [user, (0x0033, b"junk"), (0
 seed("stun", "indication", stun(0x0011, tid, [], key=None))
 seed("stun", "wrong-user", stun(0x0001, tid, [(0x0006, b"nope:h6vY")]))
 
-# ---- rtcp: the packets of Tests/RTPTests/RtcpTests.swift ----
+# ---- rtcp: the packets of Tests/RTPTests/RtcpTests.swift and TransportFeedbackTests.swift ----
 def be32(v):
     return struct.pack("!I", v)
 
@@ -142,8 +142,26 @@ seed("rtcp", "compound", bytes([0x80, 201, 0, 1]) + be32(sender)
      + bytes([0x81, 202, 0, 3]) + be32(sender) + bytes([1, 2, 0x41, 0x42, 0, 0, 0, 0])
      + bytes([0x81, 205, 0, 3]) + be32(sender) + be32(media) + bytes([0, 5, 0xFF, 0xFF])
      + bytes([0x80, 204, 0, 2]) + be32(sender) + b"NAME"
-     + bytes([0x8F, 205, 0, 2]) + be32(sender) + be32(media)
+     + bytes([0x83, 205, 0, 2]) + be32(sender) + be32(media)
      + bytes([0x81, 203, 0, 1]) + be32(sender))
+
+
+# transport-wide feedback (RTPFB FMT 15, draft-holmer-rmcat-transport-wide-cc-extensions-01 3.1):
+# base sequence, status count, 24-bit reference time, feedback count, chunks, deltas, padding
+def twcc(base, count, ref, fb, chunks, deltas, p_bit=False):
+    fci = struct.pack("!HH", base, count) + struct.pack("!I", ref)[1:] + bytes([fb])
+    fci += b"".join(struct.pack("!H", c) for c in chunks) + bytes(deltas)
+    pad = (4 - len(fci) % 4) % 4
+    fci += bytes(pad - 1) + bytes([pad]) if p_bit and pad else bytes(pad)
+    body = be32(sender) + be32(media) + fci
+    return bytes([0x8F | (0x20 if p_bit and pad else 0), 205]) + struct.pack("!H", (4 + len(body)) // 4 - 1) + body
+
+
+# as in Tests/RTPTests/TransportFeedbackTests.swift: run length and both status vector kinds
+seed("rtcp", "twcc", twcc(65530, 20, 0xFFFFFE, 7, [0x2003, 0x0005, 0xE181, 0xAC00],
+                          [4, 0, 255, 0xFE, 0x70, 10, 0x03, 0xE8, 1, 2, 3, 0]))
+seed("rtcp", "twcc-long-run-padded", bytes([0x80, 201, 0, 1]) + be32(sender)
+     + twcc(100, 8192, 5, 2, [0x1FFF, 0x2001], [8], p_bit=True))
 
 # ---- h264: byte 0 = mode (see H264RtpFuzz.swift) ----
 def nal(t, nri, n, fill):
@@ -158,6 +176,8 @@ annexb = b"".join(b"\0\0\0\1" + x for x in [sps, pps, idr])
 seed("h264", "pack-idr", b"\x01" + bytes([100]) + annexb)  # MTU 828: IDR as FU-A
 seed("h264", "pack-slice-playout", b"\x03" + bytes([0]) + b"\0\0\1" + slice_ + b"\0\0\0\1" + nal(6, 0, 9, 3) + b"\0")
 seed("h264", "pack-idr-alone", b"\x01" + bytes([20]) + b"\0\0\1" + nal(5, 3, 100, 1))
+seed("h264", "pack-idr-transport", b"\x05" + bytes([60]) + annexb)  # transport-wide sequence number
+seed("h264", "pack-slice-both-extensions", b"\x07" + bytes([3]) + b"\0\0\1" + slice_)
 
 
 def rtp(seq, ts, marker, payload, pt=102):

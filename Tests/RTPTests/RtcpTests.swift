@@ -132,8 +132,9 @@ func be32(_ v: UInt32) -> [UInt8] {
     let sdes: [UInt8] = [0x81, 202, 0, 3] + be32(sender) + [1, 2, 0x41, 0x42, 0, 0, 0, 0]
     let nack: [UInt8] = [0x81, 205, 0, 3] + be32(sender) + be32(media) + [0, 5, 0, 0]
     let app: [UInt8] = [0x80, 204, 0, 2] + be32(sender) + Array("NAME".utf8)
-    let tcc: [UInt8] = [0x8F, 205, 0, 2] + be32(sender) + be32(media)
-    let parsed = try parseRtcp(rr + sdes + pli + nack + app + tcc)
+    // transport-layer feedback of an FMT rtcam does not read (3: TMMBR, RFC 5104)
+    let tmmbr: [UInt8] = [0x83, 205, 0, 2] + be32(sender) + be32(media)
+    let parsed = try parseRtcp(rr + sdes + pli + nack + app + tmmbr)
     #expect(parsed == [
       .receiverReport(ssrc: sender, blocks: []), .sdes, .pli(senderSSRC: sender, mediaSSRC: media),
       .nack(senderSSRC: sender, mediaSSRC: media, lost: [5]), .other(type: 204),
@@ -195,7 +196,8 @@ func be32(_ v: UInt32) -> [UInt8] {
     let nack: [UInt8] = [0x81, 205, 0, 3] + be32(sender) + be32(media) + [0, 5, 0xFF, 0xFF]
     let remb: [UInt8] = [0x8F, 206, 0, 5] + be32(sender) + be32(0) + Array("REMB".utf8)
       + [1, 0x0C, 0x50, 0x00] + be32(media)
-    let seeds = [w.bytes, rr + pli, fir + nack, remb, rr + remb + fir]
+    let twcc = TransportFeedbackTests.sample
+    let seeds = [w.bytes, rr + pli, fir + nack, remb, rr + remb + fir, twcc, rr + twcc + nack]
     var rng = TestRNG(seed: 99)
     var ok = 0
     var failed = 0

@@ -48,6 +48,7 @@ import Wire
     #expect(v.payloadType == 108)  // 42e01f with packetization-mode=1 (102 is 42001f, 114 is mode 0)
     #expect(v.mid == "0")
     #expect(v.playoutDelayExtensionID == 5)
+    #expect(v.transportSequenceExtensionID == 4 && v.remb)
     #expect(v.remoteIceUfrag == "Lo4s")
     #expect(v.remoteIcePassword == "e89tIIikxfoRvzp20qtKD2I+")
     #expect(v.remoteFingerprint == Hex.decode(fpHex))
@@ -78,11 +79,14 @@ import Wire
       "a=sendonly",
       "a=rtcp-mux",
       "a=rtcp-rsize",
+      "a=extmap:4 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01",
       "a=extmap:5 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay",
       "a=rtpmap:108 H264/90000",
       "a=rtcp-fb:108 nack",
       "a=rtcp-fb:108 nack pli",
       "a=rtcp-fb:108 ccm fir",
+      "a=rtcp-fb:108 goog-remb",
+      "a=rtcp-fb:108 transport-cc",
       "a=fmtp:108 profile-level-id=42e01f;packetization-mode=1;level-asymmetry-allowed=1",
       "a=msid:rtcam-stream rtcam-video",
       "a=ssrc:3000000001 cname:rtcam",
@@ -109,20 +113,24 @@ import Wire
     var ufrag: String
     var playoutDelayID: UInt8?
     var pli, fir, nack, reducedSize: Bool
+    /// transport-wide-cc extmap id (answered only with transport-cc feedback) and goog-remb
+    var transportSequenceID: UInt8? = nil
+    var remb = false
     var description: String { file }
   }
 
   static let clientOffers = [
     // WebKit: H.264 High (96) comes first, constrained baseline is 98; playout-delay on id 12
     ClientOffer(file: "safari-17-recvonly-offer-reconstructed.sdp", payloadType: 98, mid: "0", ufrag: "w3Kd",
-      playoutDelayID: 12, pli: true, fir: true, nack: true, reducedSize: true),
-    // GStreamer webrtcbin: one H.264 payload type, fingerprint and setup inside the m-section
+      playoutDelayID: 12, pli: true, fir: true, nack: true, reducedSize: true, transportSequenceID: 3, remb: true),
+    // GStreamer webrtcbin: one H.264 payload type, fingerprint and setup inside the m-section;
+    // transport-cc feedback without the extmap: not answered
     ClientOffer(file: "gstreamer-1.22-webrtcbin-recvonly-offer.sdp", payloadType: 102, mid: "video0",
       ufrag: "6ySsXmm463YGdc9q7Mc2jCeA9Bq+GUch", playoutDelayID: nil, pli: true, fir: true, nack: false,
       reducedSize: true),
-    // aiortc: 42001f (99) before 42e01f (101); sha-256/384/512 fingerprints
+    // aiortc: 42001f (99) before 42e01f (101); sha-256/384/512 fingerprints; goog-remb only
     ClientOffer(file: "aiortc-1.16-recvonly-offer.sdp", payloadType: 101, mid: "0", ufrag: "nScr",
-      playoutDelayID: nil, pli: true, fir: false, nack: true, reducedSize: false),
+      playoutDelayID: nil, pli: true, fir: false, nack: true, reducedSize: false, remb: true),
   ]
 
   @Test(arguments: clientOffers)
@@ -154,7 +162,14 @@ import Wire
     #expect(l.filter { $0.hasPrefix("a=rtpmap:") }.count == 1)
     #expect(l.contains("a=rtcp-fb:" + pt + " nack pli") == c.pli)
     #expect(l.contains("a=rtcp-fb:" + pt + " ccm fir") == c.fir)
-    #expect(l.contains { $0.hasPrefix("a=extmap:") } == (c.playoutDelayID != nil))
+    #expect(v.transportSequenceExtensionID == c.transportSequenceID && v.remb == c.remb)
+    #expect(l.contains("a=rtcp-fb:" + pt + " goog-remb") == c.remb)
+    #expect(l.contains("a=rtcp-fb:" + pt + " transport-cc") == (c.transportSequenceID != nil))
+    #expect(l.filter { $0.hasPrefix("a=extmap:") }.count
+      == (c.playoutDelayID == nil ? 0 : 1) + (c.transportSequenceID == nil ? 0 : 1))
+    if let id = c.transportSequenceID {
+      #expect(l.contains("a=extmap:" + String(id) + " " + transportSequenceExtensionURI))
+    }
     #expect(l.contains("a=end-of-candidates"))
   }
 
