@@ -1,0 +1,53 @@
+// Whole-estimator traces on the simulated link (LinkSimulator): capacity steps and a slowly
+// building queue, checked against draft-ietf-rmcat-gcc-02's promises and issue 19's numbers.
+import BWE
+import Testing
+
+@Suite struct DelayBasedTraceTests {
+  /// Issue 19: step down 2 Mbit/s -> 250 kbit/s; the estimate must fall below the new capacity
+  /// within 2 s and the queue it built must drain.
+  @Test func stepDownTo250kGoesBelowTheCapWithin2sAndDrainsTheQueue() {
+    var sim = LinkSimulator(.init(capacity: { $0 < 20 ? 2_000_000 : 250_000 }))
+    sim.run(until: 30)
+    #expect(!sim.timeoutStuck)
+    // converged on the 2 Mbit/s link first: GCC sits at 0.85...1 x capacity
+    #expect(sim.meanEstimate(from: 15, to: 20) >= 1_500_000)
+    #expect(sim.meanEstimate(from: 15, to: 20) <= 2_100_000)
+    #expect(sim.estimate(at: 22) < 250_000)
+    #expect(sim.maxQueueMs(from: 25, to: 30) <= 100)
+    // and it does not collapse to the minimum on a link that carries 250 kbit/s
+    #expect(sim.meanEstimate(from: 25, to: 30) >= 170_000)
+  }
+
+  /// Issue 19: step up 250 kbit/s -> 2 Mbit/s; the estimate must reach 1 Mbit/s within 10 s.
+  @Test func stepUpFrom250kReaches1MbitWithin10s() {
+    var sim = LinkSimulator(.init(capacity: { $0 < 20 ? 250_000 : 2_000_000 }))
+    sim.run(until: 31)
+    #expect(!sim.timeoutStuck)
+    #expect(sim.meanEstimate(from: 15, to: 20) <= 260_000)
+    #expect(sim.meanEstimate(from: 15, to: 20) >= 170_000)
+    let reached = sim.firstTime(after: 20) { $0.estimate >= 1_000_000 }
+    #expect(reached != nil)
+    #expect((reached ?? 99) <= 30)
+    // the ramp does not overshoot into a standing queue on the faster link
+    #expect(sim.maxQueueMs(from: 28, to: 31) <= 150)
+  }
+
+  /// A link just below the send rate (7 % below): the queue grows ~70 ms per second. The
+  /// trendline must see it and the rate drop below the capacity before the 300 ms drop-tail
+  /// queue overflows (delay before loss, draft section 5).
+  @Test func slowlyBuildingQueueIsDetectedByDelayBeforeAnyLoss() {
+    let rate = 1_000_000
+    var sim = LinkSimulator(
+      .init(
+        config: .init(startBitrate: rate, minBitrate: 150_000, maxBitrate: rate),
+        capacity: { _ in 930_000 }))
+    sim.run(until: 20)
+    let detected = sim.firstTime(after: 0) { $0.estimate < 930_000 }
+    #expect(detected != nil)
+    #expect((detected ?? 99) <= 4)
+    #expect(sim.samples.contains { $0.usage == .overusing })
+    #expect(sim.firstDrop == nil)
+    #expect(sim.maxQueueMs(from: 0, to: 20) <= 250)
+  }
+}
