@@ -142,6 +142,8 @@ struct AimdRateControl: Sendable {
         next = rate * BweMath.exp(growth * seconds)
       }
       rate = clamped(Swift.min(next, limit))
+    } else {
+      rampStartNs = nil  // held by what the path delivered (the sender is limited): no ramp
     }
     lastAction = .increase
     lastChangeNs = now

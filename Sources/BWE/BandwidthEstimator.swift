@@ -7,7 +7,8 @@
 /// - Delay-based: transport-wide feedback (packet arrival times) -> inter-arrival groups of 5 ms
 ///   -> trendline of the delay variation -> overuse detector with adaptive threshold -> AIMD.
 /// - Loss-based: a ceiling from the loss in transport feedback, or in receiver reports for a
-///   viewer without transport-cc (then it drives the estimate; see `LossBasedControl`).
+///   viewer without transport-cc (then it drives the estimate; see `LossBasedControl`). Loss
+///   with a standing queue counts as overuse (see `StandingQueue`).
 /// - REMB caps the estimate. Feedback that stops decays it (see `FeedbackTimeout`).
 ///
 /// A value type; every buffer is made in `init`, so no input allocates afterwards.
@@ -30,11 +31,13 @@ public struct BandwidthEstimator: Sendable {
   var loss: LossBasedControl
   var roundTrip = RoundTrip()
   var silence = FeedbackTimeout()
+  var standing = StandingQueue()
   var rembBps: Int?
   /// Whether a transport feedback report has told us anything yet: from then on the delay-based
   /// rate leads and receiver-report loss is ignored (the transport feedback covers every packet).
   var transportFeedbackSeen = false
   var report = ReportInProgress(now: 0)
+  var lastUsage = BandwidthUsage.normal
 
   /// What the report being read has told so far.
   struct ReportInProgress: Sendable {
@@ -92,6 +95,7 @@ public struct BandwidthEstimator: Sendable {
   }
 
   mutating func delaySample(_ packet: SentPacket, arrivalUs: Int64) {
+    standing.add(sendNs: packet.sendNs, arrivalUs: arrivalUs, now: report.now)
     guard let d = interArrival.add(sendNs: packet.sendNs, arrivalUs: arrivalUs, feedbackNs: report.now)
     else { return }
     let sample = trendline.update(d)
@@ -111,11 +115,18 @@ public struct BandwidthEstimator: Sendable {
       loss.limit = nil
     }
     silence.feedbackArrived()
-    let usage = report.sawOveruse ? BandwidthUsage.overusing : detector.state
+    standing.endReport()
+    var usage = report.sawOveruse ? BandwidthUsage.overusing : detector.state
     report.sawOveruse = false
+    if usage == .normal, loss.recentLoss >= LossBasedControl.lowLoss, standing.isStanding(now: now) {
+      usage = .overusing  // a full drop-tail queue: the trendline is flat, the loss is ours
+    }
+    lastUsage = usage
     aimd.update(usage: usage, acked: acked.bitrate, rttNs: roundTrip.forControl, now: now)
-    if let ratio = loss.closeWindow(now: now) {
-      loss.apply(loss: ratio, estimate: estimate, rttNs: roundTrip.forControl, now: now)
+    if let window = loss.closeWindow(now: now) {
+      let answered = aimd.lastDecreaseNs.map { $0 >= window.startNs } ?? false
+      loss.apply(
+        loss: window.ratio, estimate: estimate, rttNs: roundTrip.forControl, now: now, answered: answered)
     }
     if let l = loss.limit, l >= aimd.rate { loss.limit = nil }  // no longer caps: lifted
   }
@@ -163,8 +174,9 @@ public struct BandwidthEstimator: Sendable {
     return silence.due
   }
 
-  /// What the delay-based detector concludes now.
-  public var usage: BandwidthUsage { detector.state }
+  /// What the last report concluded: the delay-based detector's state, or overuse for loss
+  /// with a standing queue.
+  public var usage: BandwidthUsage { lastUsage }
   /// What the delay-based rate control did last.
   public var rateState: RateControlState { aimd.lastAction }
   /// Loss (0...1) of the last window of transport feedback (1 s, at least 20 packets), or of
@@ -174,8 +186,16 @@ public struct BandwidthEstimator: Sendable {
   public var rttNs: UInt64? { roundTrip.smoothedNs }
   public var minRttNs: UInt64? { roundTrip.minNs }
   /// The rate the receiver acknowledged over the last 500 ms of its clock (nil before 150 ms
-  /// of arrivals).
-  public var ackedBitrate: Int? { acked.bitrate }
+  /// of arrivals, and while feedback has stopped: the last value would be stale).
+  public var ackedBitrate: Int? { silence.lastDecayNs == nil ? acked.bitrate : nil }
+  /// Queueing delay of the last report's least delayed packet over the 10-s minimum one-way
+  /// delay (nil before two reports).
+  public var queueDelayNs: UInt64? {
+    standing.queueUs(now: report.now).map {
+      let us = UInt64(max($0, 0))
+      return us > UInt64.max / StandingQueue.nsPerUs ? UInt64.max : us * StandingQueue.nsPerUs
+    }
+  }
   /// The last REMB received (nil: none).
   public var rembBitrate: Int? { rembBps }
   /// The delay-based rate (AIMD) and the loss-based limit (nil: none), for /status.

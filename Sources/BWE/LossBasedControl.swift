@@ -54,8 +54,14 @@ struct LossBasedControl: Sendable {
     if lost > 0 { lost -= 1 }
   }
 
-  /// The loss ratio of the window if it is complete at `now` (and starts the next one).
-  mutating func closeWindow(now: UInt64) -> Double? {
+  /// The loss of the window under way once it holds enough packets, else of the last one.
+  var recentLoss: Double {
+    expected >= Self.minPackets ? Double(lost) / Double(expected) : lossRatio
+  }
+
+  /// The loss ratio of the window if it is complete at `now` (and starts the next one), and
+  /// when the window began.
+  mutating func closeWindow(now: UInt64) -> (ratio: Double, startNs: UInt64)? {
     guard let start = windowStartNs, expected >= Self.minPackets,
       BweMath.elapsed(from: start, to: now) >= Self.windowNs
     else { return nil }
@@ -63,16 +69,19 @@ struct LossBasedControl: Sendable {
     expected = 0
     lost = 0
     windowStartNs = nil
-    return ratio
+    return (ratio, start)
   }
 
-  /// Applies one loss measurement (0...1) against the current `estimate`.
-  mutating func apply(loss: Double, estimate: Int, rttNs: UInt64, now: UInt64) {
+  /// Applies one loss measurement (0...1) against the current `estimate`. `answered`: the
+  /// delay-based control already decreased for congestion during the measured window, so heavy
+  /// loss in it (the queue overflowing before the decrease took hold) is not answered twice.
+  mutating func apply(loss: Double, estimate: Int, rttNs: UInt64, now: UInt64, answered: Bool = false) {
     lossRatio = min(max(loss, 0), 1)
     let seconds = min(
       lastUpdateNs.map { BweMath.seconds(from: $0, to: now) } ?? 0, Self.maxGrowthStepSeconds)
     lastUpdateNs = now
     if lossRatio > Self.highLoss {
+      guard !answered else { return }
       let interval = BweMath.later(Self.decreaseIntervalNs, by: rttNs)
       if let last = lastDecreaseNs, BweMath.elapsed(from: last, to: now) < interval { return }
       lastDecreaseNs = now

@@ -64,13 +64,17 @@ import Testing
     #expect(Set(traces[0]).count > 10)  // the estimate did move
   }
 
+  /// A step down into a deep queue (2 s: nothing is dropped, so any loss seen is an error).
+  static func stepIntoDeepQueue(_ t: Double) -> Double { t < 10 ? 2_000_000 : 500_000 }
+
   /// Every report delivered twice: the duplicates tell nothing new and change nothing.
   @Test func duplicateReportsAreIgnored() {
-    let capacity: (Double) -> Double = { $0 < 10 ? 2_000_000 : 500_000 }
-    var plain = LinkSimulator(.init(capacity: capacity))
-    var doubled = LinkSimulator(.init(capacity: capacity, duplicateReports: true))
+    var plain = LinkSimulator(.init(capacity: Self.stepIntoDeepQueue, queueLimitMs: 2000))
+    var doubled = LinkSimulator(
+      .init(capacity: Self.stepIntoDeepQueue, queueLimitMs: 2000, duplicateReports: true))
     plain.run(until: 20)
     doubled.run(until: 20)
+    #expect(plain.firstDrop == nil)
     #expect(plain.samples.map(\.estimate) == doubled.samples.map(\.estimate))
     #expect(doubled.samples.allSatisfy { $0.lossRatio == 0 })
   }
@@ -78,11 +82,12 @@ import Testing
   /// Consecutive reports swapped: the older one's packets are out of send order for the delay
   /// filter (skipped there) but still count as received; no loss, no collapse.
   @Test func reorderedReportsAreHandledSafely() {
-    let capacity: (Double) -> Double = { $0 < 10 ? 2_000_000 : 500_000 }
-    var plain = LinkSimulator(.init(capacity: capacity))
-    var swapped = LinkSimulator(.init(capacity: capacity, swapReports: true))
+    var plain = LinkSimulator(.init(capacity: Self.stepIntoDeepQueue, queueLimitMs: 2000))
+    var swapped = LinkSimulator(
+      .init(capacity: Self.stepIntoDeepQueue, queueLimitMs: 2000, swapReports: true))
     plain.run(until: 20)
     swapped.run(until: 20)
+    #expect(swapped.firstDrop == nil)
     #expect(swapped.samples.allSatisfy { $0.lossRatio == 0 })
     #expect(swapped.meanEstimate(from: 5, to: 10) >= 0.8 * plain.meanEstimate(from: 5, to: 10))
     #expect(swapped.meanEstimate(from: 15, to: 20) <= 500_000)
