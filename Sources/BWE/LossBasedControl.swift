@@ -59,9 +59,15 @@ struct LossBasedControl: Sendable {
     expected >= Self.minPackets ? Double(lost) / Double(expected) : lossRatio
   }
 
+  /// A closed window: its loss ratio and when it began.
+  struct Window: Sendable {
+    var ratio: Double
+    var startNs: UInt64
+  }
+
   /// The loss ratio of the window if it is complete at `now` (and starts the next one), and
   /// when the window began.
-  mutating func closeWindow(now: UInt64) -> (ratio: Double, startNs: UInt64)? {
+  mutating func closeWindow(now: UInt64) -> Window? {
     guard let start = windowStartNs, expected >= Self.minPackets,
       BweMath.elapsed(from: start, to: now) >= Self.windowNs
     else { return nil }
@@ -69,7 +75,7 @@ struct LossBasedControl: Sendable {
     expected = 0
     lost = 0
     windowStartNs = nil
-    return (ratio, start)
+    return Window(ratio: ratio, startNs: start)
   }
 
   /// Applies one loss measurement (0...1) against the current `estimate`. `answered`: the

@@ -50,4 +50,25 @@ import Testing
     #expect(sim.firstDrop == nil)
     #expect(sim.maxQueueMs(from: 0, to: 20) <= 250)
   }
+
+  /// Wi-Fi-like jitter (0-20 ms per packet, order kept) on an uncapped link is no queue: no
+  /// overuse, the estimate reaches the maximum as fast as without jitter.
+  @Test func jitterWithoutCongestionIsNoOveruse() {
+    var sim = LinkSimulator(.init(capacity: { _ in 20_000_000 }, jitterMs: 20))
+    sim.run(until: 30)
+    #expect(sim.firstTime(after: 0) { $0.estimate == 2_500_000 } ?? 99 <= 7)
+    #expect(sim.samples.filter { $0.t >= 7 }.allSatisfy { $0.estimate == 2_500_000 })
+    #expect(!sim.samples.contains { $0.usage == .overusing })
+  }
+
+  /// The same jitter on a 1 Mbit/s link: the estimate still tracks the capacity and keeps the
+  /// queue short.
+  @Test func jitterOnACappedLinkStillTracksTheCapacity() {
+    var sim = LinkSimulator(.init(capacity: { _ in 1_000_000 }, jitterMs: 20))
+    sim.run(until: 30)
+    #expect(sim.meanEstimate(from: 5, to: 30) >= 850_000)
+    #expect(sim.meanEstimate(from: 5, to: 30) <= 1_000_000)
+    #expect(sim.maxQueueMs(from: 5, to: 30) <= 100)
+    #expect(sim.firstDrop == nil)
+  }
 }

@@ -15,6 +15,9 @@ struct LinkSimulator {
     var capacity: (Double) -> Double = { _ in 10_000_000 }
     var queueLimitMs = 300.0
     var randomLoss = 0.0
+    /// Extra delay per packet, uniform in 0...jitterMs, order kept (Wi-Fi retries and
+    /// aggregation).
+    var jitterMs = 0.0
     var seed: UInt64 = 19
     var oneWayMs = 20.0
     var feedbackIntervalMs = 100.0
@@ -52,6 +55,7 @@ struct LinkSimulator {
   var sent = 0
   // link and receiver
   var backlogEnd: UInt64 = 0
+  var lastArrival: UInt64 = 0
   var arrivals: [UInt64?] = []
   var nextReported = 0
   var nextFeedback: UInt64
@@ -156,7 +160,10 @@ struct LinkSimulator {
     }
     backlogEnd += UInt64(Double(bytes) * 8 / setup.capacity(sinceStart(now)) * 1e9)
     let lost = setup.randomLoss > 0 && Double(prng.next() % 1_000_000) / 1e6 < setup.randomLoss
-    arrivals.append(lost ? nil : backlogEnd + UInt64(setup.oneWayMs * 1e6))
+    let jitter = setup.jitterMs > 0 ? UInt64(Double(prng.next() % 1_000_000) / 1e6 * setup.jitterMs * 1e6) : 0
+    let arrival = max(backlogEnd + UInt64(setup.oneWayMs * 1e6) + jitter, lastArrival)
+    if !lost { lastArrival = arrival }
+    arrivals.append(lost ? nil : arrival)
   }
 
   /// The receiver's report at `now`: every packet after the last reported up to the newest one
