@@ -1,12 +1,13 @@
 // Feedback that stops: the receiver (or the path back) went silent while we keep sending.
 //
-// rtcam's choice, not the draft's: after 500 ms of sending without a transport feedback report
-// the estimate is halved per second (applied in 100 ms steps) down to the minimum. Browsers send
-// transport feedback every 50-250 ms (libwebrtc's feedback interval), so 500 ms is at least two
-// missed reports even at the slowest; halving per second reaches the minimum from 2.5 Mbit/s in
-// about 4 s, before a viewer's pacer queue (bounded at 300 ms) would have to give up on a dead
-// path. libwebrtc reduces by 20 % per second only after 4.5 s; a camera on Wi-Fi that loses its
-// feedback has usually lost the link, and sending less into it costs nothing.
+// rtcam's choice, not the draft's (which says nothing about it): after 500 ms of sending without
+// a transport feedback report the estimate is halved per second (applied in 100 ms steps) down to
+// the minimum. Browsers send transport feedback every 50-250 ms (libwebrtc's feedback interval),
+// so 500 ms is at least two missed reports even at the slowest; halving per second takes
+// 2.5 Mbit/s to the 150 kbit/s minimum in about 4 s. libwebrtc is slower (20 % less once a second,
+// only after 4.5 s without feedback), but a camera on Wi-Fi whose feedback stopped has usually
+// lost the link or is burying it, and sending less into it costs little: when reports return,
+// the rate climbs back by the multiplicative ramp (far below the link capacity band).
 
 /// Tracks the first packet sent since the last report and when the decay was last applied.
 struct FeedbackTimeout: Sendable {
