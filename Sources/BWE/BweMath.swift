@@ -59,10 +59,11 @@ enum BweMath {
     a >= b ? Double(a - b) / Double(nsPerMs) : -(Double(b - a) / Double(nsPerMs))
   }
 
-  /// A measured rate in bit/s as an Int: NaN and negatives give 0, huge values the ceiling.
+  /// A rate in bit/s as an Int, to the nearest bit/s: NaN and negatives give 0, huge values the
+  /// ceiling.
   static func bitrate(_ d: Double) -> Int {
     guard d.isFinite, d > 0 else { return d == .infinity ? Int(bitrateCeiling) : 0 }
-    return Int(min(d, bitrateCeiling))
+    return Int(min(d, bitrateCeiling).rounded())
   }
 
   /// Floor division (the bin of a negative arrival time is below zero, not at zero).

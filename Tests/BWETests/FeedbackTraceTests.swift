@@ -26,6 +26,34 @@ import Testing
     #expect((back ?? 99) <= 32)
   }
 
+  /// The timer: due 500 ms after the first packet sent since the last report, then every
+  /// 100 ms; each firing scales by 2^-(time since the last) ; none at the minimum or when nothing
+  /// waits for a report.
+  @Test func feedbackTimeoutSchedule() {
+    let ms: UInt64 = 1_000_000
+    var e = BandwidthEstimator(config: .init(startBitrate: 1_000_000), now: 0)
+    for i in 0..<10 { e.onPacketSent(sequence: UInt16(i), bytes: 1000, now: (1000 + 10 * UInt64(i)) * ms) }
+    #expect(e.nextTimeout == nil)  // no transport feedback yet: nothing to miss
+    e.beginFeedback(now: 1100 * ms)
+    for i in 0..<10 { e.feedbackPacket(FeedbackPacket(sequence: UInt16(i), arrivalUs: 50_000 + Int64(i) * 10_000)) }
+    e.endFeedback(now: 1100 * ms)
+    #expect(e.estimate == 1_000_000)
+    #expect(e.nextTimeout == nil)  // nothing sent since the report
+    e.onPacketSent(sequence: 10, bytes: 1000, now: 1200 * ms)
+    e.onPacketSent(sequence: 11, bytes: 1000, now: 1300 * ms)
+    #expect(e.nextTimeout == 1700 * ms)
+    e.onTimeout(now: 1600 * ms)  // early: nothing
+    #expect(e.estimate == 1_000_000 && e.nextTimeout == 1700 * ms)
+    e.onTimeout(now: 1700 * ms)
+    #expect(e.estimate == 1_000_000 && e.nextTimeout == 1800 * ms)
+    e.onTimeout(now: 2700 * ms)  // one second later: half
+    #expect(e.estimate == 500_000 && e.rateState == .decrease)
+    #expect(e.ackedBitrate == nil)
+    e.onTimeout(now: 4700 * ms)  // two more: a quarter of that, below the minimum
+    #expect(e.estimate == 150_000)
+    #expect(e.nextTimeout == nil)
+  }
+
   /// Without feedback at all (a viewer that negotiated nothing) nothing decays and nothing is
   /// scheduled: the estimate stays at the start rate.
   @Test func noFeedbackEverKeepsTheStartRateAndNoTimer() {

@@ -159,12 +159,12 @@ import Testing
     for i in 1...14 { a.add(arrivalUs: Int64(i) * 10_000, bytes: 1000) }
     #expect(a.bitrate == nil)  // 140 ms: not yet
     a.add(arrivalUs: 150_000, bytes: 1000)
-    #expect(a.bitrate == 16 * 8000 * 1_000_000 / 150_000)  // 16 packets over 150 ms
+    #expect(a.bitrate == 853_333)  // 16 packets * 8000 bits / 0.15 s
     for i in 16..<200 { a.add(arrivalUs: Int64(i) * 10_000, bytes: 1000) }
     // bins 1.5 s ... 1.99 s: 50 packets over 490 ms
-    #expect(a.bitrate == 50 * 8000 * 1_000_000 / 490_000)
+    #expect(a.bitrate == 816_327)  // 50 * 8000 bits / 0.49 s, rounded
     a.add(arrivalUs: 100_000, bytes: 1_000_000)  // older than the window: ignored
-    #expect(a.bitrate == 50 * 8000 * 1_000_000 / 490_000)
+    #expect(a.bitrate == 816_327)  // 50 * 8000 bits / 0.49 s, rounded
     // a pause longer than the window: the span starts again
     a.add(arrivalUs: 10_000_000, bytes: 1000)
     #expect(a.bitrate == nil)

@@ -51,7 +51,7 @@ import Testing
     #expect(BweMath.bitrate(-5) == 0)
     #expect(BweMath.bitrate(.infinity) == Int(Int32.max))
     #expect(BweMath.bitrate(1e300) == Int(Int32.max))
-    #expect(BweMath.bitrate(123.9) == 123)
+    #expect(BweMath.bitrate(123.9) == 124 && BweMath.bitrate(123.4) == 123)
     #expect(BweMath.elapsed(from: 10, to: 5) == 0)
     #expect(BweMath.later(.max - 1, by: 5) == .max)
     #expect(BweMath.floorDiv(-1, 50) == -1 && BweMath.floorDiv(-50, 50) == -1 && BweMath.floorDiv(49, 50) == 0)
