@@ -41,6 +41,7 @@ let extraTestDependencies: [String: [String]] = [
   "Peer": ["Capture", "Encoder", "AllocCounter"],
   "Capture": ["AllocCounter"],
   "App": ["AllocCounter"],
+  "BWE": ["AllocCounter"],
 ]
 
 let swiftSettings: [SwiftSetting] = [
