@@ -96,7 +96,8 @@ extension ServerCore {
       return .refused(.error(error.httpStatus, code: error.code, message: error.message))
     }
     // a viewer's estimate starts at the configured rate and stays within --min/--max-bitrate
-    let congestion = BandwidthEstimatorConfig(start: options.bitrate, min: options.minBitrate, max: options.maxBitrate)
+    let congestion = BandwidthEstimatorConfig(startBitrate: options.bitrate, minBitrate: options.minBitrate,
+      maxBitrate: options.maxBitrate)
     let config = PeerConfig(video: answer.video, localIce: ice, ssrc: ssrc, cname: "rtcam",
       initialSequence: seq, timestampOffset: loadU32(r, 56), congestion: congestion,
       temporalLayers: UInt8(clamping: options.temporalLayers))

@@ -76,7 +76,8 @@ public final class ServerCore {
     let packets = maxFrameBytes / (maxPayload - 2) + 64
     frame = PacketizedFrame(maxPayload: maxPayload, byteCapacity: maxFrameBytes + packets * 4, packetCapacity: packets)
     fanOut.reserve(viewers: options.maxViewers, forwards: forwards.count)
-    layerConfig = LayerPolicyConfig(configured: options.bitrate, min: options.minBitrate, max: options.maxBitrate)
+    layerConfig = LayerPolicyConfig(minBitrate: options.minBitrate, maxBitrate: options.maxBitrate,
+      configuredBitrate: options.bitrate)
     layerPolicy = LayerPolicy(layerCount: options.temporalLayers)
     encoderTarget = EncoderTarget(bitrate: options.bitrate, reason: .noFeedback, changedAt: nil)
     latestNow = now
@@ -197,7 +198,7 @@ public final class ServerCore {
     if fanOut.active { finishFrame(now: now) }
     frame.reset(captureTimeNs: captureTimeNs, isKeyframe: isKeyframe)
     packetizer.packetize(accessUnit: accessUnit, into: frame)
-    layerPolicy.frameEncoded(layer: frame.temporalLayer, bytes: accessUnit.count, now: now)
+    layerPolicy.frameEncoded(layer: frame.temporalLayer, bytes: accessUnit.count, now: now, keyframe: isKeyframe)
     if frame.truncated {
       log(.warn, "a frame of \(accessUnit.count) bytes did not fit the packet buffer: skipped, keyframe requested")
       emit(.capture(.keyframe))

@@ -171,7 +171,7 @@ func rtcpView(_ d: UnsafeRawBufferPointer, type: UInt8, count: Int, body: Int, e
 
 /// Reads a REMB message (payload-specific feedback FMT 15, draft-alvestrand-rmcat-remb) whose FCI
 /// starts at `i`; anything not starting with "REMB" is `.other`.
-func rembView(_ d: UnsafeRawBufferPointer, type: UInt8, at i: Int, end: Int) throws(RtcpError) -> RtcpView {
+public func rembView(_ d: UnsafeRawBufferPointer, type: UInt8, at i: Int, end: Int) throws(RtcpError) -> RtcpView {
   // REMB: "REMB", num SSRC (8), BR exp (6), BR mantissa (18), SSRC feedback list.
   guard end - i >= 8, d[i] == 0x52, d[i + 1] == 0x45, d[i + 2] == 0x4D, d[i + 3] == 0x42
   else { return .other(type: type) }
