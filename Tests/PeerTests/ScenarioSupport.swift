@@ -1,4 +1,5 @@
 import Capture
+import BWE
 import DTLS
 import Encoder
 import Foundation
@@ -200,8 +201,11 @@ final class Scenario {
   /// - Parameters:
   ///   - offerFingerprintMatches: put the browser certificate's digest into the negotiated
   ///     video (as a real offer would); false keeps the fixture's unrelated fingerprint.
+  ///   - congestion: the viewer's congestion control (nil: none, as before issue 19);
+  ///     `feedback` false takes transport-cc and REMB out of the negotiated video.
   init(offerFingerprintMatches: Bool = true, iceTimeoutNs: UInt64 = 30_000_000_000,
-       senderReportIntervalNs: UInt64 = 1_000_000_000) throws {
+       senderReportIntervalNs: UInt64 = 1_000_000_000, congestion: BandwidthEstimatorConfig? = nil,
+       feedback: Bool = true, temporalLayers: UInt8 = 1) throws {
     rtcamRandom = try DtlsRandom(deterministicSeed: Array("rtcam-peer-tests".utf8))
     browserRandom = try DtlsRandom(deterministicSeed: Array("browser-standin".utf8))
     rtcamCert = try DtlsCertificate.generate(commonName: "rtcam", random: rtcamRandom)
@@ -217,10 +221,15 @@ final class Scenario {
     answerSDP = answer.sdp
     var v = answer.video
     if offerFingerprintMatches { v.remoteFingerprint = browserCert.fingerprintSHA256 }
+    if !feedback {
+      v.transportSequenceExtensionID = nil
+      v.remb = false
+    }
     video = v
     config = PeerConfig(video: v, localIce: localIce, ssrc: 0x1234_5679, cname: "rtcam",
                         initialSequence: 0xFFF0, timestampOffset: 0xFFFF_0000,
-                        iceTimeoutNs: iceTimeoutNs, senderReportIntervalNs: senderReportIntervalNs)
+                        iceTimeoutNs: iceTimeoutNs, senderReportIntervalNs: senderReportIntervalNs,
+                        congestion: congestion, temporalLayers: temporalLayers)
     peer = try Peer(id: "viewer1", config: config, certificate: rtcamCert, random: rtcamRandom, now: now)
     browserDtls = try DtlsEndpoint(
       role: .server, certificate: browserCert, random: browserRandom,
@@ -375,8 +384,8 @@ final class Scenario {
 
   /// Fans one access unit out to the peer as the core does: cut once, offered to the peer as a
   /// media sink packet by packet.
-  func sendFrame(_ au: [UInt8], captureNs: UInt64, isKeyframe: Bool) {
-    frame.reset(captureTimeNs: captureNs, isKeyframe: isKeyframe)
+  func sendFrame(_ au: [UInt8], captureNs: UInt64, isKeyframe: Bool, temporalLayer: UInt8 = 0) {
+    frame.reset(captureTimeNs: captureNs, isKeyframe: isKeyframe, temporalLayer: temporalLayer)
     au.withUnsafeBytes { packetizer.packetize(accessUnit: $0, into: frame) }
     if peer.beginFrame(frame, now: now) {
       for i in 0..<frame.count {

@@ -1,0 +1,214 @@
+import BWE
+import Foundation
+import Peer
+import RTP
+import Testing
+import TestSupport
+import Wire
+
+/// A viewer's congestion control in the session (issue 19): its media leaves through the pacer
+/// from the retransmission history, feedback moves its estimate, the core's layer limit and the
+/// pacer's queue bound drop frames for this viewer alone, with contiguous sequence numbers.
+@Suite struct CongestionControlTests {
+  static let slow = BandwidthEstimatorConfig(startBitrate: 200_000, minBitrate: 50_000, maxBitrate: 2_000_000)
+
+  /// An access unit of one NAL unit of `bytes` bytes (an IDR slice or a P slice).
+  static func accessUnit(bytes: Int, keyframe: Bool, seed: UInt8 = 1) -> [UInt8] {
+    var nal: [UInt8] = [keyframe ? 0x65 : 0x41]
+    for i in 0..<(bytes - 1) { nal.append(UInt8(truncatingIfNeeded: i &* 31 &+ Int(seed)) | 1) }
+    return [0, 0, 0, 1] + nal
+  }
+
+  /// Runs the peer's timers at each deadline until `until` (as the event loop sleeps to them).
+  static func run(_ sc: Scenario, until: UInt64) {
+    var guardCount = 0
+    while let d = sc.peer.nextDeadline, d <= until, guardCount < 100_000 {
+      sc.poll(at: max(d, sc.now))
+      guardCount += 1
+    }
+    sc.poll(at: until)
+  }
+
+  /// RTP sequence numbers of the media packets sent since `from`, as the browser decrypts them.
+  static func sequences(_ sc: Scenario, since from: Int) -> [UInt16] {
+    sc.rtpReceived.dropFirst(from).map { UInt16($0[2]) << 8 | UInt16($0[3]) }
+  }
+
+  @Test func aKeyframeLeavesSpreadAtTwoAndAHalfTimesTheEstimate() throws {
+    let sc = try Scenario(congestion: Self.slow)
+    try sc.connect()
+    let start = sc.now
+    let before = sc.rtpReceived.count
+    // 30 kB at 2.5 x 200 kbit/s: about 480 ms on the wire
+    sc.sendFrame(Self.accessUnit(bytes: 30_000, keyframe: true), captureNs: sc.now, isKeyframe: true)
+    let atOnce = sc.rtpReceived.count - before
+    let total = sc.frame.count
+    #expect(total > 20)
+    #expect(atOnce < 4, "only the pacer's burst leaves at once (\(atOnce) of \(total))")
+    Self.run(sc, until: start + 200 * Time.ms)
+    let at200 = sc.rtpReceived.count - before
+    #expect(at200 > atOnce && at200 < total, "half-way: \(at200) of \(total)")
+    Self.run(sc, until: start + 700 * Time.ms)
+    #expect(sc.rtpReceived.count - before == total, "all of it within 700 ms")
+    #expect(sc.accessUnits.count == 1 && sc.depacketizerErrors.isEmpty)
+    #expect(sc.peer.stats.framesSent == 1)
+  }
+
+  @Test func aViewerWithoutFeedbackIsSentEveryPacketAtOnce() throws {
+    let sc = try Scenario(congestion: Self.slow, feedback: false)
+    try sc.connect()
+    let before = sc.rtpReceived.count
+    sc.sendFrame(Self.accessUnit(bytes: 30_000, keyframe: true), captureNs: sc.now, isKeyframe: true)
+    #expect(sc.rtpReceived.count - before == sc.frame.count)
+    #expect(sc.peer.congestionStatus == nil)
+  }
+
+  @Test func theLayerLimitDropsUpperLayersWithContiguousSequenceNumbers() throws {
+    let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 2_000_000, minBitrate: 50_000,
+      maxBitrate: 2_000_000), temporalLayers: 3)
+    try sc.connect()
+    let before = sc.rtpReceived.count
+    // 3 layers: 0 2 1 2 | 0 2 1 2 | 0
+    let pattern: [UInt8] = [0, 2, 1, 2, 0, 2, 1, 2, 0]
+    func send(_ i: Int, _ layer: UInt8) {
+      sc.now += 33 * Time.ms
+      sc.sendFrame(Self.accessUnit(bytes: 800, keyframe: i == 0, seed: UInt8(i)), captureNs: sc.now,
+        isKeyframe: i == 0, temporalLayer: layer)
+      Self.run(sc, until: sc.now + 20 * Time.ms)
+    }
+    send(0, 0)
+    sc.peer.handleLayerLimit(0)
+    for (i, l) in pattern.enumerated().dropFirst() { send(i, l) }
+    #expect(sc.peer.stats.framesSent == 3, "the base layer only")
+    #expect(sc.peer.stats.framesLayerDropped == 6)
+    // the limit goes up mid-GOP: the upper layers come back at the next base-layer frame
+    send(9, 2)
+    sc.peer.handleLayerLimit(2)
+    send(10, 1)
+    send(11, 2)
+    #expect(sc.peer.stats.framesSent == 3, "not before a base-layer frame")
+    send(12, 0)
+    send(13, 2)
+    send(14, 1)
+    #expect(sc.peer.stats.framesSent == 6)
+    let seqs = Self.sequences(sc, since: before)
+    for (a, b) in zip(seqs, seqs.dropFirst()) { #expect(b == a &+ 1, "contiguous: \(a) then \(b)") }
+    #expect(sc.depacketizerErrors.isEmpty)
+  }
+
+  @Test func aFullQueueDropsFramesThenAsksForAKeyframeOnceDrained() throws {
+    let tight = BandwidthEstimatorConfig(startBitrate: 50_000, minBitrate: 50_000, maxBitrate: 50_000)
+    let sc = try Scenario(congestion: tight)
+    try sc.connect()
+    _ = sc.takeEvents()
+    // 10 kB at 2.5 x 50 kbit/s: 640 ms, over the 300 ms bound: an empty queue still takes it
+    sc.sendFrame(Self.accessUnit(bytes: 10_000, keyframe: true), captureNs: sc.now, isKeyframe: true)
+    #expect(sc.peer.stats.framesSent == 1)
+    for i in 1...5 {
+      sc.now += 33 * Time.ms
+      sc.sendFrame(Self.accessUnit(bytes: 2_000, keyframe: false, seed: UInt8(i)), captureNs: sc.now, isKeyframe: false)
+    }
+    #expect(sc.peer.stats.framesCongestionDropped >= 4, "dropped: \(sc.peer.stats.framesCongestionDropped)")
+    #expect(!sc.takeEvents().contains(.keyframeNeeded(.congestion)), "not while the queue is full")
+    Self.run(sc, until: sc.now + 1_000 * Time.ms)
+    #expect(sc.takeEvents().contains(.keyframeNeeded(.congestion)))
+    // inter frames wait for that keyframe
+    let sent = sc.peer.stats.framesSent
+    sc.sendFrame(Self.accessUnit(bytes: 500, keyframe: false, seed: 9), captureNs: sc.now, isKeyframe: false)
+    #expect(sc.peer.stats.framesSent == sent)
+    sc.sendFrame(Self.accessUnit(bytes: 500, keyframe: true, seed: 10), captureNs: sc.now, isKeyframe: true)
+    Self.run(sc, until: sc.now + 200 * Time.ms)
+    #expect(sc.peer.stats.framesSent == sent + 1)
+    #expect(sc.depacketizerErrors.isEmpty)
+  }
+
+  @Test func aRembCapsTheEstimateAndIsReported() throws {
+    let sc = try Scenario(congestion: Self.slow)
+    try sc.connect()
+    _ = sc.takeEvents()
+    try sc.sendRtcp(RtcpFeedback.remb(senderSSRC: 1, bitrate: 90_000, ssrcs: [0x1234_5679]))
+    let status = try #require(sc.peer.congestionStatus)
+    #expect(status.estimate <= 90_000)
+    #expect(sc.takeEvents().contains { if case .estimateChanged(let b, _) = $0 { return b == status.estimate }; return false })
+  }
+
+  @Test func transportFeedbackWithGrowingDelayLowersTheEstimate() throws {
+    let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 1_000_000, minBitrate: 50_000,
+      maxBitrate: 2_000_000))
+    try sc.connect()
+    let start = sc.now
+    var transport: [UInt16] = []
+    var arrivals: [Int64] = []
+    var linkFreeAt: Int64 = 0
+    var reported = 0
+    // 3 s of 30 fps frames of 6 kB into a link that delivers 500 kbit/s: the one-way delay grows
+    for i in 0..<90 {
+      sc.now = start + UInt64(i) * 33 * Time.ms
+      let from = sc.sent.count
+      sc.sendFrame(Self.accessUnit(bytes: 6_000, keyframe: i == 0, seed: UInt8(truncatingIfNeeded: i)),
+        captureNs: sc.now, isKeyframe: i == 0)
+      Self.run(sc, until: sc.now + 30 * Time.ms)
+      for d in sc.sent[from...] where DatagramKind.classify(d.bytes) == .rtp {
+        // the header (and its extension, transport-wide number first: bytes 17-18) is not encrypted
+        transport.append(UInt16(d.bytes[17]) << 8 | UInt16(d.bytes[18]))
+        // the link takes 1200 bytes in 19.2 ms at 500 kbit/s; a packet waits for the one before
+        let sentUs = Int64((sc.now - start) / 1_000)
+        linkFreeAt = max(linkFreeAt, sentUs) + Int64(d.bytes.count) * 8 * 1_000_000 / 500_000
+        arrivals.append(linkFreeAt + 100_000)
+      }
+      // every 100 ms the browser reports what arrived
+      if i % 3 == 2, reported < transport.count {
+        try sc.sendRtcp(RtcpFeedback.transportCC(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: transport[reported],
+          feedbackCount: UInt8(truncatingIfNeeded: i), arrivalsUs: Array(arrivals[reported...])))
+        reported = transport.count
+      }
+    }
+    let status = try #require(sc.peer.congestionStatus)
+    #expect(status.estimate < 800_000, "estimate \(status.estimate) after the delay grew")
+    #expect(sc.peer.stats.transportFeedbacks >= 20)
+  }
+}
+
+/// RTCP feedback a browser sends, written for the tests.
+enum RtcpFeedback {
+  /// REMB (PSFB FMT 15, draft-alvestrand-rmcat-remb): the bitrate as an 18-bit mantissa and exponent.
+  static func remb(senderSSRC: UInt32, bitrate: UInt64, ssrcs: [UInt32]) -> [UInt8] {
+    var exp: UInt64 = 0
+    var mantissa = bitrate
+    while mantissa >= 1 << 18 {
+      mantissa >>= 1
+      exp += 1
+    }
+    var b: [UInt8] = [0x8F, 206, 0, UInt8(4 + ssrcs.count)]
+    b += be32(senderSSRC) + be32(0) + Array("REMB".utf8)
+    b += [UInt8(ssrcs.count), UInt8(exp << 2 | mantissa >> 16), UInt8((mantissa >> 8) & 0xFF), UInt8(mantissa & 0xFF)]
+    for s in ssrcs { b += be32(s) }
+    return b
+  }
+
+  /// Transport-wide feedback (RTPFB FMT 15): every packet from `baseSequence` on received at
+  /// `arrivalsUs` (the browser's clock, microseconds), as one run-length chunk of "large delta"
+  /// and 16-bit signed deltas in 250 us units from the reference time (64 ms units).
+  static func transportCC(senderSSRC: UInt32, mediaSSRC: UInt32, baseSequence: UInt16, feedbackCount: UInt8,
+                          arrivalsUs: [Int64]) -> [UInt8] {
+    let n = arrivalsUs.count
+    var body = be32(senderSSRC) + be32(mediaSSRC)
+    body += [UInt8(baseSequence >> 8), UInt8(baseSequence & 0xFF), UInt8(n >> 8), UInt8(n & 0xFF)]
+    let ref = UInt32(arrivalsUs[0] / 64_000)
+    body += [UInt8((ref >> 16) & 0xFF), UInt8((ref >> 8) & 0xFF), UInt8(ref & 0xFF), feedbackCount]
+    // run length chunk: 0, symbol 10 (large delta), 13-bit run length
+    body += [UInt8(0x40 | (n >> 8) & 0x1F), UInt8(n & 0xFF)]
+    var last = Int64(ref) * 64_000
+    for t in arrivalsUs {
+      let d = Int16(clamping: (t - last) / 250)
+      last += Int64(d) * 250
+      let u = UInt16(bitPattern: d)
+      body += [UInt8(u >> 8), UInt8(u & 0xFF)]
+    }
+    while body.count % 4 != 0 { body.append(0) }
+    let words = body.count / 4
+    return [0x8F, 205, UInt8(words >> 8), UInt8(words & 0xFF)] + body
+  }
+
+  static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }
+}
