@@ -477,9 +477,9 @@ def one_line(m):
     if m.get("fps") is None:
         return "no figures: %s" % (m.get("error") or "no samples")
     est = (m.get("rtcam") or {}).get("estimate_kbit_median")
-    return "%.1f fps, p50/p95 %s/%s ms, %d freezes (%.1f s), gap %.0f ms, %d lost, %.0f kbit/s%s%s" % (
+    return "%.1f fps, p50/p95 %s/%s ms, %d freezes (%.1f s), gap %.0f ms, %d lost, %.0f kbit/s, %d reconnects%s%s" % (
         m["fps"], fmt(m["p50_ms"], "%.0f"), fmt(m["p95_ms"], "%.0f"), m["delta"]["freezeCount"],
-        m["delta"]["totalFreezesDuration"], m["longest_gap_ms"], m["delta"]["packetsLost"], m["kbit_s"],
+        m["delta"]["totalFreezesDuration"], m["longest_gap_ms"], m["delta"]["packetsLost"], m["kbit_s"], m["reconnects"],
         ", estimate %.0f kbit/s" % est if est is not None else "", ", %s" % m["error"] if m.get("error") else "")
 
 
@@ -491,8 +491,9 @@ def viewer_row(label, kind, m, cpu):
     d = m["delta"]
     est = (m.get("rtcam") or {}).get("estimate_kbit_median")
     est_cell = "-" if kind != "rtcam" else ("%.0f" % est if est is not None else "not reported")
-    return "| %s | %s | %.1f | %s / %s | %d (%.1f s) | %.0f | %d / %d / %d | %.0f | %s | %s |" % (
-        label, kind, m["fps"], fmt(m["p50_ms"], "%.0f"), fmt(m["p95_ms"], "%.0f"), d["freezeCount"],
+    fps = "%.1f" % m["fps"] + (" (page reconnects: %d)" % m["reconnects"] if m["reconnects"] else "")
+    return "| %s | %s | %s | %s / %s | %d (%.1f s) | %.0f | %d / %d / %d | %.0f | %s | %s |" % (
+        label, kind, fps, fmt(m["p50_ms"], "%.0f"), fmt(m["p95_ms"], "%.0f"), d["freezeCount"],
         d["totalFreezesDuration"], m["longest_gap_ms"], d["packetsLost"], d["nackCount"], d["pliCount"], m["kbit_s"],
         fmt(cpu), est_cell)
 
@@ -726,6 +727,9 @@ def check(args):
         agent = Agent(ctx, "e2e-adapt-viewer", "a", server.url("a"), args.seconds, out_dir)
         agent.wait_t0(CONNECT_WITHIN_S + 30)
         res = agent.finish(args.seconds + 60)
+        sampler.stop()
+        with open(os.path.join(out_dir, "status.json"), "w") as f:
+            json.dump(sampler.samples, f)
         print("e2e-adapt: the link's queue: %s" % " ".join(ctx.lab.qdisc_stats("srv", LINKS["a"]["srv_if"]).split()))
     finally:
         if agent:
