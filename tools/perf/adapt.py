@@ -24,7 +24,8 @@ every frame's presentation time and capture -> present from the time strip. Figu
 window after the first 5 s (t0 + 5 s to the end): decoded fps, capture -> present p50/p95,
 Chromium's freezeCount and totalFreezesDuration, the longest gap between presented frames,
 packets lost, NACKs and PLIs sent, received bitrate (bytesReceived), the server's CPU, and,
-for rtcam, each session's `estimate` from /status (sampled once a second) when it reports one.
+for rtcam, each session's `estimate`, `layers` and `pacer_queue_ms` and the encoder's `target_bitrate`
+from /status (sampled once a second; medians) when it reports them.
 Cases: links unlimited, 2 Mbit/s, 1 Mbit/s, 500 kbit/s, 250 kbit/s, 150 kbit/s; a step 2 Mbit/s
 -> 250 kbit/s at 10 s -> 2 Mbit/s at 25 s (40 s; p95 and bitrate per second around the steps);
 5 % random loss without a cap; two viewers at once, one capped at 250 kbit/s, one uncapped.
@@ -436,21 +437,28 @@ def viewer_metrics(res, seconds, statuses, viewer_addr):
     return m
 
 
+STATUS_FIELDS = ("estimate", "layers", "pacer_queue_ms", "loss_percent", "rtt_ms")  # per session, when rtcam reports them
+
+
 def session_figures(statuses, start, end, viewer_addr):
-    """This viewer's sessions in rtcam's /status over the window: the estimate (if reported)."""
+    """This viewer's sessions in rtcam's /status over the window: the median of each congestion
+    field it reports (null or absent ones are left out) and the encoder's target."""
     mine = []
     for s in statuses:
         if start <= s["t"] <= end:
             for x in s["sessions"]:
                 if str(x.get("remote") or "").startswith(viewer_addr + ":"):
                     mine.append(dict(x, t=s["t"]))
-    est = [x["estimate"] for x in mine if isinstance(x.get("estimate"), (int, float))]
-    return {"samples": len(mine), "has_estimate": bool(est),
-            "estimate_kbit_median": statistics.median(est) / 1000.0 if est else None,
-            "estimate_kbit_min": min(est) / 1000.0 if est else None,
-            "estimate_kbit_max": max(est) / 1000.0 if est else None,
-            "last": mine[-1] if mine else None,
-            "encoder_last": next((s["encoder"] for s in reversed(statuses) if start <= s["t"] <= end), None)}
+    out = {"samples": len(mine), "last": mine[-1] if mine else None}
+    for k in STATUS_FIELDS:
+        vals = [x[k] for x in mine if isinstance(x.get(k), (int, float))]
+        out[k + "_median"] = statistics.median(vals) if vals else None
+    out["has_estimate"] = out["estimate_median"] is not None
+    out["estimate_kbit_median"] = out["estimate_median"] / 1000.0 if out["has_estimate"] else None
+    targets = [s["encoder"].get("target_bitrate") for s in statuses
+               if start <= s["t"] <= end and isinstance((s.get("encoder") or {}).get("target_bitrate"), (int, float))]
+    out["encoder_target_kbit_median"] = statistics.median(targets) / 1000.0 if targets else None
+    return out
 
 
 def step_metrics(per):
@@ -489,8 +497,15 @@ def viewer_row(label, kind, m, cpu):
     if m.get("fps") is None:
         return "| %s | %s | %s | | | | | | | |" % (label, kind, m.get("error") or "no figures")
     d = m["delta"]
-    est = (m.get("rtcam") or {}).get("estimate_kbit_median")
-    est_cell = "-" if kind != "rtcam" else ("%.0f" % est if est is not None else "not reported")
+    r = m.get("rtcam") or {}
+    if kind != "rtcam":
+        est_cell = "-"
+    elif r.get("estimate_kbit_median") is None:
+        est_cell = "not reported"
+    else:
+        est_cell = "%.0f / %s / %s / %s" % (r["estimate_kbit_median"], fmt(r.get("layers_median"), "%g"),
+                                            fmt(r.get("pacer_queue_ms_median"), "%.0f"),
+                                            fmt(r.get("encoder_target_kbit_median"), "%.0f"))
     fps = "%.1f" % m["fps"] + (" (page reconnects: %d)" % m["reconnects"] if m["reconnects"] else "")
     return "| %s | %s | %s | %s / %s | %d (%.1f s) | %.0f | %d / %d / %d | %.0f | %s | %s |" % (
         label, kind, fps, fmt(m["p50_ms"], "%.0f"), fmt(m["p95_ms"], "%.0f"), d["freezeCount"],
@@ -578,7 +593,8 @@ def criteria(results):
 
 def report(res):
     lines = ["| link | server | fps | capture->present ms p50 / p95 | freezes (s frozen) | longest gap ms | "
-             "packets lost / NACK / PLI | received kbit/s | server CPU % | rtcam estimate kbit/s |",
+             "packets lost / NACK / PLI | received kbit/s | server CPU % | rtcam /status: estimate kbit/s / layers / "
+             "pacer queue ms / encoder target kbit/s (medians) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for sc in res["cases"]:
         for kind in SERVERS:
@@ -770,9 +786,12 @@ def check(args):
         if not mine:
             verdict(False, "rtcam's /status lists the viewer's session (%d samples, none from %s)" % (
                 len(sampler.samples), LINKS["a"]["viewer_addr"]))
-        elif not est:
+        elif not any("estimate" in x for x in mine):
             verdict(False, "rtcam's /status reports the session's bandwidth `estimate` (bit/s): its sessions have no "
                            "`estimate` field (keys: %s)" % ", ".join(sorted(mine[-1].keys())))
+        elif not est:
+            verdict(False, "rtcam's /status reports the session's bandwidth `estimate` (bit/s): it was null in all %d "
+                           "samples of the last 10 s (no congestion feedback from the viewer?)" % len(mine))
         else:
             med = statistics.median(est)
             verdict(med < args.cap, "the session's estimate over the last 10 s, median %.0f bit/s (min %.0f, max %.0f), "
