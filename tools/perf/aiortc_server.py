@@ -1,7 +1,7 @@
 """The bench's baseline: a camera server written the usual aiortc way (run with build/venv-interop's
 python, aiortc + PyAV from PyPI).
 
-  aiortc_server.py --port N --feed CLIP.y4m --benchtool build/bench/benchtool [--fps 30]
+  aiortc_server.py --port N --feed CLIP.y4m --benchtool build/bench/benchtool [--fps 30] [--host ADDR]
 
 - the frames come from `benchtool feed CLIP` (the same Y4M feed rtcam reads through
   --source exec:), read by a thread;
@@ -10,7 +10,8 @@ python, aiortc + PyAV from PyPI).
 - GET / serves a small viewer page; POST /offer takes {"type":"offer","sdp":...} and returns the
   answer as JSON, after ICE gathering (aiortc does not trickle). H.264 is preferred so aiortc
   encodes with libx264 (PyAV), as rtcam sends H.264; the browser would otherwise pick VP8.
-Loopback only: it binds 127.0.0.1.
+HTTP binds --host (default 127.0.0.1; tools/bench adapt gives 0.0.0.0 inside the server's network
+namespace, whose only addresses are the bench's links).
 """
 import argparse
 import asyncio
@@ -118,6 +119,7 @@ class FeedTrack(VideoStreamTrack):
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--port", type=int, required=True)
+    ap.add_argument("--host", default="127.0.0.1")
     ap.add_argument("--feed", required=True)
     ap.add_argument("--benchtool", required=True)
     ap.add_argument("--fps", type=int, default=30)
@@ -164,8 +166,8 @@ async def main():
         finally:
             writer.close()
 
-    server = await asyncio.start_server(handle, "127.0.0.1", args.port)
-    print("aiortc_server: listening on 127.0.0.1:%d" % args.port, flush=True)
+    server = await asyncio.start_server(handle, args.host, args.port)
+    print("aiortc_server: listening on %s:%d" % (args.host, args.port), flush=True)
     async with server:
         await server.serve_forever()
 

@@ -46,7 +46,7 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 PRESETS = ("speed", "balanced", "quality")
 
 MEASURE_JS = r"""
-window.__bench = { first: null, frames: 0, lat: [], pres: [], bad: 0, record: false, pcs: [] };
+window.__bench = { first: null, frames: 0, lat: [], pres: [], presAt: [], times: [], bad: 0, record: false, pcs: [] };
 (function () {  // keep every peer connection the page makes, for its received byte count
   const Native = window.RTCPeerConnection;
   window.RTCPeerConnection = function (...a) { const pc = new Native(...a); window.__bench.pcs.push(pc); return pc; };
@@ -69,6 +69,7 @@ window.__benchBytes = async () => {
     const B = window.__bench;
     if (B.first === null) B.first = now;  // ms since navigation started (performance.timeOrigin)
     B.frames++;
+    if (B.record) B.times.push(performance.timeOrigin + md.presentationTime);  // every frame shown (wall ms)
     if (B.record && md.width >= 512) {
       // rtcam's time strip at this width: 64 blocks of w/64 px, 16 rows, then the complement band
       const w = md.width, bw = Math.floor(w / 64);
@@ -90,6 +91,7 @@ window.__benchBytes = async () => {
         const t0 = performance.timeOrigin;
         if (md.receiveTime !== undefined) B.lat.push(t0 + md.receiveTime - ms);
         B.pres.push(t0 + md.presentationTime - ms);
+        B.presAt.push(t0 + md.presentationTime);  // when that frame was shown (wall ms)
       } else B.bad++;
     }
     v.requestVideoFrameCallback(cb);
@@ -247,7 +249,8 @@ def open_viewer(server, within):
 def measure_window(servers, window):
     """CPU, RSS, decoded fps and strip latencies of every server over the same window."""
     for s in servers:
-        s.browser.js("window.__bench.lat = []; window.__bench.pres = []; window.__bench.bad = 0; window.__bench.record = true;")
+        s.browser.js("window.__bench.lat = []; window.__bench.pres = []; window.__bench.presAt = []; window.__bench.times = []; "
+                     "window.__bench.bad = 0; window.__bench.record = true;")
     bytes_js = "const done = arguments[arguments.length - 1]; window.__benchBytes().then(done, () => done(0));"
     b0 = {s.name: s.browser.driver.execute_async_script(bytes_js) for s in servers}
     t0 = time.monotonic()
@@ -391,8 +394,7 @@ STRIP_RESOLUTION_MS = 1.0
 
 def mjpeg(args, clip):
     """rtcam with one viewer, without and with a /stream.mjpg client, in alternating windows."""
-    rc, rbase = rtcam_cmd(args, clip)
-    s = Server("rtcam-mjpeg", rc, rbase)
+    s = rtcam_server(args, "rtcam-mjpeg", clip)
     windows = []
     try:
         open_viewer(s, 30)
@@ -641,19 +643,25 @@ def write_docs(path, text, res, parts):
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(path, "w") as f:
             f.write("# Performance\n\n%s\n%s\n" % (BEGIN, END))
-    with open(path) as f:
-        doc = f.read()
-    if doc.count(BEGIN) != 1 or doc.count(END) != 1 or doc.index(BEGIN) > doc.index(END):
-        raise RuntimeError("%s: expected one %s line before one %s line" % (path, BEGIN, END))
     c = res["config"]
     head = ("Written by `tools/bench` (parts: %s; %g s windows, %d round(s)) on %s, %s; `rtcam --version`: %s; load average "
             "%.2f before, %.2f after." % (", ".join(parts), c["window_s"], c["rounds"], c["date"], c["machine"],
                                             c["rtcam_version"], c["load_before"][0], c["load_after"][0]))
-    before, rest = doc.split(BEGIN, 1)
-    _, after = rest.split(END, 1)
-    with open(path, "w") as f:
-        f.write(before + BEGIN + "\n" + head + "\n\n" + text + "\n" + END + after)
+    replace_block(path, BEGIN, END, head + "\n\n" + text)
     print("bench: the tables are in %s" % os.path.relpath(path, ROOT))
+
+
+def replace_block(path, begin, end, body):
+    """Replaces what is between the lines `begin` and `end` in `path` with `body`; both markers
+    must be there once each, begin first."""
+    with open(path) as f:
+        doc = f.read()
+    if doc.count(begin) != 1 or doc.count(end) != 1 or doc.index(begin) > doc.index(end):
+        raise RuntimeError("%s: expected one %s line before one %s line" % (path, begin, end))
+    before, rest = doc.split(begin, 1)
+    _, after = rest.split(end, 1)
+    with open(path, "w") as f:
+        f.write(before + begin + "\n" + body + "\n" + end + after)
 
 
 def cpu_model():
