@@ -28,6 +28,11 @@ final class PeerMedia {
   /// The last 512 packets: over a second of a 640x480 stream, longer than any NACK takes. The
   /// pacer's queue waits in the history too, so it holds at most this many packets.
   static let historySlots = 512
+  /// When each history slot's packet was last sent again (nil: never), and the least time
+  /// between two resends of one packet when the round trip is not known yet (a LAN's round trip
+  /// is a few ms, Wi-Fi's tens: a browser re-asks after about one round trip).
+  var resentAt: [UInt64?]
+  static let minResendGapNs: UInt64 = 100_000_000
 
   init(dtls: DtlsEndpoint, srtp: SrtpSession, config: PeerConfig, now: UInt64) {
     self.dtls = dtls
@@ -37,6 +42,7 @@ final class PeerMedia {
       playoutDelayExtensionID: config.video.playoutDelayExtensionID,
       transportSequenceExtensionID: config.video.transportSequenceExtensionID)
     history = RtpHistory(slots: PeerMedia.historySlots, slotSize: config.mtu)
+    resentAt = [UInt64?](repeating: nil, count: PeerMedia.historySlots)
     nextSenderReportAt = now
     if let c = config.congestion, config.video.transportSequenceExtensionID != nil || config.video.remb {
       congestion = PeerCongestion(config: c, layers: config.temporalLayers - 1, now: now)
@@ -69,6 +75,7 @@ extension Peer: MediaSink {
       into: UnsafeMutableRawBufferPointer(rebasing: buf[0..<config.mtu]))
     guard length > 0 else { return failPacket(m) }
     m.history.store(UnsafeRawBufferPointer(rebasing: buf[0..<length]))
+    m.resentAt[Int(m.stream.sequence &- 1) % PeerMedia.historySlots] = nil  // a new packet in that slot
     if m.congestion != nil {
       // paced: it waits in the history and leaves through `pollOutput`
       let sequence = m.stream.sequence &- 1
@@ -116,7 +123,7 @@ extension Peer: MediaSink {
     if ice.authenticatedMedia(from: from, now: now) { stats.rtcpLiveness += 1 }
     // read in place (RTCP comes from every viewer all the time: nothing is allocated)
     do throws(RtcpError) {
-      try forEachRtcpPacket(plain) { p in feedback(p) }
+      try forEachRtcpPacket(plain) { p in feedback(p, m) }
     } catch {
       stats.badDatagrams += 1
       return
@@ -124,7 +131,7 @@ extension Peer: MediaSink {
     stats.rtcpReceived += 1
   }
 
-  func feedback(_ p: RtcpView) {
+  func feedback(_ p: RtcpView, _ m: PeerMedia) {
     switch p {
     case .pli:
       stats.plis += 1
@@ -134,10 +141,7 @@ extension Peer: MediaSink {
       events.append(.keyframeNeeded(.fir))
     case .nack(_, _, let entries):
       stats.nacks += 1
-      for seq in entries.lostSequences where retransmitCount < Peer.maxPendingRetransmissions {
-        retransmitQueue[(retransmitHead + retransmitCount) % Peer.maxPendingRetransmissions] = seq
-        retransmitCount += 1
-      }
+      for seq in entries.lostSequences { nacked(seq, m) }
     case .receiverReport(_, let blocks):
       for i in 0..<blocks.count {
         let b = blocks.reportBlock(i)
@@ -150,6 +154,27 @@ extension Peer: MediaSink {
     case .remb(let bitrate, _): remb(bitrate)
     default: break
     }
+  }
+
+  /// A packet the viewer reports lost: sent again unless it already was within the resend gap
+  /// (a browser repeats its NACKs until the packet arrives: answering each one again would
+  /// multiply the traffic on the very link that lost it). A paced viewer's resends take the
+  /// pacer's retransmission lane, within its rate.
+  func nacked(_ seq: UInt16, _ m: PeerMedia) {
+    let slot = Int(seq) % PeerMedia.historySlots
+    let gap = max(m.congestion?.estimator.rttNs ?? 0, PeerMedia.minResendGapNs)
+    if let last = m.resentAt[slot], lastNow >= last, lastNow - last < gap { return }
+    if m.congestion != nil {
+      guard let bytes = m.history.withPacket(sequence: seq, { $0.count }),
+        m.congestion!.pacer.enqueueRetransmission(token: seq, bytes: bytes + SrtpSession.trailerCapacity, now: lastNow)
+      else { return }
+      stats.retransmissions += 1
+    } else {
+      guard retransmitCount < Peer.maxPendingRetransmissions else { return }
+      retransmitQueue[(retransmitHead + retransmitCount) % Peer.maxPendingRetransmissions] = seq
+      retransmitCount += 1
+    }
+    m.resentAt[slot] = lastNow
   }
 
   /// The next packet a NACK asked for that is still in the history, protected again.
