@@ -1,5 +1,6 @@
 // What /status and /metrics show of congestion control: each viewer's estimate, layers, pacer
 // queue, loss and round trip; the encoder's target and why.
+import HTTP
 import Peer
 
 extension ServerCore {

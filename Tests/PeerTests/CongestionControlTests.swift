@@ -108,7 +108,9 @@ import Wire
       sc.now += 33 * Time.ms
       sc.sendFrame(Self.accessUnit(bytes: 2_000, keyframe: false, seed: UInt8(i)), captureNs: sc.now, isKeyframe: false)
     }
-    #expect(sc.peer.stats.framesCongestionDropped >= 4, "dropped: \(sc.peer.stats.framesCongestionDropped)")
+    // the first inter frame would pass the bound: dropped; the rest wait for a keyframe
+    #expect(sc.peer.stats.framesCongestionDropped == 1)
+    #expect(sc.peer.stats.framesSent == 1)
     #expect(!sc.takeEvents().contains(.keyframeNeeded(.congestion)), "not while the queue is full")
     Self.run(sc, until: sc.now + 1_000 * Time.ms)
     #expect(sc.takeEvents().contains(.keyframeNeeded(.congestion)))
@@ -165,7 +167,10 @@ import Wire
     }
     let status = try #require(sc.peer.congestionStatus)
     #expect(status.estimate < 800_000, "estimate \(status.estimate) after the delay grew")
-    #expect(sc.peer.stats.transportFeedbacks >= 20)
+    // a report every 100 ms while packets flow (once the queue bound drops a base-layer frame,
+    // this viewer waits for a keyframe the test does not send)
+    #expect(sc.peer.stats.transportFeedbacks >= 10)
+    #expect(sc.peer.stats.badDatagrams == 0)
   }
 }
 
