@@ -1,10 +1,11 @@
 import AllocCounter
+import BWE
 import TestSupport
 import Capture
 import DTLS
 import Encoder
 import ICE
-import Peer
+@testable import Peer
 import RTP
 import SDP
 import SRTP
@@ -82,5 +83,67 @@ import Wire
       #expect(n == 0, "allocations for one encode")
       #expect(e != nil)
     }
+  }
+
+  /// A viewer with congestion control: its packets wait in the history, leave through the pacer
+  /// (`pollOutput`, with their transport-wide numbers told to the estimator), and its feedback
+  /// moves the estimate: nothing allocated but libsrtp2's own, per packet sent.
+  @Test func pacedSendingAndFeedbackAllocateOnlyInsideLibsrtp() throws {
+    let perProtect = try Self.libsrtpAllocationsPerProtect()
+    let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 2_000_000, minBitrate: 100_000,
+      maxBitrate: 2_000_000), temporalLayers: 3)
+    let feed = try FrameFeed(clock: { sc.now })
+    try sc.connect()
+    var frames: [(au: [UInt8], isKeyframe: Bool, captureNs: UInt64)] = []
+    for _ in 0..<40 {
+      sc.now += 33 * Time.ms
+      frames.append(try feed.next())
+    }
+    var sent = 0
+    var transport: [UInt16] = []
+    func frameAndPacing(_ i: Int, _ f: (au: [UInt8], isKeyframe: Bool, captureNs: UInt64)) {
+      sc.now = f.captureNs
+      sc.frame.reset(captureTimeNs: f.captureNs, isKeyframe: f.isKeyframe, temporalLayer: i % 2 == 1 ? 2 : i % 4 == 2 ? 1 : 0)
+      f.au.withUnsafeBytes { sc.packetizer.packetize(accessUnit: $0, into: sc.frame) }
+      if sc.peer.beginFrame(sc.frame, now: sc.now) {
+        for p in 0..<sc.frame.count { _ = sc.peer.mediaPacket(sc.frame, p) }
+        sc.peer.endFrame(sc.frame, now: sc.now)
+      }
+      // the event loop: outputs, then the timers at their deadlines for the next 30 ms
+      let end = sc.now + 30 * Time.ms
+      while true {
+        while case .transmit(let b, _) = sc.peer.pollOutput() {
+          sent += 1
+          if transport.count < transport.capacity { transport.append(UInt16(b[17]) << 8 | UInt16(b[18])) }
+        }
+        guard let d = sc.peer.nextDeadline, d <= end else { break }
+        sc.now = max(sc.now, d)
+        sc.peer.handleTimeout(now: sc.now, unixNs: sc.unixNs)
+      }
+    }
+    transport.reserveCapacity(4096)
+    for (i, f) in frames.prefix(20).enumerated() { frameAndPacing(i, f) }
+    let report = RtcpFeedback.transportCC(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: transport[0],
+      feedbackCount: 1, arrivalsUs: (0..<transport.count).map { Int64($0) * 1_000 + 64_000 })
+    for (i, f) in frames.dropFirst(20).enumerated() {
+      let before = sent
+      alloc_counter_begin()
+      frameAndPacing(i + 20, f)
+      let n = alloc_counter_end()
+      #expect(n == (sent - before) * perProtect, "frame \(i + 20): packetize, history, pacer, send")
+    }
+    // feedback, read in place and fed to the estimator
+    let feedbacks = sc.peer.stats.transportFeedbacks
+    let n = report.withUnsafeBytes { b -> Int in
+      alloc_counter_begin()
+      try? forEachRtcpPacket(b) { p in
+        if case .transportFeedback(_, _, let fb) = p { sc.peer.transportFeedback(fb) }
+      }
+      return alloc_counter_end()
+    }
+    #expect(n == 0, "transport feedback read in place and fed to the estimator")
+    #expect(sc.peer.stats.transportFeedbacks == feedbacks + 1)
+    #expect(sent > 40)
+    #expect(sc.peer.stats.framesSent == 40)
   }
 }
