@@ -28,6 +28,9 @@ public final class PacketizedFrame {
   /// When the frame was captured (monotonic ns): the receivers' RTP timestamps follow from it.
   public private(set) var captureTimeNs: UInt64 = 0
   public private(set) var isKeyframe = false
+  /// The encoder's temporal layer of the frame (0: base layer; see `EncodedFrame.temporalLayer`):
+  /// a receiver given only layers 0...n skips the frames above n.
+  public private(set) var temporalLayer: UInt8 = 0
 
   /// - Parameters:
   ///   - maxPayload: the largest payload per packet (an MTU less the largest RTP header any
@@ -52,13 +55,15 @@ public final class PacketizedFrame {
     markers.deallocate()
   }
 
-  /// Empties the frame for the access unit captured at `captureTimeNs`.
-  public func reset(captureTimeNs: UInt64, isKeyframe: Bool) {
+  /// Empties the frame for the access unit captured at `captureTimeNs`, of temporal layer
+  /// `temporalLayer` (0 for a stream without temporal layers).
+  public func reset(captureTimeNs: UInt64, isKeyframe: Bool, temporalLayer: UInt8 = 0) {
     count = 0
     used = 0
     truncated = false
     self.captureTimeNs = captureTimeNs
     self.isKeyframe = isKeyframe
+    self.temporalLayer = temporalLayer
   }
 
   /// Where the next payload goes (room for `maxPayload` bytes), or nil when the frame is full
