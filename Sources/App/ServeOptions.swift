@@ -13,7 +13,12 @@ public struct ServeOptions: Equatable, Sendable {
   public var width = 640
   public var height = 480
   public var fps = 30
+  /// The encoder's bitrate at start (--bitrate), bit/s.
   public var bitrate = 800_000
+  /// The bounds bandwidth adaptation keeps the encoder's target within (--min-bitrate,
+  /// --max-bitrate), bit/s; minBitrate <= bitrate <= maxBitrate (the command line checks it).
+  public var minBitrate = ServeOptions.defaultMinBitrate
+  public var maxBitrate = ServeOptions.defaultMaxBitrate
   /// The encoder's speed/quality trade-off (--preset).
   public var preset = EncoderPreset.default
   /// Address the HTTP server (and the UDP media socket) bind to. "::" accepts IPv4 too.
@@ -44,6 +49,13 @@ public struct ServeOptions: Equatable, Sendable {
   public var forward = ForwardOptions()
 
   public init() {}
+
+  /// --min-bitrate when not given (or --bitrate, when that is lower): about what a 640x480
+  /// picture's base layer needs to stay recognisable (issue 19's lowest link is 150 kbit/s).
+  public static let defaultMinBitrate = 150_000
+  /// --max-bitrate when not given (or --bitrate, when that is higher): room above the default
+  /// --bitrate (800k) for a good link, well below what a Pi's encoder and Wi-Fi sustain.
+  public static let defaultMaxBitrate = 2_000_000
 }
 
 /// How `serve` offers HTTPS.
