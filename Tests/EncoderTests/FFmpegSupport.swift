@@ -28,7 +28,7 @@ enum FFmpeg {
     let output = dir.appendingPathComponent(name + ".gray")
     let log = dir.appendingPathComponent(name + ".log")
     try Data(stream).write(to: input)
-    FileManager.default.createFile(atPath: log.path, contents: nil)
+    guard FileManager.default.createFile(atPath: log.path, contents: nil) else { throw CocoaError(.fileWriteUnknown) }
     let p = Process()
     p.executableURL = URL(fileURLWithPath: exe)
     p.arguments = [
