@@ -1,5 +1,7 @@
-// When the capture thread encodes, and when the next frame must be a keyframe: the policy without
-// the thread. The runtime asks it once per captured frame (no allocation).
+// When the capture thread encodes, when the next frame must be a keyframe, and the bitrate the
+// encoder works to: the policy without the thread. The runtime asks it once per captured frame
+// (no allocation).
+import Encoder
 import Synchronization
 
 /// What to do with one captured frame.
@@ -16,12 +18,15 @@ public enum FrameDecision: Equatable, Sendable {
 /// stays owed until an IDR is actually produced (the rate control may skip the forced frame, an
 /// encode may fail) and published.
 ///
-/// The capture thread calls `frame`, `produced`, `frameLost` and `restarted`; any thread may
-/// call `requestKeyframe`. `Sendable`: the one piece of state is an `Atomic`. A request that
-/// arrives while an IDR is being encoded may be settled by that IDR: it is published after the
-/// request was made, so the viewer that asked receives it.
+/// The capture thread calls `frame`, `produced`, `frameLost`, `restarted` and `targetChange`;
+/// any thread may call `requestKeyframe` and `setTargetBitrate`. `Sendable`: the state is two
+/// `Atomic`s. A request that arrives while an IDR is being encoded may be settled by that IDR: it
+/// is published after the request was made, so the viewer that asked receives it.
 public final class EncodePolicy: Sendable {
   let owed = Atomic<Bool>(true)
+  /// The bitrate the encoder should work to (bit/s), 0 until one is set. One value, read and
+  /// written whole: relaxed ordering is enough (a change reaches the next frame or the one after).
+  let target = Atomic<Int>(0)
 
   public init() {}
 
@@ -53,4 +58,25 @@ public final class EncodePolicy: Sendable {
 
   /// Capture thread: the source (re)started: its first frame must be a keyframe.
   public func restarted() { owed.store(true, ordering: .releasing) }
+
+  /// Any thread: the encoder should work to `bitsPerSecond` from its next frame on, without a
+  /// keyframe (H264Encoder.setBitrate). Kept within what the encoder takes
+  /// (`EncoderSettings.bitrateRange`); the newest value wins.
+  public func setTargetBitrate(_ bitsPerSecond: Int) {
+    let range = EncoderSettings.bitrateRange
+    target.store(min(max(bitsPerSecond, range.lowerBound), range.upperBound), ordering: .relaxed)
+  }
+
+  /// The target last set, or nil when none was (the encoder keeps the configured bitrate).
+  public var targetBitrate: Int? {
+    let t = target.load(ordering: .relaxed)
+    return t > 0 ? t : nil
+  }
+
+  /// Capture thread, before each encode: the target to apply when it differs from the encoder's
+  /// `current` one, else nil.
+  public func targetChange(from current: Int) -> Int? {
+    guard let t = targetBitrate, t != current else { return nil }
+    return t
+  }
 }

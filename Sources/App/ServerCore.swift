@@ -191,12 +191,14 @@ public final class ServerCore {
     sessionsDirty = true
   }
 
-  /// One encoded access unit (Annex B): cut once, then handed to every viewer and forward that
-  /// takes it, packet by packet, through `pollOutput`.
-  public func handleFrame(_ accessUnit: UnsafeRawBufferPointer, captureTimeNs: UInt64, isKeyframe: Bool, now: UInt64) {
+  /// One encoded access unit (Annex B) of temporal layer `temporalLayer`: cut once, then handed
+  /// to every viewer and forward that takes it, packet by packet, through `pollOutput`.
+  public func handleFrame(
+    _ accessUnit: UnsafeRawBufferPointer, captureTimeNs: UInt64, isKeyframe: Bool, temporalLayer: UInt8 = 0, now: UInt64
+  ) {
     latestNow = max(latestNow, now)
     if fanOut.active { finishFrame(now: now) }
-    frame.reset(captureTimeNs: captureTimeNs, isKeyframe: isKeyframe)
+    frame.reset(captureTimeNs: captureTimeNs, isKeyframe: isKeyframe, temporalLayer: temporalLayer)
     packetizer.packetize(accessUnit: accessUnit, into: frame)
     layerPolicy.frameEncoded(layer: frame.temporalLayer, bytes: accessUnit.count, now: now, keyframe: isKeyframe)
     if frame.truncated {

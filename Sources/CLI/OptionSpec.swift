@@ -6,7 +6,7 @@
 public enum OptionKey: UInt8, Hashable, Sendable, CaseIterable {
   case config, help, version
   case source, rpicamArgs, size, fps, format, bitrate, preset
-  case listen, httpPort, udpPort, iceHost, maxViewers, logLevel
+  case listen, httpPort, udpPort, iceHost, maxViewers, minBitrate, maxBitrate, logLevel
   case tlsCert, tlsKey, tls, httpsPort, httpRedirect, stateDir
   case auth, authFile, token, tokenFile
   case maxConnectionsPerIP, maxViewersPerIP, authFailuresPerMinute, offersPerMinute, snapshotsPerMinute

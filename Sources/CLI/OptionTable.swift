@@ -93,6 +93,19 @@ let optionTable: [OptionSpec] = [
     key: .maxViewers, name: "--max-viewers", metavar: "N", value: .number(1...64), section: .network,
     defaultValue: .value("8"), help: "simultaneous viewers"),
   OptionSpec(
+    key: .minBitrate, name: "--min-bitrate", metavar: "N", value: .bitrate(50_000...14_000_000), section: .network,
+    defaultValue: .described("150k, or --bitrate when that is lower"),
+    help: """
+      the least bandwidth adaptation lowers the encoder's bitrate to, for the weakest viewer's link (a link that \
+      carries less gets fewer frames: the base temporal layer); at most --bitrate
+      """,
+    examples: ["150k", "300k"]),
+  OptionSpec(
+    key: .maxBitrate, name: "--max-bitrate", metavar: "N", value: .bitrate(50_000...14_000_000), section: .network,
+    defaultValue: .described("2M, or --bitrate when that is higher"),
+    help: "the most bandwidth adaptation raises the encoder's bitrate to, for the best-served viewer; at least --bitrate",
+    examples: ["2M", "4M"]),
+  OptionSpec(
     key: .logLevel, name: "--log-level", metavar: "LEVEL", value: .choice(["error", "warn", "info", "debug"]),
     section: .network, defaultValue: .value("info"), help: "the least severe messages the log shows"),
   OptionSpec(

@@ -83,9 +83,12 @@ struct ServeParser {
   var tlsKey: String? = nil
   /// Where each option was last set, when that was a config file line (for the checks at the end).
   var setAt = OptionKeyMap<String>()
+  /// The options given at all (config file or command line).
+  var given = OptionKeySet()
 
   mutating func take(_ spec: OptionSpec, _ value: String, at origin: String?) throws(OptionError) {
     setAt[spec.key] = origin
+    given.insert(spec.key)
     do throws(OptionError) { try apply(spec, value) } catch {
       guard let origin else { throw error }
       throw OptionError(origin + ": " + error.message)
@@ -100,6 +103,8 @@ struct ServeParser {
     case .fps: o.fps = try spec.number(v)
     case .format: o.pixelFormat = try spec.pixelFormat(v)
     case .bitrate: o.bitrate = try spec.bitrate(v)
+    case .minBitrate: o.minBitrate = try spec.bitrate(v)
+    case .maxBitrate: o.maxBitrate = try spec.bitrate(v)
     case .preset: o.preset = try spec.preset(v)
     case .listen: o.listen = try spec.address(v)
     case .httpPort: o.httpPort = try spec.number(v)
@@ -148,6 +153,7 @@ struct ServeParser {
   /// The checks across options, once all are read.
   mutating func finish() throws(OptionError) -> ServeOptions {
     try checkForwardOptions(o.forward, at: from([.forwardKey, .forward, .forwardKeyframeInterval]))
+    try settleBitrateBounds()
     if o.httpPort == o.udpPort { throw OptionError(from([.httpPort, .udpPort]) + "--http-port and --udp-port must differ") }
     if !o.rpicamArgs.isEmpty && o.source != "rpicam" {
       throw OptionError(from([.rpicamArgs, .source]) + "--rpicam-args goes with --source rpicam")
@@ -168,6 +174,23 @@ struct ServeParser {
       throw OptionError(from([.httpRedirect]) + "--http-redirect needs HTTPS (--tls self-signed or --tls-cert/--tls-key)")
     }
     return o
+  }
+}
+
+extension ServeParser {
+  /// --min-bitrate <= --bitrate <= --max-bitrate. A bound not given follows --bitrate where the
+  /// default would be on the wrong side of it; a bound given on the wrong side is an error.
+  mutating func settleBitrateBounds() throws(OptionError) {
+    if !given.contains(.minBitrate) { o.minBitrate = min(ServeOptions.defaultMinBitrate, o.bitrate) }
+    if !given.contains(.maxBitrate) { o.maxBitrate = max(ServeOptions.defaultMaxBitrate, o.bitrate) }
+    guard o.minBitrate <= o.bitrate else {
+      throw OptionError(from([.minBitrate, .bitrate]) + "--min-bitrate " + bitrateText(o.minBitrate)
+        + " is above --bitrate " + bitrateText(o.bitrate))
+    }
+    guard o.bitrate <= o.maxBitrate else {
+      throw OptionError(from([.maxBitrate, .bitrate]) + "--bitrate " + bitrateText(o.bitrate)
+        + " is above --max-bitrate " + bitrateText(o.maxBitrate))
+    }
   }
 }
 

@@ -12,12 +12,17 @@ public struct EncodedFrame: Equatable, Sendable {
   public var captureTimeNs: UInt64
   /// The source frame's sequence number.
   public var sequence: UInt64
+  /// The temporal layer of the picture (OpenH264's `uiTemporalId` of its coding layer): 0 for
+  /// IDRs and the base layer, up to `EncoderSettings.temporalLayers - 1`. A receiver given only
+  /// the frames of layers 0...n decodes them without the others (see `EncoderSettings`).
+  public var temporalLayer: UInt8
 
-  public init(isKeyframe: Bool, length: Int, captureTimeNs: UInt64, sequence: UInt64) {
+  public init(isKeyframe: Bool, length: Int, captureTimeNs: UInt64, sequence: UInt64, temporalLayer: UInt8 = 0) {
     self.isKeyframe = isKeyframe
     self.length = length
     self.captureTimeNs = captureTimeNs
     self.sequence = sequence
+    self.temporalLayer = temporalLayer
   }
 }
 

@@ -169,7 +169,8 @@ final class CaptureWork {
   }
 
   /// The encoder for `format`: the one kept from the last run if the size and rate are the same,
-  /// else a new one. nil (the failure carried out) if it cannot start.
+  /// else a new one, started at the target the core set last (its first IDR sized for it), or at
+  /// the configured bitrate. nil (the failure carried out) if it cannot start.
   func encoder(for format: SourceFormat) -> H264Encoder? {
     let fps = min(max(format.fps, 1), 120)
     if let e = encoder, e.settings.width != format.width || e.settings.height != format.height || e.settings.fps != fps {
@@ -177,8 +178,8 @@ final class CaptureWork {
     }
     if encoder == nil {
       do {
-        encoder = try H264Encoder(EncoderSettings(width: format.width, height: format.height, fps: fps, bitrate: bitrate,
-          preset: preset))
+        encoder = try H264Encoder(EncoderSettings(width: format.width, height: format.height, fps: fps,
+          bitrate: shared.encodePolicy.targetBitrate ?? bitrate, preset: preset, temporalLayers: shared.temporalLayers))
       } catch {
         failed(.encoder(error))
         return nil
@@ -202,8 +203,9 @@ final class CaptureWork {
   }
 
   /// Encodes one captured frame (unless nobody watches, as the policy decides) straight into a
-  /// reserved ring slot and publishes it to the network loop. A full ring or an access unit larger
-  /// than a slot loses the frame (the ring counts it) and owes a keyframe.
+  /// reserved ring slot, at the target bitrate the core set last, and publishes it to the network
+  /// loop. A full ring or an access unit larger than a slot loses the frame (the ring counts it)
+  /// and owes a keyframe.
   func encodeAndPublish(_ frame: FrameView, encoder: H264Encoder) throws(EncoderError) {
     let policy = shared.encodePolicy
     guard case .encode(let keyframe) = policy.frame(viewers: shared.consumers.load(ordering: .relaxed)) else {
@@ -214,6 +216,7 @@ final class CaptureWork {
       policy.frameLost()
       return
     }
+    if let target = policy.targetChange(from: encoder.bitrate) { try encoder.setBitrate(target) }
     let t0 = rtc_monotonic_ns()
     let outcome = try encoder.encode(frame, forceKeyframe: keyframe, into: slot)
     let encodeNs = rtc_monotonic_ns() &- t0
@@ -233,7 +236,8 @@ final class CaptureWork {
     case .encoded(let e):
       policy.produced(keyframe: e.isKeyframe)
       shared.counting.frameEncoded(length: e.length, isKeyframe: e.isKeyframe)
-      shared.ring.commit(length: e.length, isKeyframe: e.isKeyframe, captureTimeNs: e.captureTimeNs)
+      shared.ring.commit(length: e.length, isKeyframe: e.isKeyframe, temporalLayer: e.temporalLayer,
+        captureTimeNs: e.captureTimeNs)
       shared.wake()
     }
   }

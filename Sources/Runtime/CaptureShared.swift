@@ -13,6 +13,8 @@
 //   setSnapshotQuality(Int)    the quality a waiting snapshot asked for (0: none waits)
 //   setStreamClients(Int)      MJPEG stream clients connected
 //   requestKeyframe()          a viewer or forward needs an IDR (joined, PLI, FIR)
+//   setTargetBitrate(Int)      the encoder's target (bit/s), applied before its next frame
+//                              without a keyframe
 //   stageTimes                 per-stage frame timing both threads record into (StageTiming.swift)
 //   wakeFd (init)              the capture side writes a byte there after publishing a frame,
 //                              a JPEG or a source state; the loop polls the pipe's read end
@@ -52,11 +54,16 @@ final class CaptureShared: Sendable {
   let streamClients = Atomic<Int>(0)
   let wakeFd: Int32
 
-  init(ring: FrameRing, wakeFd: Int32, stillOptions: StillOptions = StillOptions()) {
+  init(ring: FrameRing, wakeFd: Int32, stillOptions: StillOptions = StillOptions(), temporalLayers: Int = 3) {
     self.ring = ring
     self.wakeFd = wakeFd
     self.stillOptions = stillOptions
+    self.temporalLayers = temporalLayers
   }
+
+  /// The encoder's temporal layers (`ServeOptions.temporalLayers`: the core picks each
+  /// viewer's layers among these).
+  let temporalLayers: Int
 
   // ---- the network loop's side ----
 
@@ -71,6 +78,10 @@ final class CaptureShared: Sendable {
 
   /// A viewer or forward needs a keyframe; it stays owed until an IDR is published.
   func requestKeyframe() { encodePolicy.requestKeyframe() }
+
+  /// The encoder should work to `bitsPerSecond`: the capture thread applies it before its next
+  /// encode, without a keyframe.
+  func setTargetBitrate(_ bitsPerSecond: Int) { encodePolicy.setTargetBitrate(bitsPerSecond) }
 
   /// Tells the capture thread to stop (it notices within one frame or retry step).
   func stop() { stopFlag.store(true, ordering: .releasing) }

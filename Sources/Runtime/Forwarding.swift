@@ -16,7 +16,7 @@ struct ForwardStartError: Error {
 /// Opens every --forward target's sockets (RTP to HOST:PORT, RTCP to HOST:RTCP-PORT, so each
 /// hears only its own peer and ICMP errors come back to it) and makes its core (random SSRC,
 /// sequence number and timestamp offset per target, like a viewer's).
-func openForwards(_ o: ForwardOptions, random: DtlsRandom, now: UInt64) throws(ForwardStartError)
+func openForwards(_ o: ForwardOptions, temporalLayers: Int, random: DtlsRandom, now: UInt64) throws(ForwardStartError)
   -> (cores: [Forwarder], sockets: [(rtp: Int32, rtcp: Int32)])
 {
   var cores: [Forwarder] = []
@@ -40,6 +40,7 @@ func openForwards(_ o: ForwardOptions, random: DtlsRandom, now: UInt64) throws(F
     var c = ForwardConfig(ssrc: loadU32(r, 0) | 1, initialSequence: loadU16(r, 4) & 0x7FFF, timestampOffset: loadU32(r, 8))
     c.srtp = t.secure ? o.key : nil
     c.keyframeIntervalNs = UInt64(o.keyframeIntervalSeconds) * 1_000_000_000
+    c.temporalLayers = UInt8(clamping: temporalLayers)
     do { cores.append(try Forwarder(target: t, config: c, now: now)) } catch {
       close(rtpFd)
       close(rtcpFd)

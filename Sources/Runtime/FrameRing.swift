@@ -20,6 +20,8 @@ public final class FrameRing: @unchecked Sendable {
     public var capacity: Int
     public var length: Int
     public var isKeyframe: Bool
+    /// The encoder's temporal layer of the frame (`EncodedFrame.temporalLayer`).
+    public var temporalLayer: UInt8
     public var captureTimeNs: UInt64
   }
 
@@ -42,7 +44,7 @@ public final class FrameRing: @unchecked Sendable {
     self.slots = UnsafeMutablePointer<Slot>.allocate(capacity: slotCount)
     for i in 0..<slotCount {
       (self.slots + i).initialize(to: Slot(data: UnsafeMutableRawPointer.allocate(byteCount: self.slotCapacity, alignment: 16),
-        capacity: self.slotCapacity, length: 0, isKeyframe: false, captureTimeNs: 0))
+        capacity: self.slotCapacity, length: 0, isKeyframe: false, temporalLayer: 0, captureTimeNs: 0))
     }
   }
 
@@ -69,11 +71,12 @@ public final class FrameRing: @unchecked Sendable {
     return UnsafeMutableRawBufferPointer(start: slot.data, count: slot.capacity)
   }
 
-  /// Producer: publishes the reserved slot holding `length` bytes. False (and a drop counted,
-  /// nothing published) when no slot is free or `length` does not fit a slot: a frame larger than
-  /// a slot is lost, never cut or written past the slot.
+  /// Producer: publishes the reserved slot holding `length` bytes (a frame of temporal layer
+  /// `temporalLayer`). False (and a drop counted, nothing published) when no slot is free or
+  /// `length` does not fit a slot: a frame larger than a slot is lost, never cut or written past
+  /// the slot.
   @discardableResult
-  public func commit(length: Int, isKeyframe: Bool, captureTimeNs: UInt64) -> Bool {
+  public func commit(length: Int, isKeyframe: Bool, temporalLayer: UInt8 = 0, captureTimeNs: UInt64) -> Bool {
     let w = written.load(ordering: .relaxed)
     let c = consumed.load(ordering: .acquiring)
     let index = Int(w % UInt64(slotCount))
@@ -83,6 +86,7 @@ public final class FrameRing: @unchecked Sendable {
     }
     slots[index].length = length
     slots[index].isKeyframe = isKeyframe
+    slots[index].temporalLayer = temporalLayer
     slots[index].captureTimeNs = captureTimeNs
     written.store(w + 1, ordering: .releasing)
     return true

@@ -45,7 +45,7 @@ extension EventLoop {
     case .snapshot(let quality): shared.setSnapshotQuality(quality)
     case .streamClients(let n): shared.setStreamClients(n)
     case .consumers(let n): shared.setConsumers(n)
-    case .bitrate(let b): _ = b  // TEMP until the encoder branch lands
+    case .bitrate(let b): shared.setTargetBitrate(b)
     }
   }
 

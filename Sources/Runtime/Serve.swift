@@ -36,13 +36,13 @@ func runServer(_ o: ServeOptions) throws(StartupFailure) -> Int32 {
   let pipes = try makeWakePipes()
   let spec = try chooseSource(o)
   let shared = CaptureShared(ring: FrameRing(slots: 8, slotCapacity: frameSlotBytes), wakeFd: pipes.wake.write,
-    stillOptions: o.stills)
+    stillOptions: o.stills, temporalLayers: o.temporalLayers)
   var source = SourceStatus(spec: spec.description, format: SourceFormat(width: o.width, height: o.height, fps: o.fps),
     bitrate: o.bitrate)
   try startSource(spec, o, shared: shared, status: &source)
   logStartup(o, net: net, candidates: candidates, spec: spec, format: source.format, https: identity.tls != nil)
   let forwards: (cores: [Forwarder], sockets: [(rtp: Int32, rtcp: Int32)])
-  do { forwards = try openForwards(o.forward, random: identity.random, now: rtc_monotonic_ns()) } catch {
+  do { forwards = try openForwards(o.forward, temporalLayers: o.temporalLayers, random: identity.random, now: rtc_monotonic_ns()) } catch {
     throw StartupFailure(exitCode: error.exitCode, message: error.message)
   }
   for f in forwards.cores {

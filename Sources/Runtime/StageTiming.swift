@@ -49,7 +49,7 @@ extension EventLoop {
     sendTimer = FrameSendTimer(timing: true)
     let t0 = io.monotonicNs()
     core.handleFrame(UnsafeRawBufferPointer(start: slot.data, count: slot.length), captureTimeNs: slot.captureTimeNs,
-      isKeyframe: slot.isKeyframe, now: t0)
+      isKeyframe: slot.isKeyframe, temporalLayer: slot.temporalLayer, now: t0)
     settle()
     let took = io.monotonicNs() &- t0
     let timer = sendTimer

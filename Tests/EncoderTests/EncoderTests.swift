@@ -56,7 +56,7 @@ import Wire
   /// rewriting the three bytes changed nothing else. constraint_set2 (Extended profile) is only
   /// honest if the stream also meets Extended's SPS rules: frame_mbs_only and
   /// direct_8x8_inference set, checked here too.
-  @Test(arguments: [(640, 480, 0), (320, 240, 10), (1280, 720, 0), (176, 144, 5)])
+  @Test(arguments: [(640, 480, 0), (320, 240, 12), (1280, 720, 0), (176, 144, 4)])
   func everySpsCarriesTheSignalledProfileLevel(size: (Int, Int, Int)) throws {
     var settings = EncoderSettings(width: size.0, height: size.1, fps: 30)
     settings.intraPeriodFrames = size.2
@@ -118,11 +118,18 @@ import Wire
   }
 
   @Test func intraPeriodInsertsIDRs() throws {
+    // a whole number of temporal groups (4 frames with the default 3 layers)
     var settings = EncoderSettings()
-    settings.intraPeriodFrames = 15
+    settings.intraPeriodFrames = 16
     let enc = try H264Encoder(settings)
     var keyframes: [Int] = []
-    try encodeFrames(enc, count: 31) { i, e, _ in if e?.isKeyframe == true { keyframes.append(i) } }
+    try encodeFrames(enc, count: 33) { i, e, _ in if e?.isKeyframe == true { keyframes.append(i) } }
+    #expect(keyframes == [0, 16, 32])
+    var single = EncoderSettings(temporalLayers: 1)
+    single.intraPeriodFrames = 15
+    let one = try H264Encoder(single)
+    keyframes = []
+    try encodeFrames(one, count: 31) { i, e, _ in if e?.isKeyframe == true { keyframes.append(i) } }
     #expect(keyframes == [0, 15, 30])
   }
 
@@ -292,6 +299,13 @@ import Wire
     var period = EncoderSettings()
     period.intraPeriodFrames = -1
     #expect(error(period)?.code == "ENCODER_BAD_SETTINGS")
+    // OpenH264 would round it up to a whole temporal group (4 frames with 3 layers) unasked
+    var uneven = EncoderSettings()
+    uneven.intraPeriodFrames = 30
+    #expect(error(uneven)?.message.contains("multiple of 4") == true)
+    for layers in [0, 5, -1] {
+      #expect(error(EncoderSettings(temporalLayers: layers))?.message.contains("temporalLayers") == true, "\(layers)")
+    }
     #expect(error(EncoderSettings()) == nil)
   }
 
@@ -308,6 +322,8 @@ import Wire
     #expect(EncoderError.initFailed(3).code == "ENCODER_INIT_FAILED")
     #expect(EncoderError.encodeFailed(2).code == "ENCODE_FAILED")
     #expect(EncoderError.encodeFailed(2).message.contains("2"))
+    #expect(EncoderError.rateChangeFailed(-4).code == "ENCODER_RATE_FAILED")
+    #expect(EncoderError.rateChangeFailed(-4).message.contains("-4"))
     #expect(EncoderSettings(bitrate: 800_000).effectiveMaxBitrate == 1_200_000)
   }
 }

@@ -213,6 +213,32 @@ func waitUntil(seconds: Double = 5, _ done: () -> Bool) -> Bool {
     #expect(c.bytesEncoded > 0 && c.encodeTimes.buckets.reduce(0, +) == 4)
   }
 
+  /// Each frame's temporal layer travels through the ring; a target the network loop sets is
+  /// applied before the next encode, without a keyframe, and a new encoder starts at it.
+  @Test func framesCarryTheirTemporalLayerAndTheTargetReachesTheEncoder() {
+    let shared = CaptureShared(ring: FrameRing(slots: 64, slotCapacity: 1 << 20), wakeFd: -1)
+    shared.setConsumers(1)
+    let script = Script([.frames(9, then: nil)])
+    script.onFrame = { n in if n == 4 { shared.setTargetBitrate(120_000) } }
+    let runner = makeRunner(script, shared: shared)
+    runner.run()
+    var layers: [UInt8] = []
+    var keyframes: [Bool] = []
+    while let s = shared.ring.peek() {
+      layers.append(s.temporalLayer)
+      keyframes.append(s.isKeyframe)
+      shared.ring.release()
+    }
+    #expect(layers == [0, 2, 1, 2, 0, 2, 1, 2, 0])
+    #expect(keyframes == [true] + [Bool](repeating: false, count: 8))
+    #expect(runner.work.encoder?.bitrate == 120_000 && runner.work.encoder?.settings.bitrate == 200_000)
+    // a new capture thread's encoder (another source) starts at the target, not at --bitrate
+    shared.stopFlag.store(false, ordering: .releasing)
+    let next = makeRunner(Script([.frames(1, then: nil)]), shared: shared)
+    next.run()
+    #expect(next.work.encoder?.settings.bitrate == 120_000)
+  }
+
   @Test func anAccessUnitLargerThanASlotIsDroppedNotCut() {
     let shared = CaptureShared(ring: FrameRing(slots: 4, slotCapacity: 32), wakeFd: -1)
     shared.setConsumers(1)

@@ -8,10 +8,10 @@ import Testing
 /// (peek, release).
 @Suite struct FrameRingTests {
   /// Writes `bytes` into a reserved slot and commits it; false when no slot was free.
-  func put(_ ring: FrameRing, _ bytes: [UInt8], keyframe: Bool = false, at t: UInt64 = 0) -> Bool {
+  func put(_ ring: FrameRing, _ bytes: [UInt8], keyframe: Bool = false, layer: UInt8 = 0, at t: UInt64 = 0) -> Bool {
     guard let slot = ring.reserve() else { return false }
     slot.copyBytes(from: bytes)
-    return ring.commit(length: bytes.count, isKeyframe: keyframe, captureTimeNs: t)
+    return ring.commit(length: bytes.count, isKeyframe: keyframe, temporalLayer: layer, captureTimeNs: t)
   }
 
   /// The bytes of the oldest frame, released.
@@ -29,11 +29,12 @@ import Testing
     for round in 0..<2000 {
       for _ in 0..<(round % 4) where next < 1000 {
         let n = Int(next % 50) + 1
-        #expect(put(ring, [UInt8](repeating: UInt8(truncatingIfNeeded: next), count: n), keyframe: next % 10 == 0, at: next))
+        #expect(put(ring, [UInt8](repeating: UInt8(truncatingIfNeeded: next), count: n), keyframe: next % 10 == 0,
+          layer: UInt8(next % 3), at: next))
         next += 1
       }
       while let s = ring.peek() {
-        #expect(s.captureTimeNs == expected && s.isKeyframe == (expected % 10 == 0))
+        #expect(s.captureTimeNs == expected && s.isKeyframe == (expected % 10 == 0) && s.temporalLayer == UInt8(expected % 3))
         let b = Array(UnsafeRawBufferPointer(start: s.data, count: s.length))
         #expect(b == [UInt8](repeating: UInt8(truncatingIfNeeded: expected), count: Int(expected % 50) + 1))
         ring.release()
