@@ -1,6 +1,7 @@
 // The sessions' and forwards' own outputs (handshakes, STUN replies, retransmissions, sender
-import CRTCam
 // reports) carried out through the core, and what their events mean for the server.
+import BWE
+import CRTCam
 import Peer
 import Wire
 

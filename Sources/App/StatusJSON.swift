@@ -1,4 +1,5 @@
 // GET /status: the status model as JSON (version, source, encoder, stills, sessions, forwards).
+import BWE
 import DTLS
 import Encoder
 import HTTP

@@ -1,5 +1,6 @@
 // A viewer's ICE-lite side: STUN checks answered (in place when they can be), the nominated
 // address followed, and the DTLS handshake started by the first authenticated check.
+import DTLS
 import ICE
 import Wire
 
