@@ -12,13 +12,24 @@ public struct EncoderTarget: Equatable, Sendable {
 }
 
 extension ServerCore {
+  /// A viewer's first estimate, before any feedback (when --bitrate is higher).
+  static let startEstimate = 300_000
+
   /// A viewer's estimate changed: its layers follow at once, the encoder's target if the
   /// policy's damping allows.
   func estimateChanged(_ p: Peer, _ estimate: Int, now: UInt64) {
-    if let c = p.congestionStatus {
-      p.handleLayerLimit(layerPolicy.layers(for: estimate, current: c.maxLayer))
-    }
     retarget(now: now)
+    for v in sessions.order {
+      guard let c = v.congestionStatus else { continue }
+      v.handleLayerLimit(layerLimit(estimate: c.estimate, current: c.maxLayer))
+    }
+  }
+
+  /// The layers a receiver with `estimate` is sent. One that carries the encoder's whole target
+  /// (the encoder follows it) gets every layer; the others what the measured layer rates allow.
+  func layerLimit(estimate: Int, current: UInt8) -> UInt8 {
+    if estimate >= encoderTarget.bitrate / 10 * 9 { return layerPolicy.topLayer }
+    return layerPolicy.layers(for: estimate, current: current)
   }
 
   /// The encoder's target from the best and the weakest estimate of the viewers that give

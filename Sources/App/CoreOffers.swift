@@ -95,9 +95,11 @@ extension ServerCore {
     do { answer = try makeAnswer(offer: offer, params) } catch {
       return .refused(.error(error.httpStatus, code: error.code, message: error.message))
     }
-    // a viewer's estimate starts at the configured rate and stays within --min/--max-bitrate
-    let congestion = BandwidthEstimatorConfig(startBitrate: options.bitrate, minBitrate: options.minBitrate,
-      maxBitrate: options.maxBitrate)
+    // a viewer's estimate starts at the configured rate, at most 300 kbit/s (GCC's usual start:
+    // a slow link is not flooded before the first feedback, and a fast one is reached within a
+    // few seconds), and stays within --min/--max-bitrate
+    let congestion = BandwidthEstimatorConfig(startBitrate: min(options.bitrate, ServerCore.startEstimate),
+      minBitrate: options.minBitrate, maxBitrate: options.maxBitrate)
     let config = PeerConfig(video: answer.video, localIce: ice, ssrc: ssrc, cname: "rtcam",
       initialSequence: seq, timestampOffset: loadU32(r, 56), congestion: congestion,
       temporalLayers: UInt8(clamping: options.temporalLayers))

@@ -74,8 +74,8 @@ extension ServerCore {
     case .srtpFailed(let code):
       log(.error, "forward \(url): \(code)")
     case .estimateChanged(let bitrate, let at):
-      f.handleLayerLimit(layerPolicy.layers(for: bitrate, current: f.maxLayer))
       retarget(now: at)
+      f.handleLayerLimit(layerLimit(estimate: bitrate, current: f.maxLayer))
     }
   }
 }

@@ -212,8 +212,10 @@ public final class Peer {
       close(.srtpFailed(error), now: now)
       return
     }
-    enter(.connected(PeerMedia(dtls: dtls, srtp: srtp, config: config, now: now)))
+    let media = PeerMedia(dtls: dtls, srtp: srtp, config: config, now: now)
+    enter(.connected(media))
     events.append(.keyframeNeeded(.joined))
+    estimateUpdated(media)  // the core hears the starting estimate before any feedback
   }
 
   /// Timers: ICE timeout and consent, DTLS retransmission, RTCP sender reports.

@@ -160,7 +160,13 @@ extension Peer {
   func nextPacedPacket(_ m: PeerMedia) -> PeerOutput? {
     guard m.congestion != nil, let to = remote else { return nil }
     while let seq = m.congestion!.pacer.next(now: lastNow) {
+      // a packet sent again was marked when its NACK came (`nacked`); a first send was not
+      let resend = m.resentAt[Int(seq) % PeerMedia.historySlots] != nil
       guard let n = fromHistory(m, sequence: seq) else { continue }
+      if !resend {
+        stats.packetsSent += 1
+        stats.bytesSent += UInt64(n)
+      }
       return .transmit(UnsafeRawBufferPointer(rebasing: controlBuffer[0..<n]), to: to)
     }
     if m.congestion!.keyframeWhenDrained && m.congestion!.pacer.queuedPackets == 0 {
