@@ -9,6 +9,7 @@ extension ServerCore {
     let st = p.stats
     w.key("frames_layer_dropped"); w.uint64(st.framesLayerDropped)
     w.key("frames_congestion_dropped"); w.uint64(st.framesCongestionDropped)
+    w.key("queue_flushes"); w.uint64(st.queueFlushes)
     guard let c = p.congestionStatus else {
       w.key("estimate"); w.null()
       return

@@ -28,7 +28,10 @@ extension ServerCore {
   /// The layers a receiver with `estimate` is sent. One that carries the encoder's whole target
   /// (the encoder follows it) gets every layer; the others what the measured layer rates allow.
   func layerLimit(estimate: Int, current: UInt8) -> UInt8 {
-    if estimate >= encoderTarget.bitrate / 10 * 9 { return layerPolicy.topLayer }
+    let all = layerPolicy.cumulativeBitrate(through: layerPolicy.topLayer)
+    // (unless the encoder overshoots its target by more than a quarter: it does below about
+    // 200 kbit/s, where OpenH264's quantiser reaches its ceiling)
+    if estimate >= encoderTarget.bitrate / 10 * 9, (all ?? 0) <= estimate / 4 * 5 { return layerPolicy.topLayer }
     return layerPolicy.layers(for: estimate, current: current)
   }
 

@@ -136,6 +136,12 @@ public struct Pacer: Sendable {
     return delayNs(queuedBytes: total, now: now) > Double(maxQueueDelayNs)
   }
 
+  /// Empties the media lane (the retransmission lane stays), handing each token to `dropped`
+  /// in order: the caller forgets those packets (they were never sent).
+  public mutating func dropMedia(_ dropped: (UInt16) -> Void) {
+    while let p = media.pop() { dropped(p.token) }
+  }
+
   /// Drops every queued packet (both lanes); the budget and its debt stay.
   public mutating func clear() {
     media.removeAll()

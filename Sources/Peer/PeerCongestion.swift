@@ -23,11 +23,15 @@ struct PeerCongestion {
   /// Packets leave at 2.5 times the estimate (libwebrtc's pacing factor): a frame is spread
   /// out, but a queue that builds up still drains faster than frames arrive.
   static func pacingRate(_ estimate: Int) -> Int { estimate / 2 * 5 }
+  /// The most a viewer's queue may hold, in time at its estimate: beyond it the viewer skips
+  /// frames instead of falling behind (a Wi-Fi queue adds this much latency at most).
+  static let maxQueueNs: UInt64 = 300_000_000
 
   init(config: BandwidthEstimatorConfig, layers: UInt8, now: UInt64) {
     estimator = BandwidthEstimator(config: config, now: now)
-    // a token per packet of the retransmission history: queued packets wait there
-    pacer = Pacer(capacity: PeerMedia.historySlots)
+    // a token per packet of the retransmission history: queued packets wait there; the queue's
+    // bound is 300 ms at the estimate, which is 120 ms at the pacer's rate
+    pacer = Pacer(capacity: PeerMedia.historySlots, maxQueueDelayNs: PeerCongestion.maxQueueNs * 2 / 5)
     self.layers = LayerGate(maxLayer: layers)
     pacer.setRate(PeerCongestion.pacingRate(estimator.estimate))
   }
@@ -153,6 +157,14 @@ extension Peer {
     guard e != c.reportedEstimate else { return }
     m.congestion!.reportedEstimate = e
     m.congestion!.pacer.setRate(PeerCongestion.pacingRate(e))
+    if m.congestion!.pacer.queueDelayNs(now: lastNow) > m.congestion!.pacer.maxQueueDelayNs {
+      // the estimate fell below what is queued: the queued frames would arrive late; the viewer
+      // skips to a keyframe instead (NACKs for the dropped packets go unanswered)
+      m.congestion!.pacer.dropMedia { m.history.forget(sequence: $0) }
+      stats.queueFlushes += 1
+      m.waitingForKeyframe = true
+      m.congestion!.keyframeWhenDrained = true
+    }
     events.append(.estimateChanged(bitrate: e, at: lastNow))
   }
 

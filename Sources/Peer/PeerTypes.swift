@@ -151,6 +151,8 @@ public struct PeerStats: Equatable, Sendable {
   /// pacer's queue was full (and the frames that depended on them).
   public var framesLayerDropped: UInt64 = 0
   public var framesCongestionDropped: UInt64 = 0
+  /// Times the pacer's queue was emptied because the estimate fell below what it held.
+  public var queueFlushes: UInt64 = 0
   /// Transport-wide congestion control feedback reports received.
   public var transportFeedbacks: UInt64 = 0
   public init() {}

@@ -53,6 +53,13 @@ public struct RtpHistory: Sendable {
     }
   }
 
+  /// Forgets the packet stored for `sequence`, if it is still there (a packet that was never
+  /// sent: a NACK for it is then not answered).
+  public mutating func forget(sequence: UInt16) {
+    let slot = Int(sequence) % slots
+    if sequences[slot] == sequence { lengths[slot] = 0 }
+  }
+
   /// Forgets every stored packet (keeps the storage).
   public mutating func removeAll() {
     for i in 0..<slots { lengths[i] = 0 }
