@@ -161,6 +161,7 @@ extension Peer {
       // the estimate fell below what is queued: the queued frames would arrive late; the viewer
       // skips to a keyframe instead (NACKs for the dropped packets go unanswered)
       m.congestion!.pacer.dropMedia { m.history.forget(sequence: $0) }
+      m.congestion!.pacer.clear()  // and the resends: the viewer starts again at a keyframe
       stats.queueFlushes += 1
       m.waitingForKeyframe = true
       m.congestion!.keyframeWhenDrained = true

@@ -165,7 +165,10 @@ extension Peer: MediaSink {
     let gap = max(m.congestion?.estimator.rttNs ?? 0, PeerMedia.minResendGapNs)
     if let last = m.resentAt[slot], lastNow >= last, lastNow - last < gap { return }
     if m.congestion != nil {
-      guard let bytes = m.history.withPacket(sequence: seq, { $0.count }),
+      // not while the viewer waits for a keyframe (what it lost is of no use any more), and not
+      // beyond the queue's bound (resends on a link that is losing packets add to its queue)
+      guard !m.waitingForKeyframe, let bytes = m.history.withPacket(sequence: seq, { $0.count }),
+        !m.congestion!.pacer.wouldExceed(bytes: bytes, now: lastNow),
         m.congestion!.pacer.enqueueRetransmission(token: seq, bytes: bytes + SrtpSession.trailerCapacity, now: lastNow)
       else { return }
       stats.retransmissions += 1

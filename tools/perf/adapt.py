@@ -448,12 +448,15 @@ def session_figures(statuses, start, end, viewer_addr):
         if start <= s["t"] <= end:
             for x in s["sessions"]:
                 if str(x.get("remote") or "").startswith(viewer_addr + ":"):
-                    mine.append(dict(x, t=s["t"]))
+                    enc = s.get("encoder") or {}
+                    mine.append(dict(x, t=s["t"], target=enc.get("target_bitrate"), target_reason=enc.get("target_reason"),
+                                     encoded_bytes=enc.get("bytes")))
     out = {"samples": len(mine), "last": mine[-1] if mine else None,
            # the session's congestion state once a second, for reading a run afterwards
            "timeline": [{k: x.get(k) for k in ("t", "estimate", "layers", "pacer_queue_ms", "loss_percent", "rtt_ms",
                                                 "delay_signal", "rate_state", "frames", "frames_layer_dropped",
-                                                "frames_congestion_dropped", "retransmissions")} for x in mine]}
+                                                "frames_congestion_dropped", "retransmissions", "target", "target_reason",
+                                                "encoded_bytes", "bytes")} for x in mine]}
     for k in STATUS_FIELDS:
         vals = [x[k] for x in mine if isinstance(x.get(k), (int, float))]
         out[k + "_median"] = statistics.median(vals) if vals else None
