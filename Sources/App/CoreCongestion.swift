@@ -14,14 +14,29 @@ public struct EncoderTarget: Equatable, Sendable {
 extension ServerCore {
   /// A viewer's first estimate, before any feedback (when --bitrate is higher).
   static let startEstimate = 300_000
+  /// The least a viewer's estimate goes to: below the encoder's floor (--min-bitrate), so that
+  /// a link slower than what the encoder makes at its floor is matched by sending fewer layers.
+  static let estimateFloor = 50_000
+  /// Every this many frames (half a second at 30 fps) the layers are chosen again.
+  static let layerReviewFrames = 15
 
   /// A viewer's estimate changed: its layers follow at once, the encoder's target if the
   /// policy's damping allows.
   func estimateChanged(_ p: Peer, _ estimate: Int, now: UInt64) {
+    reviewLayers(now: now)
+  }
+
+  /// The encoder's target, then every receiver's layers, from the estimates and the measured
+  /// layer rates.
+  func reviewLayers(now: UInt64) {
     retarget(now: now)
     for v in sessions.order {
       guard let c = v.congestionStatus else { continue }
       v.handleLayerLimit(layerLimit(estimate: c.estimate, current: c.maxLayer))
+    }
+    for f in forwards {
+      guard let e = f.rembEstimate(now: now) else { continue }
+      f.handleLayerLimit(layerLimit(estimate: e, current: f.maxLayer))
     }
   }
 

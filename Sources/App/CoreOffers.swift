@@ -97,9 +97,10 @@ extension ServerCore {
     }
     // a viewer's estimate starts at the configured rate, at most 300 kbit/s (GCC's usual start:
     // a slow link is not flooded before the first feedback, and a fast one is reached within a
-    // few seconds), and stays within --min/--max-bitrate
+    // few seconds); it goes up to --max-bitrate and down to 50 kbit/s, below the encoder's
+    // floor (a link slower than what the encoder makes there is matched with fewer layers)
     let congestion = BandwidthEstimatorConfig(startBitrate: min(options.bitrate, ServerCore.startEstimate),
-      minBitrate: options.minBitrate, maxBitrate: options.maxBitrate)
+      minBitrate: min(options.minBitrate, ServerCore.estimateFloor), maxBitrate: options.maxBitrate)
     let config = PeerConfig(video: answer.video, localIce: ice, ssrc: ssrc, cname: "rtcam",
       initialSequence: seq, timestampOffset: loadU32(r, 56), congestion: congestion,
       temporalLayers: UInt8(clamping: options.temporalLayers))

@@ -73,9 +73,8 @@ extension ServerCore {
       log(.warn, "forward \(url): \(count) send error(s), the last: \(errnoText(errno)) (logged at most every 10 s)")
     case .srtpFailed(let code):
       log(.error, "forward \(url): \(code)")
-    case .estimateChanged(let bitrate, let at):
-      retarget(now: at)
-      f.handleLayerLimit(layerLimit(estimate: bitrate, current: f.maxLayer))
+    case .estimateChanged(_, let at):
+      reviewLayers(now: at)
     }
   }
 }

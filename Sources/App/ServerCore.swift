@@ -48,6 +48,8 @@ public final class ServerCore {
   public internal(set) var encoderTarget: EncoderTarget
   /// A viewer that gave feedback left: the target is chosen again once it is removed.
   var retargetAfterClose = false
+  /// Frames since each receiver's layers were last chosen (`reviewLayers`).
+  var framesSinceLayers = 0
   /// The time of the latest input (for what outputs decide while they are polled).
   var latestNow: UInt64
 
@@ -201,6 +203,13 @@ public final class ServerCore {
     frame.reset(captureTimeNs: captureTimeNs, isKeyframe: isKeyframe, temporalLayer: temporalLayer)
     packetizer.packetize(accessUnit: accessUnit, into: frame)
     layerPolicy.frameEncoded(layer: frame.temporalLayer, bytes: accessUnit.count, now: now, keyframe: isKeyframe)
+    framesSinceLayers += 1
+    if framesSinceLayers >= ServerCore.layerReviewFrames {
+      // the measured layer rates move with the encoder even while no estimate changes (one that
+      // sits at its floor sends no events): the layers are chosen again from them
+      framesSinceLayers = 0
+      reviewLayers(now: now)
+    }
     if frame.truncated {
       log(.warn, "a frame of \(accessUnit.count) bytes did not fit the packet buffer: skipped, keyframe requested")
       emit(.capture(.keyframe))
