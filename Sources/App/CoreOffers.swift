@@ -97,9 +97,14 @@ extension ServerCore {
     }
     // a viewer's estimate starts at the configured rate, at most 300 kbit/s (GCC's usual start:
     // a slow link is not flooded before the first feedback, and a fast one is reached within a
-    // few seconds); it goes up to --max-bitrate and down to 50 kbit/s, below the encoder's
-    // floor (a link slower than what the encoder makes there is matched with fewer layers)
-    let congestion = BandwidthEstimatorConfig(startBitrate: min(options.bitrate, ServerCore.startEstimate),
+    // few seconds), or at the encoder's target when other receivers already set one (a viewer
+    // joins the stream as it is, every layer, instead of ramping up through the layers; its own
+    // pacer and queue bound keep a slow link from hurting the others); it goes up to
+    // --max-bitrate and down to 50 kbit/s, below the encoder's floor (a link slower than what
+    // the encoder makes there is matched with fewer layers)
+    var start = min(options.bitrate, ServerCore.startEstimate)
+    if encoderTarget.reason != .noFeedback { start = max(start, encoderTarget.bitrate) }
+    let congestion = BandwidthEstimatorConfig(startBitrate: start,
       minBitrate: min(options.minBitrate, ServerCore.estimateFloor), maxBitrate: options.maxBitrate)
     let config = PeerConfig(video: answer.video, localIce: ice, ssrc: ssrc, cname: "rtcam",
       initialSequence: seq, timestampOffset: loadU32(r, 56), congestion: congestion,
