@@ -16,7 +16,7 @@ extension ServerCore {
   static let startEstimate = 300_000
   /// The least a viewer's estimate goes to: below the encoder's floor (--min-bitrate), so that
   /// a link slower than what the encoder makes at its floor is matched by sending fewer layers.
-  static let estimateFloor = 50_000
+  static let estimateFloor = 100_000
   /// Every this many frames (half a second at 30 fps) the layers are chosen again.
   static let layerReviewFrames = 15
 

@@ -100,7 +100,7 @@ extension ServerCore {
     // few seconds), or at the encoder's target when other receivers already set one (a viewer
     // joins the stream as it is, every layer, instead of ramping up through the layers; its own
     // pacer and queue bound keep a slow link from hurting the others); it goes up to
-    // --max-bitrate and down to 50 kbit/s, below the encoder's floor (a link slower than what
+    // --max-bitrate and down to 100 kbit/s, below the encoder's floor (a link slower than what
     // the encoder makes there is matched with fewer layers)
     var start = min(options.bitrate, ServerCore.startEstimate)
     if encoderTarget.reason != .noFeedback { start = max(start, encoderTarget.bitrate) }
