@@ -221,7 +221,7 @@ extension Peer: MediaSink {
     guard let to = remote, let rtpNow = m.stream.rtpTime(now: due.now) else { return nil }
     m.rtcpWriter.reset()
     let ntp = ntpTimestamp(unixNs: due.unixNs)
-    m.congestion?.senderReports.record(compactNtp: UInt32(truncatingIfNeeded: ntp >> 16), now: due.now)
+    m.congestion?.senderReports.record(compactNtp: compactNtp(ntp), now: due.now)
     writeSenderReport(ssrc: config.ssrc, ntpTime: ntp, rtpTimestamp: rtpNow,
       packetCount: m.stream.packetCount, octetCount: m.stream.octetCount, cname: config.cname,
       into: &m.rtcpWriter)
