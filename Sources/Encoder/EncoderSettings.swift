@@ -47,6 +47,15 @@ public struct EncoderSettings: Equatable, Sendable {
   /// would need a higher minimum QP for every frame. On synthetic fine texture the model
   /// overshoots now and then (up to about 8 budgets). Frame skipping stays off (see `allowFrameSkip`).
   public var keyframeTargetPercent = 200
+  /// The highest QP the rate control may choose (OpenH264's iMaxQp), within `qpRange`. OpenH264
+  /// holds QP at or under 42 unless both bounds are set (encoder_ext.cpp ParamValidation: an
+  /// iMinQp of 0, the default, means 12...42, MAX_LOW_BR_QP). Measured with the bench's camera-like clip
+  /// (tools/perf/benchtool.c gen camera, 640x480 at 30 fps, seconds 2-5), a 150 kbit/s target
+  /// made 183 kbit/s at 42, 147 at 46 and 147 at 51; 250 kbit/s held at each. With 42, a
+  /// 150 kbit/s link therefore queued and dropped frames (8 fps, p95 580 ms in `tools/bench adapt`).
+  /// 46, not 51: the same rate on that clip, and on a panning fine texture (`TexturedPattern`) 51
+  /// made more than 46, not less.
+  public var maxQp = 46
 
   public init(
     width: Int = 640, height: Int = 480, fps: Int = 30, bitrate: Int = 800_000, intraPeriodFrames: Int = 0,
@@ -61,6 +70,9 @@ public struct EncoderSettings: Equatable, Sendable {
     self.temporalLayers = temporalLayers
   }
 
+  /// QPs the rate control may use: from OpenH264's own lowest for bitrate mode (GOM_MIN_QP_MODE,
+  /// 12) to H.264's highest (51).
+  public static let qpRange = 12...51
   /// `keyframeTargetPercent` values: from one frame's budget to ten.
   public static let keyframeTargetRange = 100...1000
   /// Temporal layers OpenH264 encodes: 1 up to its MAX_TEMPORAL_LAYER_NUM (4).
@@ -104,6 +116,9 @@ public struct EncoderSettings: Equatable, Sendable {
     guard maxBitrate >= 0 else { throw .badSettings("maxBitrate must not be negative") }
     guard EncoderSettings.keyframeTargetRange.contains(keyframeTargetPercent) else {
       throw .badSettings("keyframeTargetPercent " + String(keyframeTargetPercent) + " out of range (100...1000)")
+    }
+    guard EncoderSettings.qpRange.contains(maxQp) else {
+      throw .badSettings("maxQp " + String(maxQp) + " out of range (12...51)")
     }
     guard EncoderSettings.temporalLayerRange.contains(temporalLayers) else {
       throw .badSettings("temporalLayers " + String(temporalLayers) + " out of range (1...4)")

@@ -107,6 +107,8 @@ public final class H264Encoder {
     p.sSpatialLayers.0.sSliceArgument.uiSliceMode = SM_SINGLE_SLICE
     p.sSpatialLayers.0.sSliceArgument.uiSliceNum = 1
     p.iIdrBitrateRatio = Int32(s.keyframeTargetPercent)
+    p.iMinQp = Int32(EncoderSettings.qpRange.lowerBound)
+    p.iMaxQp = Int32(s.maxQp)
   }
 
   deinit {

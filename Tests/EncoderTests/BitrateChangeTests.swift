@@ -49,6 +49,23 @@ import Testing
     #expect(after > 700_000 && after < 1_300_000, "1 Mbit/s 1-2 s after the change: \(after)")
   }
 
+  /// The QP ceiling reaches the rate control: OpenH264 keeps `maxQp` only when the lowest QP is
+  /// set too, and otherwise quietly uses 42 (encoder_ext.cpp ParamValidation), which the camera
+  /// clip cannot hold 150 kbit/s under (EncoderSettings.maxQp says what was measured).
+  @Test func theQpCeilingReachesTheRateControl() throws {
+    for ceiling in [EncoderSettings().maxQp, EncoderSettings.qpRange.upperBound] {
+      var settings = EncoderSettings(bitrate: 150_000)
+      settings.maxQp = ceiling
+      let enc = try H264Encoder(settings)
+      var held = SEncParamExt()
+      let rc = enc.handle.pointee?.pointee.GetOption?(enc.handle, ENCODER_OPTION_SVC_ENCODE_PARAM_EXT, &held)
+      #expect(rc == 0)
+      #expect(held.iMaxQp == Int32(ceiling), "asked \(ceiling)")
+      #expect(held.iMinQp == Int32(EncoderSettings.qpRange.lowerBound))
+    }
+    #expect(EncoderSettings().maxQp > 42, "above OpenH264's default ceiling")
+  }
+
   /// What OpenH264 holds after each change (GetOption): the target for all layers, and the
   /// layer's ceiling the rate control reads, at the settings' ratio. A raise and a cut in either
   /// order: OpenH264 refuses a target above the layer's ceiling, so the order of the two calls
