@@ -14,6 +14,8 @@ struct PeerCongestion {
   var layers: LayerGate
   /// A base-layer frame was dropped: once the queue has drained, a keyframe is asked for.
   var keyframeWhenDrained = false
+  /// Whether the bottleneck's queue is left to drain (no media for this viewer until then).
+  var drain = LinkDrain.idle
   /// The estimate last reported to the core (an event goes out when it changes).
   var reportedEstimate = 0
   /// The last sender reports' compact NTP times and when they were sent, for the round-trip
@@ -26,6 +28,17 @@ struct PeerCongestion {
   /// The most a viewer's queue may hold, in time at its estimate: beyond it the viewer skips
   /// frames instead of falling behind (a Wi-Fi queue adds this much latency at most).
   static let maxQueueNs: UInt64 = 300_000_000
+
+  /// An estimate that falls to less than this fraction of the last one in one step has
+  /// collapsed: GCC's own decrease is to 85 % of the acknowledged rate, so a fall below half means
+  /// the link itself dropped under what was being sent (Wi-Fi stepping down a rate).
+  static let collapseDivisor = 2
+  /// The measured queueing delay that makes a collapse worth a drain: a standing queue
+  /// (`BWE` counts 100 ms as one), not the tens of ms of Wi-Fi's aggregation.
+  static let minDrainQueueNs: UInt64 = 100_000_000
+  /// The longest drain: a router's drop-tail queue holds 200-500 ms; past a second, feedback
+  /// that stopped is the estimator's business.
+  static let maxDrainNs: UInt64 = 1_000_000_000
 
   init(config: BandwidthEstimatorConfig, layers: UInt8, now: UInt64) {
     estimator = BandwidthEstimator(config: config, now: now)
@@ -40,6 +53,15 @@ struct PeerCongestion {
   /// it may depend on, and the pacer's queue bound decide. Counts what it drops in `stats`.
   mutating func admits(_ frame: PacketizedFrame, bytes: Int, now: UInt64, stats: inout PeerStats) -> Bool {
     let layer = frame.temporalLayer
+    if case .draining(let until) = drain {
+      guard now >= until else {
+        // the bottleneck still holds what was sent before the collapse: this frame would wait behind it
+        stats.framesCongestionDropped += 1
+        keyframeWhenDrained = true
+        return false
+      }
+      drain = .idle
+    }
     guard layers.admits(layer: layer, keyframe: frame.isKeyframe) else {
       stats.framesLayerDropped += 1
       return false
@@ -56,6 +78,23 @@ struct PeerCongestion {
     }
     return true
   }
+
+  /// Whether the bottleneck is still left to drain at `now`.
+  func isDraining(now: UInt64) -> Bool {
+    if case .draining(let until) = drain { return now < until }
+    return false
+  }
+}
+
+/// After a viewer's estimate collapsed over a standing queue, the packets sent before it still
+/// fill the bottleneck (a Wi-Fi link that stepped down, a router's drop-tail queue): every frame
+/// sent behind them arrives that much later, and the browser's jitter buffer grows with it. So
+/// the viewer is sent nothing for about as long as the queue was measured to hold, then a
+/// keyframe at the new rate.
+enum LinkDrain: Equatable {
+  case idle
+  /// No media until then.
+  case draining(until: UInt64)
 }
 
 /// The compact NTP times (RFC 3550: the middle 32 bits) of the last few sender reports and the
@@ -154,12 +193,19 @@ extension Peer {
   func estimateUpdated(_ m: PeerMedia) {
     guard let c = m.congestion else { return }
     let e = c.estimator.estimate
-    guard e != c.reportedEstimate else { return }
+    let previous = c.reportedEstimate
+    guard e != previous else { return }
     m.congestion!.reportedEstimate = e
     m.congestion!.pacer.setRate(PeerCongestion.pacingRate(e))
-    if m.congestion!.pacer.queueDelayNs(now: lastNow) > m.congestion!.pacer.maxQueueDelayNs {
-      // the estimate fell below what is queued: the queued frames would arrive late; the viewer
-      // skips to a keyframe instead (NACKs for the dropped packets go unanswered)
+    let queued = c.estimator.queueDelayNs ?? 0
+    let collapsed = e < previous / PeerCongestion.collapseDivisor && queued >= PeerCongestion.minDrainQueueNs
+    if collapsed {
+      m.congestion!.drain = .draining(until: lastNow + min(queued, PeerCongestion.maxDrainNs))
+    }
+    if collapsed || m.congestion!.pacer.queueDelayNs(now: lastNow) > m.congestion!.pacer.maxQueueDelayNs {
+      // the estimate fell below what is queued (here or at the bottleneck): the queued frames
+      // would arrive late; the viewer skips to a keyframe instead (NACKs for the dropped packets
+      // go unanswered)
       m.congestion!.pacer.dropMedia { m.history.forget(sequence: $0) }
       m.congestion!.pacer.clear()  // and the resends: the viewer starts again at a keyframe
       stats.queueFlushes += 1
@@ -182,7 +228,7 @@ extension Peer {
       }
       return .transmit(UnsafeRawBufferPointer(rebasing: controlBuffer[0..<n]), to: to)
     }
-    if m.congestion!.keyframeWhenDrained && m.congestion!.pacer.queuedPackets == 0 {
+    if m.congestion!.keyframeWhenDrained && m.congestion!.pacer.queuedPackets == 0 && !m.congestion!.isDraining(now: lastNow) {
       // frames were dropped for this viewer: now that its queue is empty it can take a keyframe
       m.congestion!.keyframeWhenDrained = false
       events.append(.keyframeNeeded(.congestion))
@@ -202,7 +248,10 @@ extension Peer {
     guard let c = m.congestion else { return nil }
     var d = c.estimator.nextTimeout
     if let t = c.pacer.nextSendTime(now: lastNow) { d = min(d ?? t, t) }
-    if c.keyframeWhenDrained && c.pacer.queuedPackets == 0 { d = lastNow }
+    if c.keyframeWhenDrained && c.pacer.queuedPackets == 0 {
+      let at = if case .draining(let until) = c.drain { max(until, lastNow) } else { lastNow }
+      d = min(d ?? at, at)
+    }
     return d
   }
 }

@@ -18,6 +18,9 @@ final class PeerMedia {
   var history: RtpHistory
   /// Don't send inter frames until the viewer has had a keyframe.
   var waitingForKeyframe = true
+  /// The sequence number of the first packet of the last keyframe sent: the viewer decodes
+  /// nothing before it any more, so NACKs for earlier packets go unanswered (nil: none yet).
+  var keyframeSequence: UInt16?
   var nextSenderReportAt: UInt64
   var frame = SinkFrame()
   var rtcpWriter = ByteWriter(capacity: 256)
@@ -64,6 +67,7 @@ extension Peer: MediaSink {
       }
     }
     m.waitingForKeyframe = false
+    if frame.isKeyframe { m.keyframeSequence = m.stream.sequence }
     m.frame = SinkFrame(active: true, failed: false, timestamp: m.stream.timestamp(captureNs: frame.captureTimeNs))
     return true
   }
@@ -164,6 +168,9 @@ extension Peer: MediaSink {
     let slot = Int(seq) % PeerMedia.historySlots
     let gap = max(m.congestion?.estimator.rttNs ?? 0, PeerMedia.minResendGapNs)
     if let last = m.resentAt[slot], lastNow >= last, lastNow - last < gap { return }
+    // before the last keyframe: of no use to the viewer (a browser keeps asking for what it lost
+    // before a skip to a keyframe; RFC 3550's modular comparison, half the number space back)
+    if let k = m.keyframeSequence, Int16(bitPattern: seq &- k) < 0 { return }
     if m.congestion != nil {
       // not while the viewer waits for a keyframe (what it lost is of no use any more), and not
       // beyond the queue's bound (resends on a link that is losing packets add to its queue)

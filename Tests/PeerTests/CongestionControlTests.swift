@@ -200,6 +200,91 @@ import Wire
     #expect(sc.peer.stats.transportFeedbacks >= 5)
     #expect(sc.peer.stats.badDatagrams == 0)
   }
+
+  /// A link that steps down under the stream (2 Mbit/s of frames into 150 kbit/s, a drop-tail
+  /// queue behind it): once the estimate collapses over the standing queue, the viewer is sent
+  /// nothing while the queue drains, then asks for a keyframe, so the frames after it are not
+  /// stuck behind what was sent before.
+  @Test func aCollapseOverAStandingQueueDrainsItThenAsksForAKeyframe() throws {
+    let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 2_000_000, minBitrate: 50_000,
+      maxBitrate: 2_000_000))
+    try sc.connect()
+    _ = sc.takeEvents()
+    let start = sc.now
+    var transport: [UInt16] = []
+    var arrivals: [Int64] = []
+    var linkFreeAt: Int64 = 0
+    var reported = 0
+    var collapse: (at: UInt64, rtp: Int)?
+    var keyframeAsked: UInt64?
+    for i in 0..<150 {
+      sc.now = start + UInt64(i) * 33 * Time.ms
+      let from = sc.sent.count
+      sc.sendFrame(Self.accessUnit(bytes: 6_000, keyframe: i == 0, seed: UInt8(truncatingIfNeeded: i)),
+        captureNs: sc.now, isKeyframe: i == 0)
+      Self.run(sc, until: sc.now + 30 * Time.ms)
+      for d in sc.sent[from...] where DatagramKind.classify(d.bytes) == .rtp {
+        transport.append(UInt16(d.bytes[17]) << 8 | UInt16(d.bytes[18]))
+        let sentUs = Int64((sc.now - start) / 1_000)
+        // 2 Mbit/s for the first 300 ms, 150 kbit/s after (the step)
+        let rate: Int64 = sentUs < 300_000 ? 2_000_000 : 150_000
+        linkFreeAt = max(linkFreeAt, sentUs) + Int64(d.bytes.count) * 8 * 1_000_000 / rate
+        arrivals.append(linkFreeAt + 20_000)
+      }
+      if i % 3 == 2, reported < transport.count {
+        try sc.sendRtcp(RtcpFeedback.transportCC(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: transport[reported],
+          feedbackCount: UInt8(truncatingIfNeeded: i), arrivalsUs: Array(arrivals[reported...])))
+        reported = transport.count
+      }
+      if collapse == nil, sc.peer.stats.queueFlushes > 0 {
+        collapse = (sc.now, sc.rtpReceived.count)
+        // a keyframe asked for by someone else, during the drain, would wait behind the queue too
+        let dropped = sc.peer.stats.framesCongestionDropped
+        sc.sendFrame(Self.accessUnit(bytes: 1_500, keyframe: true, seed: 8), captureNs: sc.now, isKeyframe: true)
+        #expect(sc.peer.stats.framesCongestionDropped == dropped + 1)
+      }
+      if keyframeAsked == nil, sc.takeEvents().contains(.keyframeNeeded(.congestion)) { keyframeAsked = sc.now }
+      if keyframeAsked != nil { break }
+    }
+    let c = try #require(collapse, "the estimate collapsed and the queue was flushed")
+    let asked = try #require(keyframeAsked, "a keyframe was asked for")
+    #expect(asked >= c.at + 100 * Time.ms, "not before the standing queue drained")
+    #expect(asked <= c.at + 1_100 * Time.ms, "within the longest drain")
+    // media of the first frames only: nothing went out between the collapse and the keyframe
+    #expect(sc.rtpReceived.count == c.rtp)
+    // the keyframe goes out
+    let frames = sc.peer.stats.framesSent
+    sc.sendFrame(Self.accessUnit(bytes: 1_500, keyframe: true, seed: 9), captureNs: sc.now, isKeyframe: true)
+    Self.run(sc, until: sc.now + 200 * Time.ms)
+    #expect(sc.peer.stats.framesSent == frames + 1)
+  }
+
+  /// After a skip to a keyframe the browser may keep asking for what it lost before it: of no
+  /// use to its decoder, and on a congested link the resend would only add to the queue.
+  @Test func noResendOfPacketsBeforeTheLastKeyframe() throws {
+    let sc = try Scenario()
+    try sc.connect()
+    let first = sc.config.initialSequence
+    sc.loseOnce = [first &+ 1, first &+ 2]
+    sc.sendFrame(Self.accessUnit(bytes: 3_000, keyframe: true, seed: 1), captureNs: sc.now, isKeyframe: true)
+    sc.now += 33 * Time.ms
+    sc.sendFrame(Self.accessUnit(bytes: 3_000, keyframe: false, seed: 2), captureNs: sc.now, isKeyframe: false)
+    // a NACK for the first keyframe's packet while it is still the last keyframe: resent
+    try sc.sendRtcp(BrowserRtcp.nack(mediaSSRC: sc.config.ssrc, pid: first &+ 1))
+    Self.run(sc, until: sc.now + 10 * Time.ms)
+    #expect(sc.peer.stats.retransmissions == 1)
+    sc.now += 33 * Time.ms
+    let second = UInt16(truncatingIfNeeded: Int(first) + Int(sc.peer.stats.packetsSent))
+    sc.loseOnce.insert(second &+ 1)
+    sc.sendFrame(Self.accessUnit(bytes: 3_000, keyframe: true, seed: 3), captureNs: sc.now, isKeyframe: true)
+    sc.now += 200 * Time.ms  // past the least gap between two resends of one packet
+    try sc.sendRtcp(BrowserRtcp.nack(mediaSSRC: sc.config.ssrc, pid: first &+ 2))
+    Self.run(sc, until: sc.now + 10 * Time.ms)
+    #expect(sc.peer.stats.retransmissions == 1, "before the new keyframe: not resent")
+    try sc.sendRtcp(BrowserRtcp.nack(mediaSSRC: sc.config.ssrc, pid: second &+ 1))
+    Self.run(sc, until: sc.now + 10 * Time.ms)
+    #expect(sc.peer.stats.retransmissions == 2, "the new keyframe's own packet: resent")
+  }
 }
 
 /// RTCP feedback a browser sends, written for the tests.
