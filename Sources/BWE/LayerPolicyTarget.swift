@@ -67,6 +67,10 @@ extension LayerPolicy {
   /// The least base share used: below it the weakest viewer would pull the target up to 4x its
   /// estimate on the strength of a measurement over a few base frames.
   public static let minBaseShare = 0.25
+  /// The weakest viewer's base layer fills this much of its estimate: the rest is headroom for
+  /// the encoder's overshoot and for some frames of the next layer (a viewer is sent those when
+  /// they fit), so that viewer gets more than the base layer's frame rate.
+  public static let baseLayerFill = 0.85
   /// A new target goes to the encoder only when it differs by more than 5 % from the current one
   /// (smaller steps would reconfigure the encoder on every wobble of an estimate)...
   public static let applyChangeShare = 0.05
@@ -81,7 +85,7 @@ extension LayerPolicy {
 
   /// The encoder's target from the best and the weakest viewer estimate among the viewers with
   /// feedback (nil: no such viewer; one alone stands for both), and the base layer's share:
-  /// min(best, weakest / baseShare) within [minBitrate, maxBitrate]; the configured rate when
+  /// min(best, weakest x baseLayerFill / baseShare) within [minBitrate, maxBitrate]; the configured rate when
   /// neither is known. `baseShare` is bounded to [minBaseShare, 1].
   public static func encoderTarget(best: Int?, weakest: Int?, baseShare: Double, config: LayerPolicyConfig)
     -> (bitrate: Int, reason: EncoderTargetReason)
@@ -92,7 +96,7 @@ extension LayerPolicy {
     let bottom = max(min(one, other), 0)
     // (also when baseShare is NaN: the comparison fails and the bound holds)
     let share = baseShare >= minBaseShare ? min(baseShare, 1) : minBaseShare
-    let weakLimit = Double(bottom) / share
+    let weakLimit = Double(bottom) * baseLayerFill / share
     let (raw, reason): (Int, EncoderTargetReason) =
       Double(top) <= weakLimit ? (top, .bestViewer) : (Int(weakLimit), .weakestBaseLayer)
     if raw > config.maxBitrate { return (config.maxBitrate, .maxBitrate) }

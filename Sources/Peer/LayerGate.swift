@@ -30,6 +30,17 @@ struct LayerGate {
     return true
   }
 
+  /// Whether a frame of `layer`, above the limit, could still be sent now and then: it is of the
+  /// layer just above the limit and nothing of its layer was skipped since the last lower-layer
+  /// frame. Such frames are predicted only from lower layers (each layer's frames reference the
+  /// nearest earlier frame of a lower layer in OpenH264's dyadic pattern; the top layer is not
+  /// referenced at all), and the layers above them are not sent, so any subset of them decodes.
+  func mayTakeExtra(layer: UInt8, keyframe: Bool) -> Bool {
+    guard !keyframe, maxLayer < UInt8.max, layer == maxLayer + 1 else { return false }
+    if let d = droppedFrom, layer >= d { return false }
+    return true
+  }
+
   /// A frame of `layer` (above the base) was dropped for another reason (a full queue).
   mutating func dropped(layer: UInt8) {
     droppedFrom = min(droppedFrom ?? layer, layer)

@@ -16,6 +16,12 @@ struct PeerCongestion {
   var keyframeWhenDrained = false
   /// Whether the bottleneck's queue is left to drain (no media for this viewer until then).
   var drain = LinkDrain.idle
+  /// What the viewer's estimate leaves beyond the frames sent to it (a token bucket, in bits,
+  /// filled at the estimate, emptied by every frame sent): a frame of the layer just above its
+  /// limit goes out when it fits here, so a viewer held to the base layer gets more than the
+  /// base layer's frame rate when its link has room.
+  var headroomBits: Int64 = 0
+  var headroomAt: UInt64
   /// The estimate last reported to the core (an event goes out when it changes).
   var reportedEstimate = 0
   /// The last sender reports' compact NTP times and when they were sent, for the round-trip
@@ -39,12 +45,17 @@ struct PeerCongestion {
   /// The longest drain: a router's drop-tail queue holds 200-500 ms; past a second, feedback
   /// that stopped is the estimator's business.
   static let maxDrainNs: UInt64 = 1_000_000_000
+  /// The headroom holds at most a quarter second of the estimate (a few upper-layer frames: more
+  /// would be a burst after an idle spell) and owes at most a second of it.
+  static let maxHeadroomNs: Int64 = 250_000_000
+  static let maxHeadroomDebtNs: Int64 = 1_000_000_000
 
   init(config: BandwidthEstimatorConfig, layers: UInt8, now: UInt64) {
     estimator = BandwidthEstimator(config: config, now: now)
     // a token per packet of the retransmission history: queued packets wait there; the queue's
     // bound is 300 ms at the estimate, which is 120 ms at the pacer's rate
     pacer = Pacer(capacity: PeerMedia.historySlots, maxQueueDelayNs: PeerCongestion.maxQueueNs * 2 / 5)
+    headroomAt = now
     self.layers = LayerGate(maxLayer: layers)
     pacer.setRate(PeerCongestion.pacingRate(estimator.estimate))
   }
@@ -62,7 +73,16 @@ struct PeerCongestion {
       }
       drain = .idle
     }
+    refillHeadroom(now: now)
+    let bits = Int64(bytes) * 8
     guard layers.admits(layer: layer, keyframe: frame.isKeyframe) else {
+      if layers.mayTakeExtra(layer: layer, keyframe: frame.isKeyframe) {
+        if pacer.queuedPackets == 0, headroomBits >= bits {
+          headroomBits -= bits
+          return true
+        }
+        layers.dropped(layer: layer)
+      }
       stats.framesLayerDropped += 1
       return false
     }
@@ -76,7 +96,16 @@ struct PeerCongestion {
       }
       return false
     }
+    headroomBits = max(headroomBits - bits, -Int64(estimator.estimate) * PeerCongestion.maxHeadroomDebtNs / 1_000_000_000)
     return true
+  }
+
+  /// The headroom fills at the estimate since it was last filled, up to its cap.
+  mutating func refillHeadroom(now: UInt64) {
+    let elapsed = Int64(min(now &- headroomAt, UInt64(PeerCongestion.maxHeadroomNs)))
+    headroomAt = now
+    let rate = Int64(estimator.estimate)
+    headroomBits = min(headroomBits + rate * elapsed / 1_000_000_000, rate * PeerCongestion.maxHeadroomNs / 1_000_000_000)
   }
 
   /// Whether the bottleneck is still left to drain at `now`.

@@ -64,15 +64,17 @@ import Wire
   }
 
   @Test func theLayerLimitDropsUpperLayersWithContiguousSequenceNumbers() throws {
-    let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 2_000_000, minBitrate: 50_000,
+    // an estimate the base layer fills (100 kbit/s; 1500-byte frames every 133 ms): no headroom
+    // for frames of the layer above
+    let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 100_000, minBitrate: 50_000,
       maxBitrate: 2_000_000), temporalLayers: 3)
     try sc.connect()
     let before = sc.rtpReceived.count
     // 3 layers: 0 2 1 2 | 0 2 1 2 | 0
     let pattern: [UInt8] = [0, 2, 1, 2, 0, 2, 1, 2, 0]
-    func send(_ i: Int, _ layer: UInt8) {
+    func send(_ i: Int, _ layer: UInt8, bytes: Int = 1_500) {
       sc.now += 33 * Time.ms
-      sc.sendFrame(Self.accessUnit(bytes: 800, keyframe: i == 0, seed: UInt8(i)), captureNs: sc.now,
+      sc.sendFrame(Self.accessUnit(bytes: bytes, keyframe: i == 0, seed: UInt8(i)), captureNs: sc.now,
         isKeyframe: i == 0, temporalLayer: layer)
       Self.run(sc, until: sc.now + 20 * Time.ms)
     }
@@ -84,7 +86,8 @@ import Wire
     // the limit goes up mid-GOP: the upper layers come back at the next base-layer frame
     send(9, 2)
     sc.peer.handleLayerLimit(2)
-    send(10, 1)
+    // (a layer-1 frame larger than a quarter second at the estimate never fits the headroom)
+    send(10, 1, bytes: 4_000)
     send(11, 2)
     #expect(sc.peer.stats.framesSent == 3, "not before a base-layer frame")
     send(12, 0)
@@ -121,6 +124,32 @@ import Wire
     sc.sendFrame(Self.accessUnit(bytes: 500, keyframe: true, seed: 10), captureNs: sc.now, isKeyframe: true)
     Self.run(sc, until: sc.now + 200 * Time.ms)
     #expect(sc.peer.stats.framesSent == sent + 1)
+    #expect(sc.depacketizerErrors.isEmpty)
+  }
+
+  /// A viewer held to the base layer whose estimate has room gets the next layer's frames when
+  /// they fit (never the layers above them): more frames per second, still decodable.
+  @Test func headroomCarriesFramesOfTheLayerJustAboveTheLimit() throws {
+    let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 1_000_000, minBitrate: 50_000,
+      maxBitrate: 2_000_000), temporalLayers: 3)
+    try sc.connect()
+    let before = sc.rtpReceived.count
+    sc.now += 33 * Time.ms
+    sc.sendFrame(Self.accessUnit(bytes: 800, keyframe: true, seed: 0), captureNs: sc.now, isKeyframe: true)
+    Self.run(sc, until: sc.now + 20 * Time.ms)
+    sc.peer.handleLayerLimit(0)
+    // 0 2 1 2 | 0 2 1 2 | 0 2 1 2: 800 bytes every 33 ms is about 190 kbit/s, well within 1 Mbit/s
+    let pattern: [UInt8] = [2, 1, 2, 0, 2, 1, 2, 0, 2, 1, 2]
+    for (i, layer) in pattern.enumerated() {
+      sc.now += 33 * Time.ms
+      sc.sendFrame(Self.accessUnit(bytes: 800, keyframe: false, seed: UInt8(i + 1)), captureNs: sc.now,
+        isKeyframe: false, temporalLayer: layer)
+      Self.run(sc, until: sc.now + 20 * Time.ms)
+    }
+    #expect(sc.peer.stats.framesSent == 6, "the keyframe, 2 base-layer frames and 3 of the layer above")
+    #expect(sc.peer.stats.framesLayerDropped == 6, "the top layer: never")
+    let seqs = Self.sequences(sc, since: before)
+    for (a, b) in zip(seqs, seqs.dropFirst()) { #expect(b == a &+ 1, "contiguous: \(a) then \(b)") }
     #expect(sc.depacketizerErrors.isEmpty)
   }
 
