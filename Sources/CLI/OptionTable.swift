@@ -67,7 +67,7 @@ let optionTable: [OptionSpec] = [
     examples: ["MJPG"]),
   OptionSpec(
     key: .bitrate, name: "--bitrate", metavar: "N", value: .bitrate(50_000...50_000_000), commands: [.serve, .probe],
-    section: .picture, defaultValue: .value("800k"), help: "H.264 target bitrate in bit/s, suffix k or M allowed"),
+    section: .picture, defaultValue: .value("800k"), help: "H.264 bitrate in bit/s until viewers' feedback steers it, and for receivers without feedback; suffix k or M allowed"),
   OptionSpec(
     key: .preset, name: "--preset", metavar: "P", value: .choice(["speed", "balanced", "quality"]),
     commands: [.serve, .probe], section: .picture, defaultValue: .value("balanced"),

@@ -36,6 +36,18 @@ final class PeerMedia {
   /// is a few ms, Wi-Fi's tens: a browser re-asks after about one round trip).
   var resentAt: [UInt64?]
   static let minResendGapNs: UInt64 = 100_000_000
+  /// With the round trip known, a packet is sent again once that round trip (and a quarter for
+  /// its jitter) has passed without it arriving, but never within 20 ms: a resend that was lost
+  /// in turn (5 % random loss loses one in twenty) is answered at the browser's next NACK, not
+  /// the one after (Chrome re-asks about every 100 ms: a 100-ms gap missed it by a hair and
+  /// cost 200 ms, a visible freeze).
+  static let minKnownRoundTripResendGapNs: UInt64 = 20_000_000
+
+  /// The least time between two resends of one packet.
+  var resendGapNs: UInt64 {
+    guard let rtt = congestion?.estimator.rttNs else { return PeerMedia.minResendGapNs }
+    return max(rtt + rtt / 4, PeerMedia.minKnownRoundTripResendGapNs)
+  }
 
   init(dtls: DtlsEndpoint, srtp: SrtpSession, config: PeerConfig, now: UInt64) {
     self.dtls = dtls
@@ -166,8 +178,7 @@ extension Peer: MediaSink {
   /// pacer's retransmission lane, within its rate.
   func nacked(_ seq: UInt16, _ m: PeerMedia) {
     let slot = Int(seq) % PeerMedia.historySlots
-    let gap = max(m.congestion?.estimator.rttNs ?? 0, PeerMedia.minResendGapNs)
-    if let last = m.resentAt[slot], lastNow >= last, lastNow - last < gap { return }
+    if let last = m.resentAt[slot], lastNow >= last, lastNow - last < m.resendGapNs { return }
     // before the last keyframe: of no use to the viewer (a browser keeps asking for what it lost
     // before a skip to a keyframe; RFC 3550's modular comparison, half the number space back)
     if let k = m.keyframeSequence, Int16(bitPattern: seq &- k) < 0 { return }

@@ -314,6 +314,45 @@ import Wire
     Self.run(sc, until: sc.now + 10 * Time.ms)
     #expect(sc.peer.stats.retransmissions == 2, "the new keyframe's own packet: resent")
   }
+
+  /// A resend that is lost in turn is sent again at the browser's next NACK once a round trip
+  /// (and a quarter) has passed, not only after 100 ms; a NACK within that time is not answered
+  /// twice (RFC 4585 leaves repeats to the sender).
+  @Test func aPacketIsResentAgainAfterOneRoundTripNotBefore() throws {
+    let sc = try Scenario(congestion: Self.slow)
+    try sc.connect()
+    // a sender report goes out with the first frame
+    sc.sendFrame(Self.accessUnit(bytes: 500, keyframe: true, seed: 3), captureNs: sc.now, isKeyframe: true)
+    let reportAt = sc.now
+    Self.run(sc, until: sc.now + 10 * Time.ms)
+    let sr = try #require(sc.rtcpReceived.joined().compactMap { p -> UInt64? in
+      if case .senderReport(_, let ntp, _, _, _, _) = p { return ntp }
+      return nil
+    }.last, "a sender report went out with the first frame")
+    // the browser answers 40 ms later: a 40-ms round trip, so resends wait 50 ms
+    sc.now = reportAt + 40 * Time.ms
+    try sc.sendRtcp(BrowserRtcp.receiverReport(mediaSSRC: sc.config.ssrc, fractionLost: 0, jitter: 0,
+      lsr: UInt32(truncatingIfNeeded: sr >> 16)))
+    let rtt = try #require(sc.peer.congestionStatus?.rttNs)
+    #expect(rtt > 30 * Time.ms && rtt <= 40 * Time.ms, "round trip \(rtt)")
+    let lost = UInt16(truncatingIfNeeded: Int(sc.config.initialSequence) + Int(sc.peer.stats.packetsSent) + 1)
+    sc.loseOnce = [lost]
+    sc.sendFrame(Self.accessUnit(bytes: 3_000, keyframe: true, seed: 4), captureNs: sc.now, isKeyframe: true)
+    Self.run(sc, until: sc.now + 200 * Time.ms)
+    func nack(after ms: UInt64) throws {
+      sc.now += ms * Time.ms
+      try sc.sendRtcp(BrowserRtcp.nack(mediaSSRC: sc.config.ssrc, pid: lost))
+      Self.run(sc, until: sc.now + 5 * Time.ms)
+    }
+    sc.loseOnce = [lost]  // the first resend is lost too
+    try nack(after: 0)
+    #expect(sc.peer.stats.retransmissions == 1)
+    try nack(after: 20)
+    #expect(sc.peer.stats.retransmissions == 1, "within the round trip: not again")
+    try nack(after: 40)
+    #expect(sc.peer.stats.retransmissions == 2, "a round trip and a quarter later: again")
+    #expect(sc.rtpReceived.contains { UInt16($0[2]) << 8 | UInt16($0[3]) == lost })
+  }
 }
 
 /// RTCP feedback a browser sends, written for the tests.

@@ -135,11 +135,14 @@ enum BrowserRtcp {
   }
 
   /// Receiver report with one report block about `mediaSSRC`.
-  static func receiverReport(mediaSSRC: UInt32, fractionLost: UInt8, jitter: UInt32) -> [UInt8] {
+  /// `lsr` and `dlsr`: the last sender report's compact NTP time and the time since it came
+  /// (1/65536 s), RFC 3550 6.4.1.
+  static func receiverReport(mediaSSRC: UInt32, fractionLost: UInt8, jitter: UInt32, lsr: UInt32 = 0,
+                             dlsr: UInt32 = 0) -> [UInt8] {
     var w = ByteWriter()
     w.u8(0x81); w.u8(201); w.u16(7)
     w.u32(browserSSRC)
-    w.u32(mediaSSRC); w.u8(fractionLost); w.u24(3); w.u32(0x0001_0010); w.u32(jitter); w.u32(0); w.u32(0)
+    w.u32(mediaSSRC); w.u8(fractionLost); w.u24(3); w.u32(0x0001_0010); w.u32(jitter); w.u32(lsr); w.u32(dlsr)
     return w.bytes
   }
 }
