@@ -5,6 +5,9 @@
 #                      made again whenever the generator changes (its checksum is kept beside it)
 #   bench_venv         build/venv-interop with aiortc $AIORTC_VERSION (+ PyAV) from PyPI, as
 #                      tools/setup makes it
+#   arm_plugin         build/bench/insncount.so from tools/perf/insncount.c, against qemu-plugin.h
+#                      from the Debian source package of the installed qemu-user (the header is
+#                      kept in the build cache, $CACHE/src/qemu-plugin-h_VERSION)
 BENCH_OUT=build/bench
 BENCH_TOOL=$BENCH_OUT/benchtool
 AIORTC_VERSION=1.16.0
@@ -36,4 +39,35 @@ bench_venv() {
     /usr/bin/python3 -m venv "$BENCH_VENV" || exit 1
     "$BENCH_VENV/bin/pip" install --quiet --disable-pip-version-check "aiortc==$AIORTC_VERSION" || exit 1
   fi
+}
+
+arm_plugin() {
+  local qemu_ver header_dir tmp
+  command -v qemu-aarch64 >/dev/null && command -v qemu-arm >/dev/null \
+    || { echo "prepare: qemu-user (qemu-aarch64, qemu-arm) is missing: run tools/setup" >&2; exit 1; }
+  # shellcheck source=tools/lib/cache.sh
+  . tools/lib/cache.sh
+  qemu_ver=$(dpkg-query -W -f '${source:Version}' qemu-user) || { echo "prepare: dpkg knows no qemu-user" >&2; exit 1; }
+  header_dir=$CACHE/src/qemu-plugin-h_${qemu_ver//:/%3a}
+  if [ ! -f "$header_dir/qemu-plugin.h" ]; then
+    cache_lock "qemu-plugin-h" || exit 1
+    if [ ! -f "$header_dir/qemu-plugin.h" ]; then
+      echo "prepare: fetching qemu-plugin.h from Debian's qemu $qemu_ver source" >&2
+      tmp=$(cache_tmp)
+      # only the orig tarball's one header: the plugin API must be the installed qemu's
+      if ! (cd "$tmp" && apt-get "${APT_OPTS[@]}" source --download-only -q "qemu=$qemu_ver") > "$tmp/download.log" 2>&1 \
+        || ! tar -xJf "$tmp"/qemu_*.orig.tar.xz -C "$tmp" --wildcards '*/include/qemu/qemu-plugin.h' \
+        || ! mv "$tmp"/qemu-[0-9]*/include/qemu/qemu-plugin.h "$tmp/"; then
+        cat "$tmp/download.log" >&2; rm -rf "$tmp"; cache_unlock
+        echo "prepare: could not get include/qemu/qemu-plugin.h of qemu $qemu_ver" >&2; exit 1
+      fi
+      rm -rf "$tmp"/qemu-[0-9]* "$tmp"/qemu_* "$tmp/download.log"
+      [ -f "$tmp/qemu-plugin.h" ] || { rm -rf "$tmp"; cache_unlock; echo "prepare: qemu-plugin.h went missing" >&2; exit 1; }
+      cache_commit "$tmp" "$header_dir" || { cache_unlock; exit 1; }
+    fi
+    cache_unlock
+  fi
+  mkdir -p "$BENCH_OUT"
+  gcc -shared -fPIC -O2 -Wall -Werror -I "$header_dir" tools/perf/insncount.c -o "$BENCH_OUT/insncount.so" \
+    || { echo "prepare: gcc could not build $BENCH_OUT/insncount.so" >&2; exit 1; }
 }
