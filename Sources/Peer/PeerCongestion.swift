@@ -145,16 +145,20 @@ struct SenderReportTimes {
     next = (next + 1) % SenderReportTimes.capacity
   }
 
-  /// The round trip a report block gives at `now`: since the report went out, less the time the
-  /// viewer held it (DLSR, 1/65536 s). Nil for an LSR of 0 (no report yet) or one not sent here.
+  /// The round trip a report block gives at `now` (RFC 3550 6.4.1, `RTP.roundTripNs`): the
+  /// arrival in the reports' compact NTP time is the report's own plus the monotonic time since
+  /// it went out. Nil for an LSR of 0 (no report yet), one not sent here, a DLSR longer than
+  /// the time since, or a round trip over a minute.
   func roundTrip(lastSenderReport lsr: UInt32, delay dlsr: UInt32, now: UInt64) -> UInt64? {
     guard lsr != 0 else { return nil }
     let sent: UInt64
     if lsr == ntp.0 { sent = sentAt.0 } else if lsr == ntp.1 { sent = sentAt.1 }
     else if lsr == ntp.2 { sent = sentAt.2 } else if lsr == ntp.3 { sent = sentAt.3 } else { return nil }
-    let held = UInt64(dlsr) * 1_000_000_000 / 65536
-    guard now >= sent, now - sent >= held else { return nil }
-    return now - sent - held
+    guard now >= sent else { return nil }
+    // (the multiplication stays within 64 bits for 2^47 ns, over a day, far beyond a report's life)
+    let since = min(now - sent, UInt64(1) << 47)
+    let arrival = lsr &+ UInt32(truncatingIfNeeded: since * compactNtpUnitsPerSecond / 1_000_000_000)
+    return roundTripNs(lastSenderReport: lsr, delaySinceLastSenderReport: dlsr, nowCompactNtp: arrival)
   }
 }
 

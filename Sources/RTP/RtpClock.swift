@@ -30,7 +30,7 @@ public func compactNtp(_ ntp: UInt64) -> UInt32 {
 }
 
 /// Compact NTP units (1/65536 s) in a second.
-let compactNtpUnitsPerSecond: UInt64 = 65_536
+public let compactNtpUnitsPerSecond: UInt64 = 65_536
 
 /// Round trips longer than this are taken as a stale or forged LSR, not a measurement: RTCP
 /// reports flow every few seconds at most, and a minute-long round trip leaves nothing to adapt.

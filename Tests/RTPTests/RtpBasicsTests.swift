@@ -109,7 +109,7 @@ func nalRanges(_ bytes: [UInt8]) -> [[UInt8]] {
     #expect(ntpTimestamp(unixNs: 500_000_000) == UInt64(2_208_988_800) << 32 | 0x8000_0000)
     // 2023-11-14T22:13:20Z = Unix 1700000000 = NTP 3908988800.
     #expect(ntpTimestamp(unixNs: 1_700_000_000_250_000_000) == UInt64(3_908_988_800) << 32 | 0x4000_0000)
-    #expect(ntpCompact(0x1122_3344_5566_7788) == 0x3344_5566)
+    #expect(compactNtp(0x1122_3344_5566_7788) == 0x3344_5566)
   }
 }
 
