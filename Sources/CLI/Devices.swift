@@ -57,10 +57,24 @@ public func runDevices(json: Bool) -> Int32 {
     }
   }
   for (path, e) in failures { writeOut(path + ": " + e.code + ": " + e.message) }
-  if !others.isEmpty {
-    writeOut("not cameras (not listed): " + others.map { $0.path + " (" + $0.capabilities.kind + ")" }.joined(separator: ", "))
+  for info in others where info.codec != nil { writeOut(codecLine(info)) }
+  let rest = others.filter { $0.codec == nil }
+  if !rest.isEmpty {
+    writeOut("not cameras (not listed): " + rest.map { $0.path + " (" + $0.capabilities.kind + ")" }.joined(separator: ", "))
   }
   return 0
+}
+
+/// A memory-to-memory node: what it makes from what ("/dev/video11: bcm2835-codec-encode
+/// (driver bcm2835-codec), memory-to-memory codec: H264 from YU12, NV12, ...: an H.264 encoder").
+func codecLine(_ info: V4L2DeviceInfo) -> String {
+  let c = info.capabilities
+  var line = info.path + ": " + c.card + " (driver " + c.driver + "), " + c.kind
+  if let f = info.codec {
+    line += ": " + (f.makes.isEmpty ? "nothing" : f.makes.map { $0.text }.joined(separator: ", "))
+      + " from " + (f.takes.isEmpty ? "nothing" : f.takes.map { $0.text }.joined(separator: ", "))
+  }
+  return line + (info.isH264Encoder ? ": an H.264 encoder (not used by rtcam yet)" : "")
 }
 
 /// " @ 30, 25 fps", " @ 2-60 fps", or "" when unknown.
@@ -114,6 +128,11 @@ func devicesJSON(_ infos: [V4L2DeviceInfo], _ failures: [(String, CaptureError)]
     w.key("path"); w.string(info.path)
     w.key("card"); w.string(info.capabilities.card)
     w.key("kind"); w.string(info.capabilities.kind)
+    if let f = info.codec {
+      w.key("takes"); w.beginArray(); for x in f.takes { w.string(x.text) }; w.endArray()
+      w.key("makes"); w.beginArray(); for x in f.makes { w.string(x.text) }; w.endArray()
+      w.key("h264_encoder"); w.bool(info.isH264Encoder)
+    }
     w.endObject()
   }
   w.endArray()

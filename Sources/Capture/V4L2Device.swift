@@ -31,6 +31,9 @@ public struct V4L2Capabilities: Equatable, Sendable {
 
   /// A usable camera node: single-planar capture with streaming I/O.
   public var isCamera: Bool { isVideoCapture && hasStreaming }
+  /// A single-planar memory-to-memory node with streaming I/O (an encoder, decoder or scaler:
+  /// its queues' formats say which). Multi-planar ones are not supported yet.
+  public var isMemoryToMemory: Bool { deviceCaps & V4L2Const.capVideoM2M != 0 && hasStreaming }
 
   /// What kind of node this is, for listings and errors ("video capture", "metadata capture").
   public var kind: String {
@@ -63,10 +66,15 @@ public struct V4L2DeviceInfo: Equatable, Sendable {
   /// The driver's own formats (no libv4l2 emulation: rtcam calls the kernel directly), with sizes and intervals.
   public var formats: [V4L2FormatOption]
 
-  public init(path: String, capabilities: V4L2Capabilities, formats: [V4L2FormatOption]) {
+  /// A memory-to-memory node's queues: what it takes on OUTPUT (raw frames, for an encoder) and
+  /// makes on CAPTURE (the coded formats, for an encoder); nil for other nodes.
+  public var codec: V4L2CodecFormats?
+
+  public init(path: String, capabilities: V4L2Capabilities, formats: [V4L2FormatOption], codec: V4L2CodecFormats? = nil) {
     self.path = path
     self.capabilities = capabilities
     self.formats = formats
+    self.codec = codec
   }
 
   /// A camera rtcam can stream from: a capture node with streaming I/O and a format rtcam decodes.
@@ -98,6 +106,12 @@ public struct V4L2DeviceInfo: Equatable, Sendable {
   public static func query(_ path: String) throws(CaptureError) -> V4L2DeviceInfo {
     let node = try V4L2Node(path: path)
     let caps = try node.capabilities()
+    if caps.isMemoryToMemory {
+      let codec = V4L2CodecFormats(
+        takes: node.formats(withSizes: false, type: V4L2Const.bufTypeVideoOutput).map { $0.fourcc },
+        makes: node.formats(withSizes: false, type: V4L2Const.bufTypeVideoCapture).map { $0.fourcc })
+      return V4L2DeviceInfo(path: path, capabilities: caps, formats: [], codec: codec)
+    }
     return V4L2DeviceInfo(path: path, capabilities: caps, formats: caps.isVideoCapture ? node.formats() : [])
   }
 

@@ -47,13 +47,14 @@ final class V4L2Node {
       version: version, deviceCaps: caps)
   }
 
-  /// VIDIOC_ENUM_FMT for video capture, with sizes (and, for discrete sizes, intervals).
-  func formats(withSizes: Bool = true) -> [V4L2FormatOption] {
+  /// VIDIOC_ENUM_FMT for video capture (or another single-planar buffer type: a memory-to-memory
+  /// node's OUTPUT queue), with sizes (and, for discrete sizes, intervals).
+  func formats(withSizes: Bool = true, type: UInt32 = V4L2Const.bufTypeVideoCapture) -> [V4L2FormatOption] {
     var out: [V4L2FormatOption] = []
     for i in 0..<64 {
       var d = v4l2_fmtdesc()
       d.index = UInt32(i)
-      d.type = V4L2Const.bufTypeVideoCapture
+      d.type = type
       guard ioctl(rtc_VIDIOC_ENUM_FMT(), &d) == 0 else { break }
       let fourcc = FourCC(rawValue: d.pixelformat)
       out.append(V4L2FormatOption(

@@ -168,6 +168,20 @@ import App
     #expect(intervalsText(.discrete([V4L2FrameInterval(fps: 30), V4L2FrameInterval(fps: 15)])) == " @ 30, 15 fps")
   }
 
+  /// A memory-to-memory node is listed with what it makes from what, and whether it is an H.264
+  /// encoder (bcm2835-codec's encoder node, as its driver describes it).
+  @Test func codecNodesAreListedWithTheirQueues() throws {
+    let enc = V4L2DeviceInfo(path: "/dev/video11", capabilities: V4L2Capabilities(driver: "bcm2835-codec",
+      card: "bcm2835-codec-encode", bus: "platform:bcm2835-codec", version: "6.1.0", deviceCaps: 0x0400_8000),
+      formats: [], codec: V4L2CodecFormats(takes: [FourCC("YU12")!, FourCC("NV12")!], makes: [FourCC("H264")!]))
+    #expect(codecLine(enc) == "/dev/video11: bcm2835-codec-encode (driver bcm2835-codec), memory-to-memory codec: "
+      + "H264 from YU12, NV12: an H.264 encoder (not used by rtcam yet)")
+    let j = try parseJson(devicesJSON([enc], []))
+    #expect(j["other_nodes"]?[0]?["makes"]?[0]?.stringValue == "H264")
+    #expect(j["other_nodes"]?[0]?["takes"]?.arrayValue?.count == 2)
+    #expect(j["other_nodes"]?[0]?["h264_encoder"]?.boolValue == true)
+  }
+
   @Test func defaultSourceFollowsTheCameras() {
     let d = defaultSourceSpec()
     if V4L2DeviceInfo.videoNodePaths().isEmpty {
