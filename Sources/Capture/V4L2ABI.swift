@@ -29,6 +29,8 @@ enum V4L2Const: Sendable {
   static let bufFlagTimestampMonotonic: UInt32 = 0x0000_2000
   static let bufTypeVideoCapture: UInt32 = 1
   static let bufTypeVideoOutput: UInt32 = 2
+  static let bufTypeVideoCaptureMplane: UInt32 = 9
+  static let bufTypeVideoOutputMplane: UInt32 = 10
   static let memoryMmap: UInt32 = 1
   static let fieldAny: UInt32 = 0
   static let fieldNone: UInt32 = 1

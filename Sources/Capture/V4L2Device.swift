@@ -31,9 +31,14 @@ public struct V4L2Capabilities: Equatable, Sendable {
 
   /// A usable camera node: single-planar capture with streaming I/O.
   public var isCamera: Bool { isVideoCapture && hasStreaming }
-  /// A single-planar memory-to-memory node with streaming I/O (an encoder, decoder or scaler:
-  /// its queues' formats say which). Multi-planar ones are not supported yet.
-  public var isMemoryToMemory: Bool { deviceCaps & V4L2Const.capVideoM2M != 0 && hasStreaming }
+  /// A memory-to-memory node with streaming I/O (an encoder, decoder or scaler: its queues'
+  /// formats say which), single- or multi-planar: a Pi's bcm2835-codec uses the multi-planar API
+  /// (with one plane), vicodec the single-planar one unless loaded with multiplanar=1.
+  public var isMemoryToMemory: Bool {
+    deviceCaps & (V4L2Const.capVideoM2M | V4L2Const.capVideoM2MMplane) != 0 && hasStreaming
+  }
+  /// Whether its queues are the multi-planar kind (VIDEO_OUTPUT_MPLANE, VIDEO_CAPTURE_MPLANE).
+  public var isMultiPlanar: Bool { deviceCaps & V4L2Const.capVideoM2MMplane != 0 }
 
   /// What kind of node this is, for listings and errors ("video capture", "metadata capture").
   public var kind: String {
@@ -107,9 +112,12 @@ public struct V4L2DeviceInfo: Equatable, Sendable {
     let node = try V4L2Node(path: path)
     let caps = try node.capabilities()
     if caps.isMemoryToMemory {
+      let (output, capture) = caps.isMultiPlanar
+        ? (V4L2Const.bufTypeVideoOutputMplane, V4L2Const.bufTypeVideoCaptureMplane)
+        : (V4L2Const.bufTypeVideoOutput, V4L2Const.bufTypeVideoCapture)
       let codec = V4L2CodecFormats(
-        takes: node.formats(withSizes: false, type: V4L2Const.bufTypeVideoOutput).map { $0.fourcc },
-        makes: node.formats(withSizes: false, type: V4L2Const.bufTypeVideoCapture).map { $0.fourcc })
+        takes: node.formats(withSizes: false, type: output).map { $0.fourcc },
+        makes: node.formats(withSizes: false, type: capture).map { $0.fourcc })
       return V4L2DeviceInfo(path: path, capabilities: caps, formats: [], codec: codec)
     }
     return V4L2DeviceInfo(path: path, capabilities: caps, formats: caps.isVideoCapture ? node.formats() : [])
