@@ -126,7 +126,8 @@ public struct BandwidthEstimator: Sendable {
     if let window = loss.closeWindow(now: now) {
       let answered = aimd.lastDecreaseNs.map { $0 >= window.startNs } ?? false
       loss.apply(
-        loss: window.ratio, estimate: estimate, rttNs: roundTrip.forControl, now: now, answered: answered)
+        loss: window.ratio, estimate: estimate, rttNs: roundTrip.forControl, now: now, answered: answered,
+        queueing: usage != .normal || standing.isStanding(now: now), transportFeedback: true)
     }
     if let l = loss.limit, l >= aimd.rate { loss.limit = nil }  // no longer caps: lifted
   }

@@ -204,6 +204,7 @@ extension Peer {
     }
     m.congestion!.estimator.endFeedback(now: lastNow)
     estimateUpdated(m)
+    resendReportedLost(fb, m)
   }
 
   func remb(_ bitrate: UInt64) {

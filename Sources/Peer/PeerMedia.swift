@@ -43,6 +43,9 @@ final class PeerMedia {
   /// cost 200 ms, a visible freeze).
   static let minKnownRoundTripResendGapNs: UInt64 = 20_000_000
 
+  /// What transport feedback needs to send a lost transmission again (`PeerLossRecovery`).
+  var transmissions = TransmissionLog()
+
   /// The least time between two resends of one packet.
   var resendGapNs: UInt64 {
     guard let rtt = congestion?.estimator.rttNs else { return PeerMedia.minResendGapNs }
@@ -92,6 +95,7 @@ extension Peer: MediaSink {
     guard length > 0 else { return failPacket(m) }
     m.history.store(UnsafeRawBufferPointer(rebasing: buf[0..<length]))
     m.resentAt[Int(m.stream.sequence &- 1) % PeerMedia.historySlots] = nil  // a new packet in that slot
+    m.transmissions.forget(rtpSequence: m.stream.sequence &- 1)
     if m.congestion != nil {
       // paced: it waits in the history and leaves through `pollOutput`
       let sequence = m.stream.sequence &- 1
@@ -177,8 +181,16 @@ extension Peer: MediaSink {
   /// multiply the traffic on the very link that lost it). A paced viewer's resends take the
   /// pacer's retransmission lane, within its rate.
   func nacked(_ seq: UInt16, _ m: PeerMedia) {
+    if let last = m.resentAt[Int(seq) % PeerMedia.historySlots], lastNow >= last, lastNow - last < m.resendGapNs { return }
+    // transport feedback already saw it arrive (the NACK crossed a resend)
+    if m.transmissions.hasArrived(rtpSequence: seq) { return }
+    resend(seq, m)
+  }
+
+  /// Sends packet `seq` again (a NACK asked, or transport feedback reported its last
+  /// transmission lost), unless it is of no use or would overfill the queue.
+  func resend(_ seq: UInt16, _ m: PeerMedia) {
     let slot = Int(seq) % PeerMedia.historySlots
-    if let last = m.resentAt[slot], lastNow >= last, lastNow - last < m.resendGapNs { return }
     // before the last keyframe: of no use to the viewer (a browser keeps asking for what it lost
     // before a skip to a keyframe; RFC 3550's modular comparison, half the number space back)
     if let k = m.keyframeSequence, Int16(bitPattern: seq &- k) < 0 { return }
@@ -228,7 +240,10 @@ extension Peer: MediaSink {
       stats.sendFailures += 1
       return nil
     }
-    if let t = transport { m.congestion?.estimator.onPacketSent(sequence: t, bytes: n, now: lastNow) }
+    if let t = transport {
+      m.congestion?.estimator.onPacketSent(sequence: t, bytes: n, now: lastNow)
+      m.transmissions.record(transport: t, rtpSequence: sequence)
+    }
     return n
   }
 

@@ -15,6 +15,8 @@ struct LinkSimulator {
     var capacity: (Double) -> Double = { _ in 10_000_000 }
     var queueLimitMs = 300.0
     var randomLoss = 0.0
+    /// Loss added to `randomLoss` at a time (s): a burst.
+    var extraLoss: (Double) -> Double = { _ in 0 }
     /// Extra delay per packet, uniform in 0...jitterMs, order kept (Wi-Fi retries and
     /// aggregation).
     var jitterMs = 0.0
@@ -159,7 +161,8 @@ struct LinkSimulator {
       return
     }
     backlogEnd += UInt64(Double(bytes) * 8 / setup.capacity(sinceStart(now)) * 1e9)
-    let lost = setup.randomLoss > 0 && Double(prng.next() % 1_000_000) / 1e6 < setup.randomLoss
+    let lossNow = setup.randomLoss + setup.extraLoss(sinceStart(now))
+    let lost = lossNow > 0 && Double(prng.next() % 1_000_000) / 1e6 < lossNow
     let jitter = setup.jitterMs > 0 ? UInt64(Double(prng.next() % 1_000_000) / 1e6 * setup.jitterMs * 1e6) : 0
     let arrival = max(backlogEnd + UInt64(setup.oneWayMs * 1e6) + jitter, lastArrival)
     if !lost { lastArrival = arrival }

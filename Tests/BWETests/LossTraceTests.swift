@@ -25,10 +25,26 @@ import Testing
     #expect((ratios.max() ?? 1) <= 0.1)
   }
 
-  /// 15 % loss (above the 10 % threshold): the estimate backs off by ~loss/2 per window.
+  /// A burst of loss over 10 % (a noisy window, or Wi-Fi interference for a second) backs the
+  /// estimate off; after it, 5 % random loss with no queue must not hold it down: the limit is
+  /// lifted. (GCC holds the limit between 2 and 10 % loss; on a link that loses 5 % at random it
+  /// would hold for good, which `tools/bench adapt` saw as a 2 Mbit/s link held to 850 kbit/s.)
+  @Test func aLossBurstOverARandomlyLossyLinkIsNotHeldAgainstIt() {
+    var sim = LinkSimulator(
+      .init(
+        config: .init(startBitrate: 2_000_000, minBitrate: 150_000, maxBitrate: 2_500_000),
+        capacity: { _ in 20_000_000 }, randomLoss: 0.05, extraLoss: { t in t >= 8 && t < 10 ? 0.25 : 0 }))
+    sim.run(until: 30)
+    let before = Double(sim.estimate(at: 7.5))
+    #expect(Double(sim.estimate(at: 11)) <= 0.9 * before, "the burst backed it off")
+    #expect(sim.meanEstimate(from: 20, to: 30) >= 0.95 * before, "and 5 % random loss let it back up")
+  }
+
+  /// 15 % loss (above the 10 % threshold): the estimate backs off by ~loss/2 per window (a
+  /// window that measures under 10 % now and then lets it grow a little: no queue).
   @Test func fifteenPercentLossBacksOff() {
     let sim = Self.uncapped(loss: 0.15, start: 2_000_000)
-    #expect(sim.estimate(at: 12) <= 1_300_000)
+    #expect(sim.estimate(at: 12) <= 1_400_000)
     #expect(sim.estimate(at: 30) <= 500_000)
     #expect(sim.estimate(at: 30) >= 150_000)
     let ratios = sim.samples.filter { $0.t >= 5 }.map(\.lossRatio)

@@ -133,20 +133,25 @@ import Testing
     #expect(l.limit == 750_000)
   }
 
-  /// Windows close after 1 s with >= 20 packets; a packet reported lost that arrives later is
-  /// taken back out of the window's losses.
-  @Test func windowsOfAtLeastOneSecondAnd20Packets() {
+  /// Windows close after 1 s with >= 100 packets; a packet reported lost that arrives later is
+  /// taken back out of the window's losses. The window under way counts for the standing-queue
+  /// rule from 20 packets.
+  @Test func windowsOfAtLeastOneSecondAnd100Packets() {
     var l = LossBasedControl(min: 150_000, max: 2_500_000)
     for _ in 0..<19 { l.count(lost: false, now: 1 * Self.s) }
-    #expect(l.closeWindow(now: 3 * Self.s) == nil)  // 19 packets
+    #expect(l.recentLoss == 0)
+    l.count(lost: true, now: 1 * Self.s)
+    #expect(l.recentLoss == 1.0 / 20)
+    for _ in 0..<79 { l.count(lost: false, now: 1 * Self.s) }
+    #expect(l.closeWindow(now: 3 * Self.s) == nil)  // 99 packets
     l.count(lost: true, now: 3 * Self.s)
     l.count(lost: true, now: 3 * Self.s)
     l.recovered()
-    #expect(l.closeWindow(now: 3 * Self.s)?.ratio == 1.0 / 21)
+    #expect(l.closeWindow(now: 3 * Self.s)?.ratio == 2.0 / 101)
     l.count(lost: true, now: 4 * Self.s)
-    for _ in 0..<30 { l.count(lost: false, now: 4 * Self.s) }
+    for _ in 0..<100 { l.count(lost: false, now: 4 * Self.s) }
     #expect(l.closeWindow(now: 4 * Self.s + 999_999_999) == nil)  // < 1 s
-    #expect(l.closeWindow(now: 5 * Self.s)?.ratio == 1.0 / 31)
+    #expect(l.closeWindow(now: 5 * Self.s)?.ratio == 1.0 / 101)
   }
 }
 

@@ -353,6 +353,63 @@ import Wire
     #expect(sc.peer.stats.retransmissions == 2, "a round trip and a quarter later: again")
     #expect(sc.rtpReceived.contains { UInt16($0[2]) << 8 | UInt16($0[3]) == lost })
   }
+
+  /// Transport feedback that reports a transmission lost sends the packet again at once, without
+  /// a NACK; a lost resend is sent again the same way; a loss report about a transmission that
+  /// a later resend has superseded sends nothing.
+  @Test func aTransmissionReportedLostIsSentAgainWithoutANack() throws {
+    let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 1_000_000, minBitrate: 50_000,
+      maxBitrate: 2_000_000))
+    try sc.connect()
+    sc.depacketizeOnArrival = false  // the stand-in's depacketizer wants no gaps
+    let from = sc.sent.count
+    let lostRtp = UInt16(truncatingIfNeeded: Int(sc.config.initialSequence) + Int(sc.peer.stats.packetsSent) + 2)
+    sc.loseOnce = [lostRtp]
+    sc.sendFrame(Self.accessUnit(bytes: 5_000, keyframe: true, seed: 5), captureNs: sc.now, isKeyframe: true)
+    Self.run(sc, until: sc.now + 50 * Time.ms)
+    // the transport-wide numbers and RTP numbers of what went out, in order
+    func wire(_ since: Int) -> [(transport: UInt16, rtp: UInt16)] {
+      sc.sent[since...].filter { DatagramKind.classify($0.bytes) == .rtp }.map {
+        (UInt16($0.bytes[17]) << 8 | UInt16($0.bytes[18]), UInt16($0.bytes[2]) << 8 | UInt16($0.bytes[3]))
+      }
+    }
+    let first = wire(from)
+    let lostAt = try #require(first.firstIndex { $0.rtp == lostRtp })
+    var arrivals: [Int64?] = first.indices.map { Int64($0) * 2_000 + 100_000 }
+    arrivals[lostAt] = nil
+    let nacks = sc.peer.stats.nacks
+    sc.loseOnce = [lostRtp]  // the resend is lost too
+    let beforeResend = sc.sent.count
+    try sc.sendRtcp(RtcpFeedback.transportCCWithLoss(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: first[0].transport,
+      feedbackCount: 0, arrivalsUs: arrivals))
+    Self.run(sc, until: sc.now + 10 * Time.ms)
+    let resent = wire(beforeResend)
+    #expect(resent.map { $0.rtp } == [lostRtp], "sent again at once")
+    #expect(sc.peer.stats.nacks == nacks, "without a NACK")
+    // the resend is reported lost in turn (it carried a new transport-wide number)
+    let again = sc.sent.count
+    try sc.sendRtcp(RtcpFeedback.transportCCWithLoss(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: resent[0].transport,
+      feedbackCount: 1, arrivalsUs: [nil, 200_000]))
+    Self.run(sc, until: sc.now + 10 * Time.ms)
+    #expect(wire(again).map { $0.rtp } == [lostRtp], "the lost resend is sent again")
+    #expect(sc.rtpReceived.contains { UInt16($0[2]) << 8 | UInt16($0[3]) == lostRtp }, "and arrives")
+    // a late report about the first transmission: superseded by the resends, nothing sent
+    let late = sc.sent.count
+    try sc.sendRtcp(RtcpFeedback.transportCCWithLoss(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: first[lostAt].transport,
+      feedbackCount: 2, arrivalsUs: [nil, 300_000]))
+    Self.run(sc, until: sc.now + 10 * Time.ms)
+    #expect(wire(late).isEmpty)
+    // the second resend is reported received: a NACK that crossed it, and a loss report of a
+    // later copy (which the browser's SRTP replay check drops), send nothing more
+    let secondResend = wire(again)[0].transport
+    try sc.sendRtcp(RtcpFeedback.transportCCWithLoss(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: secondResend,
+      feedbackCount: 3, arrivalsUs: [400_000]))
+    sc.now += 200 * Time.ms
+    let crossed = sc.sent.count
+    try sc.sendRtcp(BrowserRtcp.nack(mediaSSRC: sc.config.ssrc, pid: lostRtp))
+    Self.run(sc, until: sc.now + 10 * Time.ms)
+    #expect(wire(crossed).isEmpty, "arrived: a NACK for it is not answered")
+  }
 }
 
 /// RTCP feedback a browser sends, written for the tests.
@@ -386,6 +443,38 @@ enum RtcpFeedback {
     body += [UInt8(0x40 | (n >> 8) & 0x1F), UInt8(n & 0xFF)]
     var last = Int64(ref) * 64_000
     for t in arrivalsUs {
+      let d = Int16(clamping: (t - last) / 250)
+      last += Int64(d) * 250
+      let u = UInt16(bitPattern: d)
+      body += [UInt8(u >> 8), UInt8(u & 0xFF)]
+    }
+    while body.count % 4 != 0 { body.append(0) }
+    let words = body.count / 4
+    return [0x8F, 205, UInt8(words >> 8), UInt8(words & 0xFF)] + body
+  }
+
+  /// Transport-wide feedback with some packets not received (nil): two-bit status vector
+  /// chunks (seven statuses each: 00 not received, 10 received with a 16-bit delta).
+  static func transportCCWithLoss(senderSSRC: UInt32, mediaSSRC: UInt32, baseSequence: UInt16, feedbackCount: UInt8,
+                                  arrivalsUs: [Int64?]) -> [UInt8] {
+    let n = arrivalsUs.count
+    var body = be32(senderSSRC) + be32(mediaSSRC)
+    body += [UInt8(baseSequence >> 8), UInt8(baseSequence & 0xFF), UInt8(n >> 8), UInt8(n & 0xFF)]
+    let first = arrivalsUs.compactMap { $0 }.first ?? 0
+    let ref = UInt32(first / 64_000)
+    body += [UInt8((ref >> 16) & 0xFF), UInt8((ref >> 8) & 0xFF), UInt8(ref & 0xFF), feedbackCount]
+    var i = 0
+    while i < n {
+      var chunk: UInt16 = 0xC000  // status vector, two-bit symbols
+      for k in 0..<7 where i + k < n {
+        let symbol: UInt16 = arrivalsUs[i + k] == nil ? 0 : 2
+        chunk |= symbol << UInt16(12 - 2 * k)
+      }
+      body += [UInt8(chunk >> 8), UInt8(chunk & 0xFF)]
+      i += 7
+    }
+    var last = Int64(ref) * 64_000
+    for t in arrivalsUs.compactMap({ $0 }) {
       let d = Int16(clamping: (t - last) / 250)
       last += Int64(d) * 250
       let u = UInt16(bitPattern: d)
