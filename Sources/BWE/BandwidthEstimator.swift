@@ -127,7 +127,7 @@ public struct BandwidthEstimator: Sendable {
       let answered = aimd.lastDecreaseNs.map { $0 >= window.startNs } ?? false
       loss.apply(
         loss: window.ratio, estimate: estimate, rttNs: roundTrip.forControl, now: now, answered: answered,
-        queueing: usage != .normal || standing.isStanding(now: now), transportFeedback: true)
+        queueing: usage != .normal || standing.isStanding(now: now))
     }
     if let l = loss.limit, l >= aimd.rate { loss.limit = nil }  // no longer caps: lifted
   }

@@ -93,11 +93,11 @@ struct LossBasedControl: Sendable {
   /// delay-based control already decreased for congestion during the measured window, so heavy
   /// loss in it (the queue overflowing before the decrease took hold) is not answered twice.
   ///
-  /// `queueing`: the delay-based detector sees a queue (overuse, or a standing queue); without
-  /// one, loss between 2 and 10 % lets the limit grow back. `transportFeedback`: only then is the delay
-  /// known (with receiver reports alone the limit is the estimate and holds as in GCC).
+  /// `queueing`: whether the delay-based detector sees a queue (overuse, or a standing queue);
+  /// without one, loss between 2 and 10 % lets the limit grow back. Nil when the delay is not
+  /// known (receiver reports alone: the limit is the estimate and holds as in GCC).
   mutating func apply(loss: Double, estimate: Int, rttNs: UInt64, now: UInt64, answered: Bool = false,
-                      queueing: Bool = true, transportFeedback: Bool = false) {
+                      queueing: Bool? = nil) {
     lossRatio = min(max(loss, 0), 1)
     let seconds = min(
       lastUpdateNs.map { BweMath.seconds(from: $0, to: now) } ?? 0, Self.maxGrowthStepSeconds)
@@ -111,7 +111,7 @@ struct LossBasedControl: Sendable {
       limit = clamped(base * (1 - lossRatio / 2))
     } else if lossRatio < Self.lowLoss, let l = limit {
       limit = clamped(l * BweMath.exp(Self.growthPerSecond * seconds) + Self.growthOffsetBps)
-    } else if !queueing, transportFeedback, let l = limit {
+    } else if queueing == false, let l = limit {
       // 2-10 % loss with no queue behind it is a noisy link, not congestion: the limit a burst
       // set grows back, twice as fast as below 2 % loss (GCC would hold it for good at a steady
       // 5 % random loss); a link that loses over 10 % in most windows still backs off

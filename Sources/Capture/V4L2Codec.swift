@@ -14,8 +14,6 @@ public struct V4L2CodecFormats: Equatable, Sendable {
     self.makes = makes
   }
 
-  public static let h264 = FourCC(UInt8(ascii: "H"), UInt8(ascii: "2"), UInt8(ascii: "6"), UInt8(ascii: "4"))
-
   /// An encoder to `coded`: it makes that format from raw frames rtcam has (I420 or NV12). A
   /// decoder is the other way round (the coded format on OUTPUT), an image processor makes raw.
   public func encodes(to coded: FourCC) -> Bool {
@@ -24,16 +22,13 @@ public struct V4L2CodecFormats: Equatable, Sendable {
 
   /// The raw formats rtcam can hand an encoder: planar I420 ("YU12") and NV12, the two a camera
   /// frame converts to without a second pass.
-  public static let rawInputs: [FourCC] = [
-    FourCC(UInt8(ascii: "Y"), UInt8(ascii: "U"), UInt8(ascii: "1"), UInt8(ascii: "2")),
-    FourCC(UInt8(ascii: "N"), UInt8(ascii: "V"), UInt8(ascii: "1"), UInt8(ascii: "2")),
-  ]
+  public static let rawInputs: [FourCC] = [.yu12, .nv12]
 }
 
 extension V4L2DeviceInfo {
   /// A memory-to-memory H.264 encoder node.
   public var isH264Encoder: Bool {
-    capabilities.isMemoryToMemory && (codec?.encodes(to: V4L2CodecFormats.h264) ?? false)
+    capabilities.isMemoryToMemory && (codec?.encodes(to: .h264) ?? false)
   }
 
   /// The encoder `--encoder auto` would use, from what the nodes answered (in numeric order): the

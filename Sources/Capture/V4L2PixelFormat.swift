@@ -58,6 +58,10 @@ public struct FourCC: Equatable, Hashable, Sendable {
   public static let mjpg = FourCC(77, 74, 80, 71)
   /// "JPEG": what some drivers call the same thing.
   public static let jpeg = FourCC(74, 80, 69, 71)
+  /// H.264 byte stream: what a memory-to-memory encoder makes (bcm2835-codec).
+  public static let h264 = FourCC(72, 50, 54, 52)
+  /// The kernel's FWHT codec: what vicodec makes.
+  public static let fwht = FourCC(70, 87, 72, 84)
 }
 
 /// The camera pixel layouts V4L2Source can turn into I420 frames.

@@ -21,8 +21,8 @@ public enum M2MCodec: Equatable, Sendable {
 
   public var fourcc: FourCC {
     switch self {
-    case .h264: return FourCC(UInt8(ascii: "H"), UInt8(ascii: "2"), UInt8(ascii: "6"), UInt8(ascii: "4"))
-    case .fwht: return FourCC(UInt8(ascii: "F"), UInt8(ascii: "W"), UInt8(ascii: "H"), UInt8(ascii: "T"))
+    case .h264: return .h264
+    case .fwht: return .fwht
     }
   }
 }

@@ -34,6 +34,47 @@ import Wire
     sc.rtpReceived.dropFirst(from).map { UInt16($0[2]) << 8 | UInt16($0[3]) }
   }
 
+  /// A bottleneck the test's frames cross: 6 kB frames at 30 fps, each RTP packet leaving the
+  /// link after the one before it at `rate` (bit/s, by the send time in us since `start`) and
+  /// arriving `delayUs` later; every 100 ms (every third frame) the browser reports what arrived.
+  struct Bottleneck {
+    let start: UInt64
+    let delayUs: Int64
+    let rate: (Int64) -> Int64
+    var transport: [UInt16] = []
+    var arrivals: [Int64] = []
+    var linkFreeAt: Int64 = 0
+    var reported = 0
+
+    init(start: UInt64, delayUs: Int64, rate: @escaping (Int64) -> Int64) {
+      self.start = start
+      self.delayUs = delayUs
+      self.rate = rate
+    }
+
+    /// Frame `i` (the first a keyframe): sent, paced out, its packets' arrivals computed, and
+    /// the browser's report when one is due.
+    mutating func frame(_ i: Int, _ sc: Scenario) throws {
+      sc.now = start + UInt64(i) * 33 * Time.ms
+      let from = sc.sent.count
+      sc.sendFrame(CongestionControlTests.accessUnit(bytes: 6_000, keyframe: i == 0, seed: UInt8(truncatingIfNeeded: i)),
+        captureNs: sc.now, isKeyframe: i == 0)
+      CongestionControlTests.run(sc, until: sc.now + 30 * Time.ms)
+      for d in sc.sent[from...] where DatagramKind.classify(d.bytes) == .rtp {
+        // the header (and its extension, transport-wide number first: bytes 17-18) is not encrypted
+        transport.append(UInt16(d.bytes[17]) << 8 | UInt16(d.bytes[18]))
+        let sentUs = Int64((sc.now - start) / 1_000)
+        linkFreeAt = max(linkFreeAt, sentUs) + Int64(d.bytes.count) * 8 * 1_000_000 / rate(sentUs)
+        arrivals.append(linkFreeAt + delayUs)
+      }
+      if i % 3 == 2, reported < transport.count {
+        try sc.sendRtcp(RtcpFeedback.transportCC(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: transport[reported],
+          feedbackCount: UInt8(truncatingIfNeeded: i), arrivalsUs: Array(arrivals[reported...])))
+        reported = transport.count
+      }
+    }
+  }
+
   @Test func aKeyframeLeavesSpreadAtTwoAndAHalfTimesTheEstimate() throws {
     let sc = try Scenario(congestion: Self.slow)
     try sc.connect()
@@ -195,33 +236,10 @@ import Wire
     let sc = try Scenario(congestion: BandwidthEstimatorConfig(startBitrate: 1_000_000, minBitrate: 50_000,
       maxBitrate: 2_000_000))
     try sc.connect()
-    let start = sc.now
-    var transport: [UInt16] = []
-    var arrivals: [Int64] = []
-    var linkFreeAt: Int64 = 0
-    var reported = 0
-    // 3 s of 30 fps frames of 6 kB into a link that delivers 500 kbit/s: the one-way delay grows
-    for i in 0..<90 {
-      sc.now = start + UInt64(i) * 33 * Time.ms
-      let from = sc.sent.count
-      sc.sendFrame(Self.accessUnit(bytes: 6_000, keyframe: i == 0, seed: UInt8(truncatingIfNeeded: i)),
-        captureNs: sc.now, isKeyframe: i == 0)
-      Self.run(sc, until: sc.now + 30 * Time.ms)
-      for d in sc.sent[from...] where DatagramKind.classify(d.bytes) == .rtp {
-        // the header (and its extension, transport-wide number first: bytes 17-18) is not encrypted
-        transport.append(UInt16(d.bytes[17]) << 8 | UInt16(d.bytes[18]))
-        // the link takes 1200 bytes in 19.2 ms at 500 kbit/s; a packet waits for the one before
-        let sentUs = Int64((sc.now - start) / 1_000)
-        linkFreeAt = max(linkFreeAt, sentUs) + Int64(d.bytes.count) * 8 * 1_000_000 / 500_000
-        arrivals.append(linkFreeAt + 100_000)
-      }
-      // every 100 ms the browser reports what arrived
-      if i % 3 == 2, reported < transport.count {
-        try sc.sendRtcp(RtcpFeedback.transportCC(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: transport[reported],
-          feedbackCount: UInt8(truncatingIfNeeded: i), arrivalsUs: Array(arrivals[reported...])))
-        reported = transport.count
-      }
-    }
+    // 3 s of 30 fps frames of 6 kB into a link that delivers 500 kbit/s (1200 bytes in 19.2 ms):
+    // the one-way delay grows
+    var link = Bottleneck(start: sc.now, delayUs: 100_000) { _ in 500_000 }
+    for i in 0..<90 { try link.frame(i, sc) }
     let status = try #require(sc.peer.congestionStatus)
     #expect(status.estimate < 800_000, "estimate \(status.estimate) after the delay grew")
     // a report every 100 ms while packets flow (once the queue bound drops a base-layer frame,
@@ -239,32 +257,12 @@ import Wire
       maxBitrate: 2_000_000))
     try sc.connect()
     _ = sc.takeEvents()
-    let start = sc.now
-    var transport: [UInt16] = []
-    var arrivals: [Int64] = []
-    var linkFreeAt: Int64 = 0
-    var reported = 0
+    // 2 Mbit/s for the first 300 ms, 150 kbit/s after (the step)
+    var link = Bottleneck(start: sc.now, delayUs: 20_000) { $0 < 300_000 ? 2_000_000 : 150_000 }
     var collapse: (at: UInt64, rtp: Int)?
     var keyframeAsked: UInt64?
     for i in 0..<150 {
-      sc.now = start + UInt64(i) * 33 * Time.ms
-      let from = sc.sent.count
-      sc.sendFrame(Self.accessUnit(bytes: 6_000, keyframe: i == 0, seed: UInt8(truncatingIfNeeded: i)),
-        captureNs: sc.now, isKeyframe: i == 0)
-      Self.run(sc, until: sc.now + 30 * Time.ms)
-      for d in sc.sent[from...] where DatagramKind.classify(d.bytes) == .rtp {
-        transport.append(UInt16(d.bytes[17]) << 8 | UInt16(d.bytes[18]))
-        let sentUs = Int64((sc.now - start) / 1_000)
-        // 2 Mbit/s for the first 300 ms, 150 kbit/s after (the step)
-        let rate: Int64 = sentUs < 300_000 ? 2_000_000 : 150_000
-        linkFreeAt = max(linkFreeAt, sentUs) + Int64(d.bytes.count) * 8 * 1_000_000 / rate
-        arrivals.append(linkFreeAt + 20_000)
-      }
-      if i % 3 == 2, reported < transport.count {
-        try sc.sendRtcp(RtcpFeedback.transportCC(senderSSRC: 1, mediaSSRC: 0x1234_5679, baseSequence: transport[reported],
-          feedbackCount: UInt8(truncatingIfNeeded: i), arrivalsUs: Array(arrivals[reported...])))
-        reported = transport.count
-      }
+      try link.frame(i, sc)
       if collapse == nil, sc.peer.stats.queueFlushes > 0 {
         collapse = (sc.now, sc.rtpReceived.count)
         // a keyframe asked for by someone else, during the drain, would wait behind the queue too
