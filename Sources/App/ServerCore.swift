@@ -131,10 +131,15 @@ public final class ServerCore {
 
   func emit(_ o: CoreOutput) { queue.append(o) }
 
-  /// A log line at `level`, built only if the configured level shows it.
+  /// A log line at `level`, built only if the configured level shows it. Inlined where it is
+  /// called, the rest one function (`emitLog`): not a copy of the whole per call site.
+  @inline(__always)
   func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
-    if options.logLevel.shows(level) { queue.append(.log(level, message())) }
+    if options.logLevel.shows(level) { emitLog(level, message()) }
   }
+
+  @inline(never)
+  func emitLog(_ level: LogLevel, _ message: String) { queue.append(.log(level, message)) }
 
   func fromHttp(_ o: HttpOutput) -> CoreOutput? {
     switch o {

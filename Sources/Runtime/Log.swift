@@ -16,11 +16,21 @@ public func logs(_ level: LogLevel) -> Bool { level.rawValue <= logThresholdLeve
 
 /// One line to stderr: "2026-11-21T19:42:31.123Z info  message". Each line is a single write(2),
 /// so lines from the two threads never interleave. The message is built only if it is written.
+/// Inlined where it is called, so the message is built there and the rest (`writeLogLine`) is
+/// one function: a copy of the whole body per call site (what the optimizer made of the closure,
+/// 60 copies, 40 KB of the aarch64 binary) is gone.
+@inline(__always)
 public func log(_ level: LogLevel, _ message: @autoclosure () -> String) {
   guard logs(level) else { return }
+  writeLogLine(level, message())
+}
+
+/// Writes one log line at `level` (already checked).
+@inline(never)
+public func writeLogLine(_ level: LogLevel, _ message: String) {
   var tag = level.name
   while tag.utf8.count < 5 { tag += " " }
-  writeErr(utcTimestamp(rtc_realtime_ns()) + " " + tag + " " + message())
+  writeErr(utcTimestamp(rtc_realtime_ns()) + " " + tag + " " + message)
 }
 
 /// ISO 8601 UTC with milliseconds.
