@@ -42,6 +42,7 @@ let extraTestDependencies: [String: [String]] = [
   "Capture": ["AllocCounter"],
   "App": ["AllocCounter"],
   "BWE": ["AllocCounter"],
+  "Encoder": ["AllocCounter"],
 ]
 
 let swiftSettings: [SwiftSetting] = [

@@ -24,6 +24,8 @@ public struct ServeOptions: Equatable, Sendable {
   public var temporalLayers = 3
   /// The encoder's speed/quality trade-off (--preset).
   public var preset = EncoderPreset.default
+  /// Which encoder (--encoder): a hardware H.264 encoder when one is found, else OpenH264.
+  public var encoder = EncoderRequest.auto
   /// Address the HTTP server (and the UDP media socket) bind to. "::" accepts IPv4 too.
   public var listen = "::"
   public var httpPort = 8080

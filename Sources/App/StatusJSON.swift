@@ -28,6 +28,12 @@ extension ServerCore {
     w.key("frames_captured"); w.uint64(c.framesCaptured)
     w.endObject()
     w.key("encoder"); w.beginObject()
+    let e = status.encoder
+    w.key("name"); w.string(e?.running ?? "openh264")
+    w.key("requested"); w.string((e?.request ?? options.encoder).text)
+    w.key("reason"); w.string(e?.reason ?? "starting")
+    w.key("fault"); if let f = e?.faultCode { w.string(f) } else { w.null() }
+    w.key("fallbacks"); w.uint64(e?.fallbacks ?? 0)
     w.key("codec"); w.string("H.264 constrained baseline (" + H264ProfileLevel.sent.hex + ")")
     w.key("bitrate"); w.int(s.bitrate)
     w.key("target_bitrate"); w.int(encoderTarget.bitrate)

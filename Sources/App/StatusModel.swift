@@ -1,5 +1,6 @@
 // What /status and /metrics show, as a read model fed by inputs: the source's state, the
 // capture side's counters, the stage times, the JPEG clients and the core's own counters.
+import Encoder
 import Peer
 
 /// The JPEG routes' counters for /status and /metrics.
@@ -16,6 +17,8 @@ public struct StillStatus: Equatable, Sendable {
 public struct StatusModel: Sendable {
   public internal(set) var source: SourceStatus
   public internal(set) var capture = CaptureCounters()
+  /// Which encoder runs and why (nil until the capture thread has chosen).
+  public internal(set) var encoder: EncoderChoice? = nil
   /// The JPEG clients' counters, copied from the connection table after each change (the routes
   /// read them while the table is answering a request).
   public internal(set) var stills = StillStatus()
@@ -47,6 +50,9 @@ extension HttpServer {
 }
 
 extension ServerCore {
+  /// The capture thread chose (or changed) the encoder.
+  public func handleEncoder(_ choice: EncoderChoice) { status.encoder = choice }
+
   /// The source reported a new state. A fault is counted when it begins or changes; a source
   /// that failed for good is logged here (a camera being retried logs its own changes).
   public func handleSource(_ state: SourceState) {

@@ -146,6 +146,13 @@ extension OptionSpec {
     guard let p = EncoderPreset(name: text) else { throw notAChoice(text) }
     return p
   }
+
+  func encoder(_ text: String) throws(OptionError) -> EncoderRequest {
+    guard let e = EncoderRequest.parse(text) else {
+      throw OptionError(name + " must be auto, openh264, v4l2m2m or v4l2m2m:/dev/videoN, not '" + text + "'")
+    }
+    return e
+  }
 }
 
 /// "640x480" → (640, 480): even numbers within `sizeLimits`.

@@ -5,14 +5,14 @@
 /// Every option rtcam takes, of every command. Each has exactly one row in `optionTable`.
 public enum OptionKey: UInt8, Hashable, Sendable, CaseIterable {
   case config, help, version
-  case source, rpicamArgs, size, fps, format, bitrate, preset
+  case source, rpicamArgs, size, fps, format, bitrate, preset, encoder
   case listen, httpPort, udpPort, iceHost, maxViewers, minBitrate, maxBitrate, logLevel
   case tlsCert, tlsKey, tls, httpsPort, httpRedirect, stateDir
   case auth, authFile, token, tokenFile
   case maxConnectionsPerIP, maxViewersPerIP, authFailuresPerMinute, offersPerMinute, snapshotsPerMinute
   case mjpegFps, mjpegQuality, maxStreamClients
   case forward, forwardKey, forwardKeyframeInterval
-  case frames, h264Out
+  case frames, h264Out, codec
   case json
   case iterations
 
@@ -161,7 +161,7 @@ enum OptionSection: Equatable, Sendable, CaseIterable {
     case .access: return "off by default: anyone who reaches the port may watch"
     case .stills: return "for OctoPrint, Mainsail, Home Assistant and other tools that want JPEGs"
     case .forwarding: return "off by default; for more viewers than one Pi can serve, e.g. through Janus"
-    case .probe: return "also takes --source, --rpicam-args, --size, --fps, --format, --bitrate and --preset"
+    case .probe: return "also takes --source, --rpicam-args, --size, --fps, --format, --bitrate, --preset and --encoder"
     case .devices, .passwd, .info: return ""
     }
   }

@@ -73,6 +73,17 @@ let optionTable: [OptionSpec] = [
     commands: [.serve, .probe], section: .picture, defaultValue: .value("balanced"),
     help: "encoder speed/quality trade-off; none adds latency, /status shows it as encoder.preset"),
   OptionSpec(
+    key: .encoder, name: "--encoder", metavar: "E", value: .text, commands: [.serve, .probe], section: .picture,
+    defaultValue: .value("auto"),
+    help: """
+      which encoder: auto (a V4L2 memory-to-memory H.264 encoder, such as a Pi's bcm2835-codec, \
+      when one is found by its capabilities, else OpenH264), openh264, v4l2m2m (the first found) \
+      or v4l2m2m:/dev/videoN. When the hardware encoder fails, OpenH264 takes over at once and the \
+      hardware one is retried later; /status says which runs and why (encoder.name, \
+      encoder.reason). probe: `--encoder` alone lists the encoder nodes with their formats and controls
+      """,
+    examples: ["openh264", "v4l2m2m:/dev/video11"]),
+  OptionSpec(
     key: .listen, name: "--listen", metavar: "ADDR", value: .address, section: .network, defaultValue: .value("::"),
     help: "address for HTTP and media; :: is every address, IPv4 too", examples: ["0.0.0.0", "::", "127.0.0.1"]),
   OptionSpec(
@@ -200,6 +211,10 @@ let optionTable: [OptionSpec] = [
   OptionSpec(
     key: .h264Out, name: "--h264-out", metavar: "FILE", value: .text, commands: .probe, section: .probe,
     help: "also write the encoded Annex-B stream to FILE, at most 64 MiB"),
+  OptionSpec(
+    key: .codec, name: "--codec", metavar: "C", value: .choice(["h264", "fwht"]), commands: .probe, section: .probe,
+    defaultValue: .value("h264"),
+    help: "with --encoder v4l2m2m:DEV: the coded format asked of it (fwht: the kernel's vicodec, for tests)"),
   OptionSpec(
     key: .json, name: "--json", value: .flag, commands: .devices, section: .devices,
     help: "print one JSON document instead of the list"),

@@ -106,6 +106,7 @@ struct ServeParser {
     case .minBitrate: o.minBitrate = try spec.bitrate(v)
     case .maxBitrate: o.maxBitrate = try spec.bitrate(v)
     case .preset: o.preset = try spec.preset(v)
+    case .encoder: o.encoder = try spec.encoder(v)
     case .listen: o.listen = try spec.address(v)
     case .httpPort: o.httpPort = try spec.number(v)
     case .udpPort: o.udpPort = try spec.number(v)
@@ -139,7 +140,7 @@ struct ServeParser {
     case .stateDir: o.stateDir = try spec.absolutePath(v)
     case .httpRedirect: o.redirectHTTP = true
     case .forward, .forwardKey, .forwardKeyframeInterval: try forwardOption(spec, v, &o.forward)
-    case .config, .help, .version, .frames, .h264Out, .json, .iterations:
+    case .config, .help, .version, .frames, .h264Out, .codec, .json, .iterations:
       throw OptionError(spec.name + " is not an option of serve")
     }
   }

@@ -26,6 +26,13 @@ public struct ProbeOptions: Equatable, Sendable {
   public var preset = EncoderPreset.default
   /// --h264-out FILE: also write the encoded Annex-B stream there (tools/bench decodes it for PSNR).
   public var h264Out: String? = nil
+  /// --encoder: nil or openh264 probe OpenH264; v4l2m2m[:DEV] (or auto, when one is found)
+  /// probe the memory-to-memory encoder (ProbeEncoder.swift).
+  public var encoder: EncoderRequest? = nil
+  /// `--encoder` with no value: list the encoder nodes.
+  public var listEncoders = false
+  /// --codec: the coded format asked of a memory-to-memory encoder.
+  public var codec = M2MCodec.h264
 
   /// The most --h264-out keeps in memory before writing (at 50 Mbit/s that is 10 s of video).
   static let maxH264OutBytes = 64 << 20
@@ -36,6 +43,12 @@ public struct ProbeOptions: Equatable, Sendable {
 /// Parses the arguments after "probe".
 public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOptions {
   var o = ProbeOptions()
+  var args = args
+  // `--encoder` as the last argument, or followed by another option: list the encoder nodes
+  if let i = args.firstIndex(of: "--encoder"), i + 1 == args.count || args[i + 1].hasPrefix("-") {
+    o.listEncoders = true
+    args.remove(at: i)
+  }
   var reader = ArgumentReader(args, command: .probe)
   while let a = try reader.next() {
     let spec: OptionSpec
@@ -54,6 +67,13 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
     case .bitrate: o.bitrate = try spec.bitrate(v)
     case .preset: o.preset = try spec.preset(v)
     case .h264Out: o.h264Out = v
+    case .encoder: o.encoder = try spec.encoder(v)
+    case .codec:
+      switch v {
+      case "h264": o.codec = .h264
+      case "fwht": o.codec = .fwht
+      default: throw spec.notAChoice(v)
+      }
     case .help:
       let names = optionTable.filter { $0.commands.contains(.probe) && $0.key != .help }.map { $0.name }
       throw OptionError("probe takes " + names.joined(separator: ", "))
@@ -61,6 +81,9 @@ public func parseProbeOptions(_ args: [String]) throws(OptionError) -> ProbeOpti
     }
   }
   if !o.rpicamArgs.isEmpty && o.source != "rpicam" { throw OptionError("--rpicam-args goes with --source rpicam") }
+  if o.codec == .fwht, case .v4l2m2m(.some) = o.encoder {} else if o.codec == .fwht {
+    throw OptionError("--codec fwht goes with --encoder v4l2m2m:/dev/videoN")
+  }
   return o
 }
 
@@ -148,6 +171,10 @@ struct ProbeReport: Sendable {
 /// `rtcam probe`: opens the source, captures and encodes `frames` frames, prints one JSON line
 /// (also on failure, with "error"). Returns 0 on success, 1 on failure.
 public func runProbe(_ o: ProbeOptions) -> Int32 {
+  if o.listEncoders { return listEncoders() }
+  if let e = o.encoder, e != .openh264 {
+    if let rc = probeHardwareEncoder(e, o) { return rc }
+  }
   var r = ProbeReport()
   r.fpsRequested = o.fps
   let specText = o.source ?? defaultSourceSpec().spec

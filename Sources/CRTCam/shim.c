@@ -97,6 +97,10 @@ unsigned long rtc_VIDIOC_QBUF(void) { return VIDIOC_QBUF; }
 unsigned long rtc_VIDIOC_DQBUF(void) { return VIDIOC_DQBUF; }
 unsigned long rtc_VIDIOC_STREAMON(void) { return VIDIOC_STREAMON; }
 unsigned long rtc_VIDIOC_STREAMOFF(void) { return VIDIOC_STREAMOFF; }
+unsigned long rtc_VIDIOC_S_CTRL(void) { return VIDIOC_S_CTRL; }
+unsigned long rtc_VIDIOC_G_CTRL(void) { return VIDIOC_G_CTRL; }
+unsigned long rtc_VIDIOC_QUERY_EXT_CTRL(void) { return VIDIOC_QUERY_EXT_CTRL; }
+unsigned long rtc_VIDIOC_ENCODER_CMD(void) { return VIDIOC_ENCODER_CMD; }
 
 int rtc_addr_parse(const char *host, uint16_t port, rtc_addr *out) {
   memset(out, 0, sizeof *out);

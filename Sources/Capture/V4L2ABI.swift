@@ -10,34 +10,34 @@ func errnoDescription(_ e: Int32) -> String {
 }
 
 /// V4L2 ABI constants used here (linux/videodev2.h; fixed by the kernel ABI).
-enum V4L2Const: Sendable {
-  static let capVideoCapture: UInt32 = 0x0000_0001
-  static let capVideoOutput: UInt32 = 0x0000_0002
-  static let capVideoCaptureMplane: UInt32 = 0x0000_1000
-  static let capVideoM2M: UInt32 = 0x0000_8000
-  static let capVideoM2MMplane: UInt32 = 0x0000_4000
-  static let capMetaCapture: UInt32 = 0x0080_0000
-  static let capReadWrite: UInt32 = 0x0100_0000
-  static let capStreaming: UInt32 = 0x0400_0000
-  static let capDeviceCaps: UInt32 = 0x8000_0000
+public enum V4L2Const: Sendable {
+  public static let capVideoCapture: UInt32 = 0x0000_0001
+  public static let capVideoOutput: UInt32 = 0x0000_0002
+  public static let capVideoCaptureMplane: UInt32 = 0x0000_1000
+  public static let capVideoM2M: UInt32 = 0x0000_8000
+  public static let capVideoM2MMplane: UInt32 = 0x0000_4000
+  public static let capMetaCapture: UInt32 = 0x0080_0000
+  public static let capReadWrite: UInt32 = 0x0100_0000
+  public static let capStreaming: UInt32 = 0x0400_0000
+  public static let capDeviceCaps: UInt32 = 0x8000_0000
   /// v4l2_captureparm.capability: the driver honours timeperframe.
-  static let capTimePerFrame: UInt32 = 0x1000
-  static let fmtFlagCompressed: UInt32 = 0x0001
-  static let fmtFlagEmulated: UInt32 = 0x0002
-  static let bufFlagError: UInt32 = 0x0000_0040
-  static let bufFlagTimestampMask: UInt32 = 0x0000_e000
-  static let bufFlagTimestampMonotonic: UInt32 = 0x0000_2000
-  static let bufTypeVideoCapture: UInt32 = 1
-  static let bufTypeVideoOutput: UInt32 = 2
-  static let bufTypeVideoCaptureMplane: UInt32 = 9
-  static let bufTypeVideoOutputMplane: UInt32 = 10
-  static let memoryMmap: UInt32 = 1
-  static let fieldAny: UInt32 = 0
-  static let fieldNone: UInt32 = 1
-  static let frmsizeDiscrete: UInt32 = 1
-  static let frmsizeContinuous: UInt32 = 2
-  static let frmsizeStepwise: UInt32 = 3
-  static let frmivalDiscrete: UInt32 = 1
+  public static let capTimePerFrame: UInt32 = 0x1000
+  public static let fmtFlagCompressed: UInt32 = 0x0001
+  public static let fmtFlagEmulated: UInt32 = 0x0002
+  public static let bufFlagError: UInt32 = 0x0000_0040
+  public static let bufFlagTimestampMask: UInt32 = 0x0000_e000
+  public static let bufFlagTimestampMonotonic: UInt32 = 0x0000_2000
+  public static let bufTypeVideoCapture: UInt32 = 1
+  public static let bufTypeVideoOutput: UInt32 = 2
+  public static let bufTypeVideoCaptureMplane: UInt32 = 9
+  public static let bufTypeVideoOutputMplane: UInt32 = 10
+  public static let memoryMmap: UInt32 = 1
+  public static let fieldAny: UInt32 = 0
+  public static let fieldNone: UInt32 = 1
+  public static let frmsizeDiscrete: UInt32 = 1
+  public static let frmsizeContinuous: UInt32 = 2
+  public static let frmsizeStepwise: UInt32 = 3
+  public static let frmivalDiscrete: UInt32 = 1
 }
 
 extension CaptureError {
@@ -81,7 +81,7 @@ func bigEndianBytes(_ v: UInt32) -> [UInt8] {
 }
 
 /// A NUL-terminated C string inside a fixed-size struct field (a tuple of bytes).
-func fixedCString<T>(_ field: T) -> String {
+public func fixedCString<T>(_ field: T) -> String {
   withUnsafeBytes(of: field) { raw in
     var bytes: [UInt8] = []
     for b in raw {

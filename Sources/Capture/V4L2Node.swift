@@ -5,13 +5,13 @@ import CRTCam
 import Wire
 
 /// An open V4L2 node; closed when the object goes away.
-final class V4L2Node {
-  let fd: Int32
-  let path: String
+public final class V4L2Node {
+  public let fd: Int32
+  public let path: String
 
   /// Opens `path` read-write and non-blocking. Errors: see `CaptureError.cameraOpenFailure`;
   /// something that is not a character device is `notACamera`.
-  init(path: String) throws(CaptureError) {
+  public init(path: String) throws(CaptureError) {
     let fd = path.withCString { rtc_open($0, O_RDWR | O_NONBLOCK, 0) }
     if fd < 0 { throw CaptureError.cameraOpenFailure(path: path, errno: rtc_errno()) }
     var st = stat()
@@ -26,13 +26,13 @@ final class V4L2Node {
   deinit { _ = close(fd) }
 
   /// One ioctl on the device (retried on EINTR). Returns 0 or errno.
-  func ioctl<T>(_ request: UInt, _ arg: inout T) -> Int32 {
+  public func ioctl<T>(_ request: UInt, _ arg: inout T) -> Int32 {
     let r = withUnsafeMutablePointer(to: &arg) { rtc_ioctl_ptr(fd, request, UnsafeMutableRawPointer($0)) }
     return r < 0 ? rtc_errno() : 0
   }
 
   /// VIDIOC_QUERYCAP. A node that does not answer it is `notACamera`.
-  func capabilities() throws(CaptureError) -> V4L2Capabilities {
+  public func capabilities() throws(CaptureError) -> V4L2Capabilities {
     var cap = v4l2_capability()
     let e = ioctl(rtc_VIDIOC_QUERYCAP(), &cap)
     if e == ENOTTY || e == EINVAL {

@@ -155,9 +155,12 @@ public enum EncoderError: Error, Equatable, Sendable {
   case rateChangeFailed(Int32)
   /// The settings (or a frame that does not match them) are unusable; the text says why.
   case badSettings(String)
+  /// The memory-to-memory encoder at `path` failed.
+  case m2m(M2MFault, path: String)
 
   public var code: String {
     switch self {
+    case .m2m(let f, _): return f.code
     case .initFailed: return "ENCODER_INIT_FAILED"
     case .encodeFailed: return "ENCODE_FAILED"
     case .rateChangeFailed: return "ENCODER_RATE_FAILED"
@@ -171,6 +174,7 @@ public enum EncoderError: Error, Equatable, Sendable {
     case .encodeFailed(let rc): return "OpenH264 EncodeFrame failed (" + String(Int(rc)) + ")"
     case .rateChangeFailed(let rc): return "OpenH264 refused the new bitrate (" + String(Int(rc)) + ")"
     case .badSettings(let why): return why
+    case .m2m(let f, let path): return "hardware encoder " + path + ": " + f.message
     }
   }
 }

@@ -48,6 +48,9 @@ public enum M2MControl: Equatable, Sendable {
   case h264MaxQp(Int)
   /// V4L2_CID_MPEG_VIDEO_FORCE_KEY_FRAME (a button control): the next frame is an IDR.
   case forceKeyFrame
+  /// V4L2_CID_MPEG_VIDEO_GOP_SIZE, frames between keyframes for codecs without an H.264 I-period
+  /// (vicodec's FWHT takes 1...16; a larger value is clamped by the control framework).
+  case gopSize(Int)
 
   /// Whether the stream is wrong without it (the encoder is refused): without the bitrate the
   /// rate is the driver's, without repeated headers a viewer that joins at a forced keyframe
@@ -55,10 +58,47 @@ public enum M2MControl: Equatable, Sendable {
   /// and level are asked for, but some bcm2835-codec versions have neither control (their
   /// stream is constrained baseline anyway; its SPS is to be rewritten to the signalled
   /// profile-level-id). QP bounds, the rate mode and the IDR period are advice.
-  public var isRequired: Bool {
+  /// Nothing is required of FWHT (vicodec): it has no bitrate and no forced keyframes, and its
+  /// stream is only looked at, never sent.
+  public func isRequired(for codec: M2MCodec) -> Bool {
+    guard codec == .h264 else { return false }
     switch self {
     case .bitrate, .repeatSequenceHeader, .forceKeyFrame: return true
-    case .h264ConstrainedBaseline, .h264Level31, .constantBitrate, .h264IdrPeriod, .h264MinQp, .h264MaxQp: return false
+    case .h264ConstrainedBaseline, .h264Level31, .constantBitrate, .h264IdrPeriod, .h264MinQp, .h264MaxQp, .gopSize:
+      return false
+    }
+  }
+
+  /// The V4L2 control id and value (linux/v4l2-controls.h: V4L2_CID_CODEC_BASE is 0x990900; the
+  /// menu values are the V4L2_MPEG_VIDEO_* enumerators).
+  public var v4l2: (id: UInt32, value: Int32) {
+    switch self {
+    case .h264ConstrainedBaseline: return (0x0099_0A6B, 1)  // H264_PROFILE: CONSTRAINED_BASELINE
+    case .h264Level31: return (0x0099_0A67, 9)  // H264_LEVEL: LEVEL_3_1
+    case .constantBitrate: return (0x0099_09CE, 1)  // BITRATE_MODE: CBR
+    case .bitrate(let b): return (0x0099_09CF, Int32(clamping: b))
+    case .h264IdrPeriod(let n): return (0x0099_0A66, Int32(clamping: n))
+    case .repeatSequenceHeader: return (0x0099_09E2, 1)
+    case .h264MinQp(let q): return (0x0099_0A61, Int32(clamping: q))
+    case .h264MaxQp(let q): return (0x0099_0A62, Int32(clamping: q))
+    case .forceKeyFrame: return (0x0099_09E5, 0)
+    case .gopSize(let n): return (0x0099_09CB, Int32(clamping: n))
+    }
+  }
+
+  /// For the log: "bitrate 800000".
+  public var name: String {
+    switch self {
+    case .h264ConstrainedBaseline: return "H.264 profile constrained baseline"
+    case .h264Level31: return "H.264 level 3.1"
+    case .constantBitrate: return "constant bitrate mode"
+    case .bitrate(let b): return "bitrate " + String(b)
+    case .h264IdrPeriod(let n): return "H.264 I-period " + String(n)
+    case .repeatSequenceHeader: return "repeat sequence header"
+    case .h264MinQp(let q): return "H.264 min QP " + String(q)
+    case .h264MaxQp(let q): return "H.264 max QP " + String(q)
+    case .forceKeyFrame: return "force key frame"
+    case .gopSize(let n): return "GOP size " + String(n)
     }
   }
 }
@@ -125,10 +165,16 @@ public struct M2MEncoderSetup: Sendable {
   }
 
   public let steps: [M2MStep]
+  public let codec: M2MCodec
   public private(set) var state = State.running(next: 0)
   /// The OUTPUT queue's layout as the driver set it (after `setRawFormat`).
   public private(set) var rawBytesPerLine = 0
   public private(set) var rawBufferBytes = 0
+  /// The errno of a refused VIDIOC_S_PARM (the frame rate), else nil.
+  public private(set) var frameRateRefused: Int32? = nil
+  /// The buffers the driver made on each queue (REQBUFS's answers).
+  public private(set) var outputBufferCount = 0
+  public private(set) var captureBufferCount = 0
   /// The optional controls the driver refused (with its errno).
   public private(set) var refusedControls: [(M2MControl, Int32)] = []
 
@@ -159,7 +205,9 @@ public struct M2MEncoderSetup: Sendable {
       ]
       s += controls.map { .setControl($0) }
     } else {
-      s.append(.setControl(.bitrate(settings.bitrate)))
+      // vicodec has no bitrate control: asked anyway, so its refusal (noted, not fatal for FWHT)
+      // is exercised on a real driver
+      s += [.setControl(.bitrate(settings.bitrate)), .setControl(.gopSize(M2MEncoderSetup.idrPeriod(settings)))]
     }
     s += [
       .requestBuffers(.output, count: M2MEncoderSetup.outputBuffers),
@@ -167,6 +215,7 @@ public struct M2MEncoderSetup: Sendable {
       .streamOn(.output), .streamOn(.capture),
     ]
     steps = s
+    self.codec = codec
   }
 
   /// The IDR period to ask for: the settings' own, or, for keyframes only on demand, an hour of
@@ -212,12 +261,18 @@ public struct M2MEncoderSetup: Sendable {
       return nil
     case (.setRawFormat(let want, let w, let h), .failed):
       return .rawFormatRefused(want, width: w, height: h)
+    case (.setFrameRate, .failed(let errno)):
+      // advice for the rate control; vicodec has no VIDIOC_S_PARM at all (ENOTTY)
+      frameRateRefused = errno
+      return nil
     case (.setControl(let c), .failed(let errno)):
-      if c.isRequired { return .controlRefused(c, errno: errno) }
+      if c.isRequired(for: codec) { return .controlRefused(c, errno: errno) }
       refusedControls.append((c, errno))
       return nil
     case (.requestBuffers(let q, _), .buffers(let n)):
-      return n > 0 ? nil : .noBuffers(q)
+      guard n > 0 else { return .noBuffers(q) }
+      if q == .output { outputBufferCount = n } else { captureBufferCount = n }
+      return nil
     case (_, .failed(let errno)):
       return .stepFailed(step, errno: errno)
     default:

@@ -89,7 +89,9 @@ final class CaptureWork {
   /// The supervisor gave up (a source that is not restarted): the thread ends.
   var gaveUp = false
   /// Kept across restarts while the source's size and rate stay the same.
-  var encoder: H264Encoder? = nil
+  var encoders: EncoderSwitch<V4L2M2MDevice>? = nil
+  /// The switch's generation last published.
+  var encoderGeneration = -1
   let stills: StillThread
   /// An access unit did not fit a ring slot (logged once).
   var oversizeLogged = false
@@ -139,7 +141,7 @@ final class CaptureWork {
 
   /// The source is open: the encoder for its format (nil, the failure carried out, if it cannot
   /// start), a keyframe owed for its first frame, and the state published.
-  func started(_ format: SourceFormat, details: String) -> H264Encoder? {
+  func started(_ format: SourceFormat, details: String) -> EncoderSwitch<V4L2M2MDevice>? {
     guard let enc = encoder(for: format) else { return nil }
     // a (re)started stream begins with a keyframe so viewers can decode at once
     shared.encodePolicy.restarted()
@@ -169,36 +171,64 @@ final class CaptureWork {
   }
 
   /// The encoder for `format`: the one kept from the last run if the size and rate are the same,
-  /// else a new one, started at the target the core set last (its first IDR sized for it), or at
-  /// the configured bitrate. nil (the failure carried out) if it cannot start.
-  func encoder(for format: SourceFormat) -> H264Encoder? {
+  /// else a new one (the hardware encoder when --encoder chooses it and it starts, else
+  /// OpenH264), started at the target the core set last, or at the configured bitrate. nil (the
+  /// failure carried out) if not even OpenH264 can start.
+  func encoder(for format: SourceFormat) -> EncoderSwitch<V4L2M2MDevice>? {
     let fps = min(max(format.fps, 1), 120)
-    if let e = encoder, e.settings.width != format.width || e.settings.height != format.height || e.settings.fps != fps {
-      encoder = nil
+    let sw = encoders ?? makeSwitch()
+    encoders = sw
+    do {
+      try sw.prepare(EncoderSettings(width: format.width, height: format.height, fps: fps,
+        bitrate: shared.encodePolicy.targetBitrate ?? bitrate, preset: preset, temporalLayers: shared.temporalLayers),
+        now: rtc_monotonic_ns())
+    } catch {
+      publishEncoder(sw)
+      failed(.encoder(error))
+      return nil
     }
-    if encoder == nil {
-      do {
-        encoder = try H264Encoder(EncoderSettings(width: format.width, height: format.height, fps: fps,
-          bitrate: shared.encodePolicy.targetBitrate ?? bitrate, preset: preset, temporalLayers: shared.temporalLayers))
-      } catch {
-        failed(.encoder(error))
-        return nil
-      }
+    publishEncoder(sw)
+    return sw
+  }
+
+  /// The encoder switch for --encoder: for `auto` (and `v4l2m2m` without a node) the video nodes
+  /// are looked at once, for the first H.264 memory-to-memory encoder.
+  func makeSwitch() -> EncoderSwitch<V4L2M2MDevice> {
+    let request = shared.encoderRequest
+    var found: (path: String?, note: String) = (nil, "")
+    switch request {
+    case .openh264, .v4l2m2m(.some): break
+    case .auto, .v4l2m2m(.none):
+      let nodes = V4L2DeviceInfo.videoNodePaths().compactMap { try? V4L2DeviceInfo.query($0) }
+      found = V4L2DeviceInfo.defaultEncoder(nodes)
     }
-    return encoder
+    let choice = EncoderChoice(request: request, found: found)
+    if choice.hardwarePath(now: rtc_monotonic_ns()) == nil { log(.info, "encoder: OpenH264 (" + choice.reason + ")") }
+    return EncoderSwitch(choice: choice) { (path: String) throws(EncoderError) -> V4L2M2MDevice in try V4L2M2MDevice(path: path) }
+  }
+
+  /// Logs what changed in the encoder switch and hands its choice to the network loop.
+  func publishEncoder(_ sw: EncoderSwitch<V4L2M2MDevice>) {
+    guard sw.generation != encoderGeneration else { return }
+    encoderGeneration = sw.generation
+    if !sw.event.message.isEmpty { log(sw.event.warning ? .warn : .info, sw.event.message) }
+    shared.encoder.publish(sw.choice)
+    shared.wake()
   }
 
   /// One captured frame: counted, offered to the JPEG thread, encoded and published. False (the
   /// failure carried out, the encoder dropped) when the encoder failed.
-  func process(_ frame: FrameView, encoder enc: H264Encoder) -> Bool {
+  func process(_ frame: FrameView, encoder enc: EncoderSwitch<V4L2M2MDevice>) -> Bool {
     rtc_frame_mark()
     shared.counting.frameCaptured()
     stills.offer(frame)
     do { try encodeAndPublish(frame, encoder: enc) } catch {
-      encoder = nil
+      publishEncoder(enc)
+      encoders = nil
       failed(.encoder(error))
       return false
     }
+    publishEncoder(enc)
     return true
   }
 
@@ -206,7 +236,7 @@ final class CaptureWork {
   /// reserved ring slot, at the target bitrate the core set last, and publishes it to the network
   /// loop. A full ring or an access unit larger than a slot loses the frame (the ring counts it)
   /// and owes a keyframe.
-  func encodeAndPublish(_ frame: FrameView, encoder: H264Encoder) throws(EncoderError) {
+  func encodeAndPublish(_ frame: FrameView, encoder: EncoderSwitch<V4L2M2MDevice>) throws(EncoderError) {
     let policy = shared.encodePolicy
     guard case .encode(let keyframe) = policy.frame(viewers: shared.consumers.load(ordering: .relaxed)) else {
       shared.counting.frameIdle()
@@ -218,7 +248,7 @@ final class CaptureWork {
     }
     if let target = policy.targetChange(from: encoder.bitrate) { try encoder.setBitrate(target) }
     let t0 = rtc_monotonic_ns()
-    let outcome = try encoder.encode(frame, forceKeyframe: keyframe, into: slot)
+    let outcome = try encoder.encode(frame, forceKeyframe: keyframe, into: slot, now: t0)
     let encodeNs = rtc_monotonic_ns() &- t0
     shared.counting.encodeTook(ns: encodeNs)
     shared.stageTimes.withLock { $0.record(.encode, ns: encodeNs) }

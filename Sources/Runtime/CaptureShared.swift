@@ -22,6 +22,7 @@
 import App
 import CRTCam
 import Capture
+import Encoder
 import Synchronization
 
 /// State shared between the capture thread, its JPEG thread and the network loop.
@@ -30,7 +31,11 @@ import Synchronization
 final class CaptureShared: Sendable {
   let ring: FrameRing
   /// The source's state, published by the capture thread, picked up by the network loop.
-  let source = SourceReport()
+  let source = StateReport(SourceState.starting)
+  /// Which encoder runs and why (`EncoderChoice`), published by the capture thread when it changes.
+  let encoder = StateReport<EncoderChoice?>(nil)
+  /// --encoder.
+  let encoderRequest: EncoderRequest
   /// The latest JPEG the JPEG thread made, for the network loop.
   let stills = JpegMailbox()
   /// Per-stage frame times for /status and /metrics (StageTiming.swift).
@@ -54,8 +59,10 @@ final class CaptureShared: Sendable {
   let streamClients = Atomic<Int>(0)
   let wakeFd: Int32
 
-  init(ring: FrameRing, wakeFd: Int32, stillOptions: StillOptions = StillOptions(), temporalLayers: Int = 3) {
+  init(ring: FrameRing, wakeFd: Int32, stillOptions: StillOptions = StillOptions(), temporalLayers: Int = 3,
+       encoder: EncoderRequest = .openh264) {
     self.ring = ring
+    self.encoderRequest = encoder
     self.wakeFd = wakeFd
     self.stillOptions = stillOptions
     self.temporalLayers = temporalLayers
@@ -109,20 +116,22 @@ final class CaptureShared: Sendable {
   }
 }
 
-/// The source state handed from a capture thread to the network loop: the latest value and a
-/// generation counter, so the loop looks only when something changed.
-final class SourceReport: Sendable {
-  let latest = Locked(SourceState.starting)
+/// A state handed from a capture thread to the network loop (the source's, the encoder's): the
+/// latest value and a generation counter, so the loop looks only when something changed.
+final class StateReport<Value: Sendable>: Sendable {
+  let latest: Locked<Value>
   let generation = Atomic<Int>(0)
 
+  init(_ initial: Value) { latest = Locked(initial) }
+
   /// Capture thread: replaces the state.
-  func publish(_ s: SourceState) {
+  func publish(_ s: Value) {
     latest.withLock { $0 = s }
     generation.wrappingAdd(1, ordering: .releasing)
   }
 
   /// Network thread: the state, if its generation moved past `seen` (which is updated).
-  func takeChange(seen: inout Int) -> SourceState? {
+  func takeChange(seen: inout Int) -> Value? {
     let g = generation.load(ordering: .acquiring)
     guard g != seen else { return nil }
     seen = g

@@ -35,6 +35,7 @@ final class EventLoop<IO: LoopIO> {
   var coreDeadline: UInt64? = nil
   /// The source report's and the JPEG mailbox's generation last handed to the core.
   var seenSourceGeneration = 0
+  var seenEncoderGeneration = 0
   var seenStillGeneration = 0
   /// The latest JPEG, reused from frame to frame (no allocation).
   var stillBytes: [UInt8] = []

@@ -71,6 +71,9 @@ extension EventLoop {
       core.handleSource(state)
       settle()
     }
+    if let choice = shared.encoder.takeChange(seen: &seenEncoderGeneration), let c = choice {
+      core.handleEncoder(c)
+    }
     if core.stageWindowDue(now: now) {
       shared.stageTimes.withLock { live in core.handleStageCounters(&live, now: now) }
     }

@@ -36,7 +36,7 @@ func runServer(_ o: ServeOptions) throws(StartupFailure) -> Int32 {
   let pipes = try makeWakePipes()
   let spec = try chooseSource(o)
   let shared = CaptureShared(ring: FrameRing(slots: 8, slotCapacity: frameSlotBytes), wakeFd: pipes.wake.write,
-    stillOptions: o.stills, temporalLayers: o.temporalLayers)
+    stillOptions: o.stills, temporalLayers: o.temporalLayers, encoder: o.encoder)
   var source = SourceStatus(spec: spec.description, format: SourceFormat(width: o.width, height: o.height, fps: o.fps),
     bitrate: o.bitrate)
   try startSource(spec, o, shared: shared, status: &source)

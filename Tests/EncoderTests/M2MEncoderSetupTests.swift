@@ -63,12 +63,16 @@ import Testing
     #expect(setup.refusedControls.isEmpty)
   }
 
-  /// vicodec: the same interface with FWHT and none of H.264's controls.
+  /// vicodec: the same interface with FWHT and none of H.264's controls; the bitrate it has no
+  /// control for is noted as refused, not fatal.
   @Test func fwhtTakesTheSameStepsWithoutH264Controls() {
+    var refused = M2MEncoderSetup(settings: EncoderSettings(bitrate: 800_000), codec: .fwht, rawFormat: Self.yu12)
+    _ = Self.run(&refused) { $0 == .setControl(.bitrate(800_000)) ? Self.einval : nil }
+    #expect(refused.state == .ready && refused.refusedControls.map { $0.0 } == [.bitrate(800_000)])
     var setup = M2MEncoderSetup(settings: EncoderSettings(bitrate: 800_000), codec: .fwht, rawFormat: Self.yu12)
     let steps = Self.run(&setup)
     #expect(steps.first == .setCodedFormat(.fwht, width: 640, height: 480, bufferBytes: 460_800))
-    #expect(steps.contains(.setControl(.bitrate(800_000))))
+    #expect(steps.contains(.setControl(.gopSize(65_535))) && steps.contains(.setControl(.bitrate(800_000))))
     #expect(!steps.contains(.setControl(.h264ConstrainedBaseline)) && !steps.contains(.setControl(.repeatSequenceHeader)))
     #expect(setup.state == .ready)
   }
@@ -87,6 +91,13 @@ import Testing
     _ = Self.run(&setup) { optional.contains($0) ? Self.einval : nil }
     #expect(setup.state == .ready)
     #expect(setup.refusedControls.map { $0.0 } == [.h264ConstrainedBaseline, .h264Level31, .h264MinQp(12)])
+  }
+
+  /// vicodec has no VIDIOC_S_PARM (ENOTTY): the rate is advice, the setup goes on.
+  @Test func aDriverWithoutAFrameRateIsFine() {
+    var setup = M2MEncoderSetup(settings: EncoderSettings(), codec: .fwht, rawFormat: Self.yu12)
+    _ = Self.run(&setup) { $0 == .setFrameRate(30) ? 25 : nil }
+    #expect(setup.state == .ready && setup.frameRateRefused == 25)
   }
 
   @Test func aControlTheStreamNeedsRefusedFailsWithItsCode() {

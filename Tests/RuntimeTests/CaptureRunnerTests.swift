@@ -162,7 +162,7 @@ func drain(_ ring: FrameRing) -> [Bool] {
   }
 
   @Test func sourceReportHandsOverTheLatestState() {
-    let r = SourceReport()
+    let r = StateReport(SourceState.starting)
     var seen = 0
     #expect(r.takeChange(seen: &seen) == nil)
     r.publish(.retrying(.capture(.cameraBusy("busy"))))
@@ -231,12 +231,12 @@ func waitUntil(seconds: Double = 5, _ done: () -> Bool) -> Bool {
     }
     #expect(layers == [0, 2, 1, 2, 0, 2, 1, 2, 0])
     #expect(keyframes == [true] + [Bool](repeating: false, count: 8))
-    #expect(runner.work.encoder?.bitrate == 120_000 && runner.work.encoder?.settings.bitrate == 200_000)
+    #expect(runner.work.encoders?.bitrate == 120_000 && runner.work.encoders?.settings?.bitrate == 200_000)
     // a new capture thread's encoder (another source) starts at the target, not at --bitrate
     shared.stopFlag.store(false, ordering: .releasing)
     let next = makeRunner(Script([.frames(1, then: nil)]), shared: shared)
     next.run()
-    #expect(next.work.encoder?.settings.bitrate == 120_000)
+    #expect(next.work.encoders?.settings?.bitrate == 120_000)
   }
 
   @Test func anAccessUnitLargerThanASlotIsDroppedNotCut() {

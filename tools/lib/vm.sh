@@ -110,6 +110,72 @@ vm_loopback() {
   loopback_source=$(cat "$dir/.source")
 }
 
+# vm_vicodec_debs: what vicodec (and v4l2-mem2mem) are built from: the headers of exactly the
+# kernel package version (as for v4l2loopback) and linux-source-6.1 of the same version
+vm_vicodec_debs() {
+  local kpkgver hostarch
+  kpkgver=$(dpkg-deb -f "$kdeb" Version)
+  hostarch=$(dpkg --print-architecture)
+  echo "linux-headers-$kver:$debarch=$kpkgver" "linux-headers-${kver%-*}-common=$kpkgver" \
+    "linux-kbuild-$(echo "$kver" | cut -d. -f1,2):$hostarch=$kpkgver" "linux-source-$(echo "$kver" | cut -d. -f1,2)=$kpkgver"
+}
+
+# vm_build_vicodec DIR: builds vicodec.ko (the kernel's virtual stateful codec,
+# drivers/media/test-drivers/vicodec) into DIR out of tree, with v4l2-mem2mem.ko
+# (drivers/media/v4l2-core/v4l2-mem2mem.c) when the kernel package has none (Debian's amd64
+# config leaves CONFIG_V4L2_MEM2MEM_DEV unset; arm64 builds it). Only those files are taken from
+# linux-source's tarball; the module Makefile lists the objects the kernel's own Makefiles do.
+vm_build_vicodec() {
+  local out=$1 b d hdr common debs abi=${kver%-*} m2m=0 src
+  b=$(cache_tmp)
+  mapfile -t debs < <(deb_fetch $(vm_vicodec_debs)) && [ ${#debs[@]} = 4 ] || { rm -rf "$b"; return 1; }
+  for d in "${debs[@]:0:3}"; do dpkg-deb -x "$d" "$b/tree" || { rm -rf "$b"; return 1; }; done
+  hdr=$b/tree/usr/src/linux-headers-$kver common=$b/tree/usr/src/linux-headers-$abi-common
+  grep -qx "include /usr/src/linux-headers-$abi-common/Makefile" "$hdr/Makefile" \
+    || { echo "vm: $hdr/Makefile is not the one-line include expected" >&2; rm -rf "$b"; return 1; }
+  printf 'include %s/Makefile\n' "$common" > "$hdr/Makefile"
+  src=linux-source-$(echo "$kver" | cut -d. -f1,2)
+  dpkg-deb --fsys-tarfile "${debs[3]}" | tar -x -C "$b" "./usr/src/$src.tar.xz" || { rm -rf "$b"; return 1; }
+  tar -xJf "$b/usr/src/$src.tar.xz" -C "$b" "$src/drivers/media/test-drivers/vicodec" \
+    "$src/drivers/media/v4l2-core/v4l2-mem2mem.c" || { rm -rf "$b"; return 1; }
+  mkdir -p "$b/m"
+  cp "$b/$src"/drivers/media/test-drivers/vicodec/*.[ch] "$b/m/"
+  printf 'obj-m += vicodec.o\nvicodec-objs := vicodec-core.o codec-fwht.o codec-v4l2-fwht.o\n' > "$b/m/Kbuild"
+  if [ -z "$(find "$kroot/lib/modules/$kver" -name 'v4l2-mem2mem.ko*' | head -n 1)" ]; then
+    m2m=1
+    cp "$b/$src/drivers/media/v4l2-core/v4l2-mem2mem.c" "$b/m/"
+    echo 'obj-m += v4l2-mem2mem.o' >> "$b/m/Kbuild"
+  fi
+  log "building vicodec$([ $m2m = 1 ] && echo " and v4l2-mem2mem") from $(basename "${debs[3]}") for $kver (CROSS_COMPILE=$cross)"
+  if ! make -C "$hdr" M="$b/m" CROSS_COMPILE="$cross" modules > "$b/make.log" 2>&1; then
+    tail -n 30 "$b/make.log" >&2; echo "vm: building vicodec.ko failed" >&2; rm -rf "$b"; return 1
+  fi
+  "${cross}objcopy" --strip-debug "$b/m/vicodec.ko" "$out/vicodec.ko" || { rm -rf "$b"; return 1; }
+  if [ $m2m = 1 ]; then "${cross}objcopy" --strip-debug "$b/m/v4l2-mem2mem.ko" "$out/v4l2-mem2mem.ko" || { rm -rf "$b"; return 1; }; fi
+  basename "${debs[3]}" > "$out/.source"
+  rm -rf "$b"
+}
+
+# vm_vicodec: vicodec.ko (and v4l2-mem2mem.ko where the kernel lacks it) for the kernel vm_kernel
+# set, built when the cache has it not; sets vicodec_dir (the directory) and vicodec_source
+vm_vicodec() {
+  local names tmp
+  names=$(deb_files $(vm_vicodec_debs) | xargs) || { echo "vm: apt knows not $(vm_vicodec_debs)" >&2; return 1; }
+  vicodec_dir=$CACHE/vm/$arch/vicodec-$(cache_key "$names" "$("${cross}gcc-12" --version | head -n 1)" \
+    "$(declare -f vm_build_vicodec)")
+  if [ ! -d "$vicodec_dir" ]; then
+    cache_lock "vm-vicodec-$arch" || return 1
+    if [ ! -d "$vicodec_dir" ]; then
+      tmp=$(cache_tmp)
+      vm_build_vicodec "$tmp" || { rm -rf "$tmp"; cache_unlock; return 1; }
+      cache_commit "$tmp" "$vicodec_dir"
+    fi
+    cache_unlock
+  fi
+  cache_used "$vicodec_dir"
+  vicodec_source=$(cat "$vicodec_dir/.source")
+}
+
 # vm_busybox: the guest's static busybox (x86_64: the host's busybox-static; aarch64:
 # busybox-static:arm64 fetched and unpacked into the cache); sets busybox
 vm_busybox() {

@@ -27,7 +27,8 @@
 # Parameters come from the kernel command line (vmtest_udp=, vmtest_formats=, vmtest_source=,
 # vmtest_frames=, vmtest_min_fps=, vmtest_serve_secs=, vmtest_probe=0 to skip the probes,
 # vmtest_mjpeg=1 for the MJPEG phase, vmtest_mjpeg_min_fps= for its probes' retry,
-# vmtest_faults=1 to wait for the host's signal and run the fault phase).
+# vmtest_faults=1 to wait for the host's signal and run the fault phase, vmtest_encoder=1 for the
+# vicodec phase and vmtest_encoder_frames= for its probe).
 
 /bin/busybox mkdir -p /proc /sys /dev /tmp /sbin /usr/bin /usr/sbin
 /bin/busybox --install -s
@@ -42,7 +43,7 @@ fail() { echo "VMTEST-FAIL $*"; echo "VMTEST-DONE"; poweroff -f; sleep 60; }
 
 # kernel command line parameters
 udp=8189; formats="YUYV YU12 NV12"; source=v4l2:/dev/video0; frames=30; serve_secs=600; probe=1; min_fps=20
-faults=0; mjpeg=0; mjpeg_min_fps=20
+faults=0; mjpeg=0; mjpeg_min_fps=20; encoder=0; encoder_frames=1800
 for kv in $(cat /proc/cmdline); do
   case "$kv" in
     vmtest_udp=*) udp=${kv#*=} ;;
@@ -55,6 +56,8 @@ for kv in $(cat /proc/cmdline); do
     vmtest_faults=*) faults=${kv#*=} ;;
     vmtest_mjpeg=*) mjpeg=${kv#*=} ;;
     vmtest_mjpeg_min_fps=*) mjpeg_min_fps=${kv#*=} ;;
+    vmtest_encoder=*) encoder=${kv#*=} ;;
+    vmtest_encoder_frames=*) encoder_frames=${kv#*=} ;;
   esac
 done
 
@@ -185,11 +188,68 @@ if [ "$mjpeg" = 1 ]; then
     [ "$probe" = 1 ] && probe_one "MJPG:$set" "$mdev" MJPG "$mjpeg_min_fps"
   done
 fi
+
+# The memory-to-memory encoder path on a real kernel driver: vicodec (built for this kernel by
+# the host, with v4l2-mem2mem where the kernel has none), loaded multi-planar like a Pi's
+# bcm2835-codec. rtcam's own M2M code drives its stateful FWHT encoder:
+#   VMTEST-ENCODER-DEVICE <node> <name>; VMTEST-ENCODER-LIST rc=<exit> <probe --encoder JSON>;
+#   VMTEST-ENCODER-PROBE rc=<exit> <JSON> (--frames N at 30 fps, then drain and restart);
+#   VMTEST-ENCODER-VANISH rc=<exit> ms=<from unbind to exit> <JSON> (the vicodec platform
+#   device unbound through sysfs while a probe streams; then bound again);
+#   VMTEST-ENCODER-NODE <node> (the encoder node after the rebind: the first server is told
+#   --encoder v4l2m2m:<node>, which refuses H.264, and falls back to OpenH264).
+enc=""
+find_encoder() {
+  enc=""
+  for n in /sys/class/video4linux/video*; do
+    grep -q 'stateful-encoder' "$n/name" 2>/dev/null && enc=/dev/$(basename "$n")
+  done
+}
+if [ "$encoder" = 1 ]; then
+  if [ -f /lib/modules/extra/v4l2-mem2mem.ko ]; then
+    insmod /lib/modules/extra/v4l2-mem2mem.ko 2>/tmp/insmod.err || fail "insmod v4l2-mem2mem.ko: $(cat /tmp/insmod.err)"
+  fi
+  insmod /lib/modules/extra/vicodec.ko multiplanar=1 2>/tmp/insmod.err || fail "insmod vicodec.ko: $(cat /tmp/insmod.err)"
+  i=0
+  while find_encoder && [ -z "$enc" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  [ -n "$enc" ] || fail "no vicodec stateful-encoder node after insmod"
+  echo "VMTEST-ENCODER-DEVICE $enc $(cat /sys/class/video4linux/"$(basename "$enc")"/name)"
+  rtcam probe --encoder > /tmp/enc.out 2> /tmp/enc.err
+  echo "VMTEST-ENCODER-LIST rc=$? $(grep '^{' /tmp/enc.out | tail -n 1)"
+  sed 's/^/VMTEST-PROBE-LOG /' /tmp/enc.err
+  rtcam probe --encoder "v4l2m2m:$enc" --codec fwht --frames "$encoder_frames" --size 640x480 --fps 30 \
+    > /tmp/enc.out 2> /tmp/enc.err
+  echo "VMTEST-ENCODER-PROBE rc=$? $(grep '^{' /tmp/enc.out | tail -n 1)"
+  sed 's/^/VMTEST-PROBE-LOG /' /tmp/enc.err
+  rtcam probe --encoder "v4l2m2m:$enc" --codec fwht --frames 100000 --size 640x480 --fps 30 \
+    > /tmp/vanish.out 2> /tmp/vanish.err &
+  vpid=$!
+  sleep 3
+  t0=$(cut -d' ' -f1 /proc/uptime)
+  echo vicodec > /sys/bus/platform/drivers/vicodec/unbind
+  i=0
+  while [ -d "/proc/$vpid" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+  if [ -d "/proc/$vpid" ]; then
+    kill -9 "$vpid" 2>/dev/null
+    vrc=hung
+  else
+    wait "$vpid"
+    vrc=$?
+  fi
+  ms=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }')
+  echo "VMTEST-ENCODER-VANISH rc=$vrc ms=$ms $(grep '^{' /tmp/vanish.out | tail -n 1)"
+  echo vicodec > /sys/bus/platform/drivers/vicodec/bind
+  i=0
+  while find_encoder && [ -z "$enc" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+  echo "VMTEST-ENCODER-NODE $enc"
+fi
 echo "VMTEST-PROBES-DONE uptime=$(cut -d' ' -f1 /proc/uptime)"
 
 # serve from inside the VM; the host's browser reaches it through qemu's port forwards
+encarg=""; [ -n "$enc" ] && encarg="--encoder v4l2m2m:$enc"
+# shellcheck disable=SC2086
 ( rtcam --source "$source" --listen 0.0.0.0 --ice-host 127.0.0.1 --http-port 8080 \
-    --udp-port "$udp" --log-level info 2>&1 &
+    --udp-port "$udp" --log-level info $encarg 2>&1 &
   echo $! > /tmp/rtcam.pid
   wait $!
   echo "rtcam exited with $?" ) \
@@ -206,6 +266,11 @@ if [ "$mjpeg" = 1 ]; then
   # server moves to the MJPEG node (same ports) for its second browser test
   if echo mjpeg | timeout "$serve_secs" nc -l -p 8099 > /dev/null 2>&1; then
     stop_pid "$(cat /tmp/rtcam.pid)"
+    # no memory-to-memory encoder at all for this server: --encoder auto (the default) picks OpenH264
+    if [ -n "$enc" ]; then
+      rmmod vicodec 2>/tmp/rmmod.err || echo "VMTEST-ENCODER-NOTE rmmod vicodec: $(cat /tmp/rmmod.err)"
+      [ -f /lib/modules/extra/v4l2-mem2mem.ko ] && rmmod v4l2_mem2mem 2>/dev/null
+    fi
     [ -n "$feed_pid" ] && [ -d "/proc/$feed_pid" ] || start_feed 422
     rm -f /tmp/rtcam.pid
     ( rtcam --source "v4l2:$mdev" --format MJPG --size 640x480 --fps 25 --listen 0.0.0.0 \

@@ -105,6 +105,10 @@ unsigned long rtc_VIDIOC_QBUF(void);
 unsigned long rtc_VIDIOC_DQBUF(void);
 unsigned long rtc_VIDIOC_STREAMON(void);
 unsigned long rtc_VIDIOC_STREAMOFF(void);
+unsigned long rtc_VIDIOC_S_CTRL(void);
+unsigned long rtc_VIDIOC_G_CTRL(void);
+unsigned long rtc_VIDIOC_QUERY_EXT_CTRL(void);
+unsigned long rtc_VIDIOC_ENCODER_CMD(void);
 
 // ---- sockaddr helpers (unions and casts are awkward in Swift) ----
 /// A socket address of either family, as stored by rtcam.
