@@ -271,9 +271,22 @@ public final class M2MEncoder<D: M2MDevice> {
     throw fault(.failed("drain: no buffer marked LAST", EPROTO))
   }
 
-  /// Resumes after `drain()` (V4L2_ENC_CMD_START).
+  /// Resumes after `drain()`: V4L2_ENC_CMD_START, then STREAMOFF and STREAMON on CAPTURE with
+  /// every bitstream buffer queued again. dev-encoder.rst offers either; both are done because
+  /// a driver may keep refusing dequeues after the LAST buffer until the queue restarts: vicodec
+  /// in 6.1 clears that state on START only when it is still stopped, which the
+  /// v4l2_m2m_ioctl_encoder_cmd it calls first has just undone.
   public func restart() throws(EncoderError) {
     let e = device.command(.start)
-    if e != 0 { throw fault(.call("VIDIOC_ENCODER_CMD (start)", errno: e)) }
+    if e != 0 && e != EBUSY { throw fault(.call("VIDIOC_ENCODER_CMD (start)", errno: e)) }
+    let off = device.streamOff(.capture)
+    if off != 0 { throw fault(.call("VIDIOC_STREAMOFF (bitstream)", errno: off)) }
+    if case .failed(let on) = device.perform(.streamOn(.capture)) {
+      throw fault(.call("VIDIOC_STREAMON (bitstream)", errno: on))
+    }
+    for i in 0..<captureCount {
+      let q = device.enqueue(.capture, index: i, bytesUsed: 0)
+      if q != 0 { throw fault(.call("VIDIOC_QBUF (bitstream)", errno: q)) }
+    }
   }
 }

@@ -181,13 +181,22 @@ final class FakeM2MDevice: M2MDevice {
       stopping = true
       run()
     case .start:
-      stopped = false
+      break  // like vicodec in 6.1: dequeues stay refused (EPIPE) until CAPTURE restarts
     }
     return 0
   }
 
+  /// Every buffer of the queue back to the application; CAPTURE restarts after a drain.
   func streamOff(_ queue: M2MQueue) -> Int32 {
     streamOffs.append(queue)
+    if queue == .capture {
+      captureQueued.removeAll(keepingCapacity: true)
+      captureDone.removeAll(keepingCapacity: true)
+      stopped = false
+    } else {
+      outputQueued.removeAll(keepingCapacity: true)
+      outputDone.removeAll(keepingCapacity: true)
+    }
     return 0
   }
 }

@@ -225,8 +225,10 @@ if [ "$encoder" = 1 ]; then
     > /tmp/vanish.out 2> /tmp/vanish.err &
   vpid=$!
   sleep 3
+  # the platform device bound to the driver (vicodec.0: vicodec_pdev has the id 0)
+  pdev=$(basename "$(ls -d /sys/bus/platform/drivers/vicodec/vicodec* 2>/dev/null | head -n 1)")
   t0=$(cut -d' ' -f1 /proc/uptime)
-  echo vicodec > /sys/bus/platform/drivers/vicodec/unbind
+  echo "$pdev" > /sys/bus/platform/drivers/vicodec/unbind || echo "VMTEST-ENCODER-NOTE unbind $pdev failed"
   i=0
   while [ -d "/proc/$vpid" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
   if [ -d "/proc/$vpid" ]; then
@@ -238,7 +240,7 @@ if [ "$encoder" = 1 ]; then
   fi
   ms=$(awk -v a="$t0" -v b="$(cut -d' ' -f1 /proc/uptime)" 'BEGIN { printf "%d", (b - a) * 1000 }')
   echo "VMTEST-ENCODER-VANISH rc=$vrc ms=$ms $(grep '^{' /tmp/vanish.out | tail -n 1)"
-  echo vicodec > /sys/bus/platform/drivers/vicodec/bind
+  echo "$pdev" > /sys/bus/platform/drivers/vicodec/bind || echo "VMTEST-ENCODER-NOTE bind $pdev failed"
   i=0
   while find_encoder && [ -z "$enc" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
   echo "VMTEST-ENCODER-NODE $enc"
