@@ -231,8 +231,15 @@ public func runProbe(_ o: ProbeOptions) -> Int32 {
 func probeFrames<S: FrameSource>(_ src: inout S, _ o: ProbeOptions, _ r: inout ProbeReport) {
   r.width = src.width
   r.height = src.height
+  // the rest is one function for every kind of source (not a copy per source type)
+  probeEncode(fps: src.fps, { () throws(CaptureError) -> FrameView in try src.nextFrame() }, o, &r)
+}
+
+/// Encodes `o.frames` frames from `next` (the report has the source's size) into the report.
+func probeEncode(fps: Int, _ next: () throws(CaptureError) -> FrameView, _ o: ProbeOptions, _ r: inout ProbeReport) {
+  let width = r.width ?? o.width, height = r.height ?? o.height
   let settings = EncoderSettings(
-    width: src.width, height: src.height, fps: min(max(src.fps, 1), 120), bitrate: o.bitrate, preset: o.preset)
+    width: width, height: height, fps: min(max(fps, 1), 120), bitrate: o.bitrate, preset: o.preset)
   let encoder: H264Encoder
   do { encoder = try H264Encoder(settings) } catch {
     r.fail(error.code, error.message)
@@ -245,7 +252,7 @@ func probeFrames<S: FrameSource>(_ src: inout S, _ o: ProbeOptions, _ r: inout P
   var stream: [UInt8] = []
   for _ in 0..<o.frames {
     let frame: FrameView
-    do { frame = try src.nextFrame() } catch {
+    do { frame = try next() } catch {
       r.fail(error.code, error.message)
       break
     }
