@@ -25,6 +25,8 @@ let deviceModules: [(String, [String])] = [
   ("SRTP", ["Wire"]),
   ("DTLS", ["Wire"]),
   ("HTTP", ["Wire"]),
+  // RTSP 1.0 for NVRs and players (sans-IO: requests, transports, the session's state)
+  ("RTSP", ["Wire"]),
   ("Capture", ["Wire"]),
   ("Encoder", ["Wire", "Capture"]),
   ("Peer", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS"]),

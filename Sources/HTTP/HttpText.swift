@@ -18,16 +18,6 @@ import Wire
   }
 }
 
-/// Trims spaces and horizontal tabs (HTTP optional whitespace) at both ends.
-func trimOWS(_ s: String) -> String {
-  let u = Array(s.utf8)
-  var a = 0
-  var b = u.count
-  while a < b && (u[a] == 32 || u[a] == 9) { a += 1 }
-  while b > a && (u[b - 1] == 32 || u[b - 1] == 9) { b -= 1 }
-  return String(decoding: u[a..<b], as: UTF8.self)
-}
-
 /// Splits an origin-form target at the first "?".
 func splitTarget(_ t: [UInt8]) -> (path: String, query: String?) {
   if let q = t.firstIndex(of: UInt8(ascii: "?")) {

@@ -134,3 +134,13 @@ public func jsonEscape(_ s: String) -> String {
   }
   return String(decoding: out, as: UTF8.self)
 }
+
+/// Trims spaces and horizontal tabs (HTTP's and RTSP's optional whitespace) at both ends.
+public func trimOWS(_ s: String) -> String {
+  let u = Array(s.utf8)
+  var a = 0
+  var b = u.count
+  while a < b && (u[a] == 32 || u[a] == 9) { a += 1 }
+  while b > a && (u[b - 1] == 32 || u[b - 1] == 9) { b -= 1 }
+  return String(decoding: u[a..<b], as: UTF8.self)
+}
