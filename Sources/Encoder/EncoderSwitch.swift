@@ -74,10 +74,12 @@ public final class EncoderSwitch<D: M2MDevice> {
     generation &+= 1
   }
 
-  public func setBitrate(_ bitsPerSecond: Int) throws(EncoderError) {
+  /// A new target for the running encoder; a hardware encoder that refuses it hands over to
+  /// OpenH264 (at `now`, which the retry is timed from).
+  public func setBitrate(_ bitsPerSecond: Int, now: UInt64) throws(EncoderError) {
     if let h = hardware {
       do { try h.setBitrate(bitsPerSecond) } catch {
-        fail(path: h.device.path, error, now: 0)
+        fail(path: h.device.path, error, now: now)
         try startSoftware()
         try software?.setBitrate(bitsPerSecond)
       }

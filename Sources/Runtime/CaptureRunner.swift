@@ -246,8 +246,8 @@ final class CaptureWork {
       policy.frameLost()
       return
     }
-    if let target = policy.targetChange(from: encoder.bitrate) { try encoder.setBitrate(target) }
     let t0 = rtc_monotonic_ns()
+    if let target = policy.targetChange(from: encoder.bitrate) { try encoder.setBitrate(target, now: t0) }
     let outcome = try encoder.encode(frame, forceKeyframe: keyframe, into: slot, now: t0)
     let encodeNs = rtc_monotonic_ns() &- t0
     shared.counting.encodeTook(ns: encodeNs)

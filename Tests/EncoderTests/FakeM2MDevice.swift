@@ -26,6 +26,8 @@ final class FakeM2MDevice: M2MDevice {
   var answerCodedFormat: FourCC? = nil
   /// Hands out SPS and PPS in a buffer of their own before each keyframe's picture.
   var separateHeaders = false
+  /// VIDIOC_S_CTRL of a bitrate on the running encoder fails with this errno.
+  var refuseNewBitrate: Int32? = nil
   var failAfter: Int? = nil
   var failure = Failure.stall
   let rawBytes: Int
@@ -169,6 +171,7 @@ final class FakeM2MDevice: M2MDevice {
 
   func setControl(_ control: M2MControl) -> Int32 {
     if gone { return ENODEV }
+    if case .bitrate = control, let e = refuseNewBitrate { return e }
     controls.append(control)
     if control == .forceKeyFrame { keyNext = true }
     return 0

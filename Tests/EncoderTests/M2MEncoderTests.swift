@@ -197,6 +197,24 @@ import Wire
     }
   }
 
+  /// A hardware encoder that refuses a new bitrate hands over to OpenH264 at that rate, and is
+  /// tried again a retry period after that moment.
+  @Test func aRefusedBitrateHandsOverToOpenH264() throws {
+    let sw = EncoderSwitch(choice: EncoderChoice(request: .auto, found: ("/dev/video11", "found"))) {
+      (path: String) throws(EncoderError) -> FakeM2MDevice in
+      let d = FakeM2MDevice(path: path)
+      d.refuseNewBitrate = EINVAL
+      return d
+    }
+    let t: UInt64 = 5_000_000_000
+    try sw.prepare(EncoderSettings(bitrate: 800_000), now: t)
+    #expect(sw.isHardware)
+    try sw.setBitrate(300_000, now: t)
+    #expect(!sw.isHardware && sw.bitrate == 300_000)
+    #expect(sw.choice.state == .fallback(path: "/dev/video11", code: "ENCODER_ERROR",
+      message: "hardware encoder /dev/video11: VIDIOC_S_CTRL (bitrate) failed (errno 22)", retryAt: t + EncoderChoice.firstRetryNs))
+  }
+
   @Test func theFaultShowsInTheChoiceAndTheRetryBacksOff() {
     var c = EncoderChoice(request: .v4l2m2m("/dev/video11"), found: (nil, ""))
     #expect(c.hardwarePath(now: 0) == "/dev/video11")
