@@ -59,12 +59,16 @@ public struct RtspInput: Sendable {
 
   /// The next request or interleaved frame.
   public mutating func next() -> RtspInputItem {
+    // empty lines between messages are skipped (a client may end a body or a frame with CRLF)
+    while pos < buf.count && (buf[pos] == 13 || buf[pos] == 10) { pos += 1 }
     guard pos < buf.count else { return .needMore }
     if buf[pos] == UInt8(ascii: "$") { return interleaved() }
     // a head ends with an empty line; CRLF or, leniently, bare LF line ends
+    // (the head, its empty line included, is at most maxHeadBytes long, whether its bytes came
+    // at once or in pieces)
     var end = -1
     var i = pos
-    let limit = min(buf.count, pos + limits.maxHeadBytes + 4)
+    let limit = min(buf.count, pos + limits.maxHeadBytes)
     while i < limit {
       if buf[i] == 10 {
         if i + 1 < buf.count && buf[i + 1] == 10 { end = i + 2; break }
@@ -72,8 +76,8 @@ public struct RtspInput: Sendable {
       }
       i += 1
     }
-    if end < 0 {
-      if buf.count - pos > limits.maxHeadBytes {
+    if end < 0 || end - pos > limits.maxHeadBytes {
+      if end >= 0 || buf.count - pos >= limits.maxHeadBytes {
         return .error(RtspError(status: 400, code: "RTSP_HEAD_TOO_LARGE", message: "request head over "
           + String(limits.maxHeadBytes) + " bytes"))
       }

@@ -42,6 +42,13 @@ import Wire
     #expect(got == [2, 3])
   }
 
+  @Test func emptyLinesBetweenRequestsAreSkipped() {
+    var i = Self.input("\r\n\r\nOPTIONS * RTSP/1.0\r\nCSeq: 8\r\n\r\n\r\n")
+    guard case .request(let r) = i.next() else { Issue.record("no request"); return }
+    #expect(r.cseq == 8)
+    guard case .needMore = i.next() else { Issue.record("the trailing CRLF was taken for a request"); return }
+  }
+
   @Test func aBodyIsReadByContentLength() {
     var i = Self.input("SET_PARAMETER rtsp://h/stream RTSP/1.0\r\nCSeq: 9\r\nContent-Length: 5\r\n\r\nx: 1\n")
     guard case .request(let r) = i.next() else { Issue.record("no request"); return }
