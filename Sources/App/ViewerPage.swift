@@ -1,7 +1,8 @@
 /// The single-page viewer served at `GET /`. It posts the offer at once (no waiting for ICE
 /// gathering: rtcam is ICE-lite and needs no browser candidates), plays muted and inline,
 /// shows the connection state in plain words, reconnects with backoff, and goes fullscreen on
-/// click. `window.rtcam` exposes the state for tests and curious people.
+/// click. Without H.264 it shows /stream.mjpg instead. `window.rtcam` exposes the state for
+/// tests and curious people.
 public let viewerPageHTML = #"""
 <!doctype html>
 <html lang="en">
@@ -55,7 +56,22 @@ function scheduleRetry(reason) {
   retryTimer = setTimeout(() => { retryTimer = null; connect(); }, wait);
 }
 
+// Without H.264 (Firefox without its OpenH264 plugin, offline or locked down) the page shows
+// /stream.mjpg instead, reloaded after an error, with one line saying why.
+function mjpeg(why) {
+  hangUp();
+  const img = document.createElement("img");
+  img.id = "mjpeg"; img.alt = "camera"; img.style.cssText = "max-width:100%;max-height:100%";
+  img.onerror = () => setTimeout(() => { img.src = api("/stream.mjpg?t=" + Date.now()); }, 2000);
+  img.src = api("/stream.mjpg");
+  video.replaceWith(img);
+  rtcam.mjpeg = true;
+  show("mjpeg", "MJPEG: " + why, "live");
+}
+
 async function connect() {
+  const caps = window.RTCRtpReceiver && RTCRtpReceiver.getCapabilities && RTCRtpReceiver.getCapabilities("video");
+  if (caps && !caps.codecs.some((c) => /h264/i.test(c.mimeType))) return mjpeg("this browser has no H.264 video");
   rtcam.attempts++;
   showError("");
   show("connecting", "Connecting…", "wait");
@@ -84,8 +100,9 @@ async function connect() {
     const res = await fetch(api("/whep"), { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/sdp" }, body: pc.localDescription.sdp });
     const text = await res.text();
     if (!res.ok) {
-      let msg = "HTTP " + res.status;
-      try { const j = JSON.parse(text); msg = j.message || j.error || msg; } catch (e) {}
+      let msg = "HTTP " + res.status, code = "";
+      try { const j = JSON.parse(text); msg = j.message || j.error || msg; code = j.error; } catch (e) {}
+      if (code === "NO_H264") return mjpeg("this browser offered no H.264 video");
       showError(msg);
       if (res.status >= 400 && res.status < 500 && res.status !== 429 && res.status !== 408) {
         show("error", "The camera refused this browser", "bad");
