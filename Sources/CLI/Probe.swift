@@ -107,6 +107,25 @@ func percentile(_ sorted: [UInt64], _ p: Int) -> UInt64 {
   return sorted[min(max(rank, 1), sorted.count) - 1]
 }
 
+/// "encode_ms_p50" and "encode_ms_p95" of the encode times (null without any).
+func writeEncodeTimes(_ w: inout JsonWriter, _ ns: [UInt64]) {
+  let sorted = ns.sorted()
+  for (name, p) in [("encode_ms_p50", 50), ("encode_ms_p95", 95)] {
+    w.key(name)
+    if sorted.isEmpty { w.null() } else { w.raw(formatFixed(Int(clamping: percentile(sorted, p) / 1000), decimals: 3)) }
+  }
+}
+
+/// "error": {"code", "message"}, or null.
+func writeProbeError(_ w: inout JsonWriter, _ code: String?, _ message: String) {
+  w.key("error")
+  guard let code else { return w.null() }
+  w.beginObject()
+  w.key("code"); w.string(code)
+  w.key("message"); w.string(message)
+  w.endObject()
+}
+
 /// Everything `rtcam probe` reports.
 struct ProbeReport: Sendable {
   var source = ""
@@ -144,20 +163,8 @@ struct ProbeReport: Sendable {
     w.key("dropped"); w.uint64(dropped)
     w.key("damaged"); w.uint64(damaged)
     w.key("decode_ms"); if let d = decodeMicros { w.raw(formatFixed(d, decimals: 3)) } else { w.null() }
-    let sorted = encodeNs.sorted()
-    for (name, p) in [("encode_ms_p50", 50), ("encode_ms_p95", 95)] {
-      w.key(name)
-      if sorted.isEmpty { w.null() } else { w.raw(formatFixed(Int(clamping: percentile(sorted, p) / 1000), decimals: 3)) }
-    }
-    w.key("error")
-    if let code = errorCode {
-      w.beginObject()
-      w.key("code"); w.string(code)
-      w.key("message"); w.string(errorMessage)
-      w.endObject()
-    } else {
-      w.null()
-    }
+    writeEncodeTimes(&w, encodeNs)
+    writeProbeError(&w, errorCode, errorMessage)
     w.endObject()
     return w.text
   }

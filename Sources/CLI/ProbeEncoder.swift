@@ -92,23 +92,11 @@ struct EncoderProbeReport {
     w.key("bytes_min"); w.int(n == 0 ? 0 : bytesMin)
     w.key("bytes_max"); w.int(bytesMax)
     w.key("bytes_mean"); w.int(n == 0 ? 0 : bytesSum / n)
-    let sorted = encodeNs.sorted()
-    for (name, p) in [("encode_ms_p50", 50), ("encode_ms_p95", 95)] {
-      w.key(name)
-      if sorted.isEmpty { w.null() } else { w.raw(formatFixed(Int(clamping: percentile(sorted, p) / 1000), decimals: 3)) }
-    }
+    writeEncodeTimes(&w, encodeNs)
     w.key("refused_controls"); w.beginArray(); for r in refused { w.string(r) }; w.endArray()
     w.key("drained"); if let d = drained { w.int(d) } else { w.null() }
     w.key("frames_after_restart"); w.int(afterRestart)
-    w.key("error")
-    if let code = errorCode {
-      w.beginObject()
-      w.key("code"); w.string(code)
-      w.key("message"); w.string(errorMessage)
-      w.endObject()
-    } else {
-      w.null()
-    }
+    writeProbeError(&w, errorCode, errorMessage)
     w.endObject()
     return w.text
   }

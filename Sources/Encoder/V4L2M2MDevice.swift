@@ -25,6 +25,8 @@ public final class V4L2M2MDevice: M2MDevice {
       switch error {
       case .cameraBusy: throw .m2m(.busy, path: path)
       case .cameraLost: throw .m2m(.lost(ENODEV), path: path)
+      case .notACamera:
+        throw .m2m(.notFound(path + " is not a V4L2 device node; `rtcam probe --encoder` lists the encoder nodes"), path: path)
       default: throw .m2m(.notFound(error.message), path: path)
       }
     }
