@@ -10,7 +10,11 @@
 // string read as one with shared UTF-8 storage at address 0: rtcam crashed at start on aarch64
 // (chooseSource -> SourceSpec.parse -> _stringCompareInternal, seen under qemu-aarch64). This
 // strong definition does the same retain through swift_bridgeObjectRetain_n and returns the
-// argument, as the full runtime does.
+// argument, as the full runtime does. Upstream fixed it after 6.3.1 (swiftlang/swift#91151,
+// "[Embedded] Don't corrupt the pointer returned from swift_bridgeObjectRetain_n"); this file
+// can go once the toolchain has that. swift_bridgeObjectRetain_n keeps the fault for now: its
+// result has not been seen used, and replacing it would mean copying the runtime's masks per
+// architecture.
 #ifdef RTCAM_DEVICE_BUILD
 #include <stdint.h>
 
