@@ -56,6 +56,29 @@ char *rtc_dcgettext(const char *domain, const char *msgid, int category) {
 char *dcgettext(const char *, const char *, int) __attribute__((alias("rtc_dcgettext")));
 char *__dcgettext(const char *, const char *, int) __attribute__((alias("rtc_dcgettext")));
 
+// glibc's __fxprintf is what its own diagnostics print with (assert, perror, psignal, malloc's
+// checks): it turns the text into wide characters when the stream is wide-oriented, and that
+// path pulls in all of the wide printf and wide stdio (vfwprintf and its parsers, wgenops,
+// wfileops: ~25 KB on aarch64). rtcam never makes a stream wide-oriented (no fwide, no wide
+// output), so these print as glibc's narrow path does, to stderr when `fp` is NULL.
+#include <stdio.h>
+#include <stdarg.h>
+static int rtc_fxprintf(FILE *fp, const char *fmt, va_list ap) { return vfprintf(fp ? fp : stderr, fmt, ap); }
+int __fxprintf(FILE *fp, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = rtc_fxprintf(fp, fmt, ap);
+  va_end(ap);
+  return r;
+}
+int __fxprintf_nocancel(FILE *fp, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  int r = rtc_fxprintf(fp, fmt, ap);
+  va_end(ap);
+  return r;
+}
+
 // gmtime_r (the log's timestamps, mbedTLS's certificate validity check) is pure arithmetic
 // for UTC, but glibc's reads the time zone (TZ, /etc/localtime, and sscanf for its rules) on
 // the way: ~73 KB with sscanf. Days to civil date as in H. Hinnant's "chrono-Compatible
