@@ -24,7 +24,7 @@ extension ServerCore {
       counts: t.buckets, sumSeconds: Double(t.sumNs) / 1e9)
     writeStageMetrics(&m)
     m.gauge("rtcam_encoder_hardware", "1 while the hardware (V4L2 memory-to-memory) H.264 encoder runs, 0 for OpenH264.",
-      status.encoder?.running == "v4l2m2m" ? "1" : "0")
+      status.encoder?.hardwareRuns == true ? "1" : "0")
     m.counter("rtcam_encoder_fallbacks_total", "Switches from the hardware encoder to OpenH264 after a fault.",
       status.encoder?.fallbacks ?? 0)
     m.gauge("rtcam_source_up", "1 while the source delivers frames, else 0.", status.source.state.name == "running" ? "1" : "0")

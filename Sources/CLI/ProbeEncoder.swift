@@ -16,7 +16,7 @@ let framesAfterRestart = 10
 /// Prints every memory-to-memory node as JSON: its queues' formats, whether it is an H.264
 /// encoder, its controls with their ranges, and which one `--encoder auto` would use.
 func listEncoders() -> Int32 {
-  let nodes = V4L2DeviceInfo.videoNodePaths().compactMap { try? V4L2DeviceInfo.query($0) }
+  let nodes = V4L2DeviceInfo.queryAll()
   let found = V4L2DeviceInfo.defaultEncoder(nodes)
   var w = JsonWriter()
   w.beginObject()
@@ -110,7 +110,7 @@ func probeHardwareEncoder(_ request: EncoderRequest, _ o: ProbeOptions) -> Int32
   var path: String? = nil
   if case .v4l2m2m(let p) = request, let p { path = p }
   if path == nil {
-    let nodes = V4L2DeviceInfo.videoNodePaths().compactMap { try? V4L2DeviceInfo.query($0) }
+    let nodes = V4L2DeviceInfo.queryAll()
     let found = V4L2DeviceInfo.defaultEncoder(nodes)
     path = found.path
     if path == nil {

@@ -123,6 +123,11 @@ public struct V4L2DeviceInfo: Equatable, Sendable {
     return V4L2DeviceInfo(path: path, capabilities: caps, formats: caps.isVideoCapture ? node.formats() : [])
   }
 
+  /// Every /dev/videoN node that answers, in numeric order (those that cannot be queried left out).
+  public static func queryAll() -> [V4L2DeviceInfo] {
+    videoNodePaths().compactMap { try? query($0) }
+  }
+
   /// The /dev/videoN paths that exist, in numeric order.
   public static func videoNodePaths(limit: Int = 64) -> [String] {
     var out: [String] = []

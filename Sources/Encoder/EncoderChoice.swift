@@ -100,11 +100,14 @@ public struct EncoderChoice: Equatable, Sendable {
     state = .fallback(path: path, code: code, message: message, retryAt: now &+ delay)
   }
 
-  /// "openh264" or "v4l2m2m", for /status and /metrics.
-  public var running: String {
-    if case .hardware = state { return "v4l2m2m" }
-    return "openh264"
+  /// Whether the memory-to-memory encoder runs (else OpenH264).
+  public var hardwareRuns: Bool {
+    if case .hardware = state { return true }
+    return false
   }
+
+  /// "openh264" or "v4l2m2m", for /status.
+  public var running: String { hardwareRuns ? "v4l2m2m" : "openh264" }
 
   /// The fault code of the last hardware failure while OpenH264 stands in, else nil.
   public var faultCode: String? {

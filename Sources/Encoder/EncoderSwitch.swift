@@ -100,10 +100,17 @@ public final class EncoderSwitch<D: M2MDevice> {
   public func encode(_ frame: FrameView, forceKeyframe: Bool, into out: UnsafeMutableRawBufferPointer, now: UInt64)
     throws(EncoderError) -> EncodeOutcome
   {
-    if hardware == nil, let s = settings, choice.hardwarePath(now: now) != nil, tryHardware(s, now: now) {
+    if hardware == nil, let s = settings, tryHardware(s, now: now) {
       return try encodeHardware(frame, forceKeyframe: true, into: out, now: now)
     }
     if hardware != nil { return try encodeHardware(frame, forceKeyframe: forceKeyframe, into: out, now: now) }
+    return try encodeSoftware(frame, forceKeyframe: forceKeyframe, into: out)
+  }
+
+  /// OpenH264, started if it is not running.
+  func encodeSoftware(_ frame: FrameView, forceKeyframe: Bool, into out: UnsafeMutableRawBufferPointer)
+    throws(EncoderError) -> EncodeOutcome
+  {
     try startSoftware()
     guard let sw = software else { throw .initFailed(-1) }
     return try sw.encode(frame, forceKeyframe: forceKeyframe, into: out)
@@ -121,8 +128,6 @@ public final class EncoderSwitch<D: M2MDevice> {
     } catch {
       fail(path: h.device.path, error, now: now)
     }
-    try startSoftware()
-    guard let sw = software else { throw .initFailed(-1) }
-    return try sw.encode(frame, forceKeyframe: true, into: out)
+    return try encodeSoftware(frame, forceKeyframe: true, into: out)
   }
 }

@@ -112,6 +112,7 @@ public final class M2MEncoder<D: M2MDevice> {
     var written = 0
     var fits = true
     var keyframe = false
+    var look = (hasPicture: false, isIdr: false)  // H.264: what the bytes so far hold
     var buffers = 0
     while buffers < M2MEncoder.headerBuffersPerFrame {
       let d = try takeCodedBuffer()
@@ -130,20 +131,18 @@ public final class M2MEncoder<D: M2MDevice> {
       let re = device.enqueue(.capture, index: d.index, bytesUsed: 0)
       if re != 0 { throw fault(.call("VIDIOC_QBUF (bitstream)", errno: re)) }
       // an H.264 buffer of SPS/PPS alone is followed by the picture; every FWHT buffer is one
-      if codec != .h264 || !fits || M2MBitstream.inspect(UnsafeMutableRawBufferPointer(rebasing: out[0..<written])).hasPicture {
-        break
-      }
+      if codec != .h264 || !fits { break }
+      look = M2MBitstream.inspect(UnsafeMutableRawBufferPointer(rebasing: out[0..<written]))
+      if look.hasPicture { break }
     }
     guard written > 0 else { return .skipped }
     guard fits else { return .tooLarge(written) }
-    let coded = UnsafeMutableRawBufferPointer(rebasing: out[0..<written])
     switch codec {
     case .h264:
-      let look = M2MBitstream.inspect(coded)
       if !look.hasPicture { return .skipped }
       keyframe = keyframe || look.isIdr
     case .fwht:
-      keyframe = keyframe || M2MBitstream.isFwhtKeyframe(UnsafeRawBufferPointer(coded))
+      keyframe = keyframe || M2MBitstream.isFwhtKeyframe(UnsafeRawBufferPointer(rebasing: out[0..<written]))
     }
     framesOut += 1
     return .encoded(EncodedFrame(isKeyframe: keyframe, length: written, captureTimeNs: frame.captureTimeNs,

@@ -155,8 +155,3 @@ public struct RtspInput: Sendable {
     return .success(RtspRequest(method: RtspMethod(parts[0]), uri: parts[1], cseq: cseq, headers: headers))
   }
 }
-
-/// An interleaved frame header and payload, as sent on the connection (RFC 2326 section 10.12).
-public func rtspInterleavedHeader(channel: UInt8, length: Int) -> (UInt8, UInt8, UInt8, UInt8) {
-  (UInt8(ascii: "$"), channel, UInt8(truncatingIfNeeded: length >> 8), UInt8(truncatingIfNeeded: length))
-}

@@ -34,11 +34,11 @@ public enum RtspTransport: Equatable, Sendable {
   /// One transport spec: "RTP/AVP[/UDP|/TCP]" and its parameters.
   static func parse(_ spec: String) -> RtspTransport? {
     let params = spec.splitASCII(UInt8(ascii: ";")).map { trimOWS($0) }
-    guard let proto = params.first?.asciiUppercased else { return nil }
+    guard let proto = params.first?.asciiLowercased else { return nil }
     let tcp: Bool
     switch proto {
-    case "RTP/AVP", "RTP/AVP/UDP": tcp = false
-    case "RTP/AVP/TCP": tcp = true
+    case "rtp/avp", "rtp/avp/udp": tcp = false
+    case "rtp/avp/tcp": tcp = true
     default: return nil
     }
     var interleaved: (Int, Int)? = nil
@@ -73,11 +73,5 @@ public enum RtspTransport: Equatable, Sendable {
     if parts.count == 1 { return a + 1 <= max ? (a, a + 1) : nil }
     guard let b = parseDecimal(parts[1], max: UInt64(max)), b != a else { return nil }
     return (a, b)
-  }
-}
-
-extension String {
-  var asciiUppercased: String {
-    String(decoding: utf8.map { $0 >= 97 && $0 <= 122 ? $0 - 32 : $0 }, as: UTF8.self)
   }
 }

@@ -199,7 +199,7 @@ final class CaptureWork {
     switch request {
     case .openh264, .v4l2m2m(.some): break
     case .auto, .v4l2m2m(.none):
-      let nodes = V4L2DeviceInfo.videoNodePaths().compactMap { try? V4L2DeviceInfo.query($0) }
+      let nodes = V4L2DeviceInfo.queryAll()
       found = V4L2DeviceInfo.defaultEncoder(nodes)
     }
     let choice = EncoderChoice(request: request, found: found)

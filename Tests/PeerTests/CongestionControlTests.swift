@@ -439,6 +439,13 @@ enum RtcpFeedback {
     body += [UInt8((ref >> 16) & 0xFF), UInt8((ref >> 8) & 0xFF), UInt8(ref & 0xFF), feedbackCount]
     // run length chunk: 0, symbol 10 (large delta), 13-bit run length
     body += [UInt8(0x40 | (n >> 8) & 0x1F), UInt8(n & 0xFF)]
+    return feedbackPacket(body, deltasFrom: ref, arrivalsUs)
+  }
+
+  /// Appends each arrival's 16-bit delta (250 us units, from the 64 ms reference `ref`), pads
+  /// to 32 bits and puts the RTPFB FMT 15 header in front.
+  static func feedbackPacket(_ statuses: [UInt8], deltasFrom ref: UInt32, _ arrivalsUs: [Int64]) -> [UInt8] {
+    var body = statuses
     var last = Int64(ref) * 64_000
     for t in arrivalsUs {
       let d = Int16(clamping: (t - last) / 250)
@@ -471,16 +478,7 @@ enum RtcpFeedback {
       body += [UInt8(chunk >> 8), UInt8(chunk & 0xFF)]
       i += 7
     }
-    var last = Int64(ref) * 64_000
-    for t in arrivalsUs.compactMap({ $0 }) {
-      let d = Int16(clamping: (t - last) / 250)
-      last += Int64(d) * 250
-      let u = UInt16(bitPattern: d)
-      body += [UInt8(u >> 8), UInt8(u & 0xFF)]
-    }
-    while body.count % 4 != 0 { body.append(0) }
-    let words = body.count / 4
-    return [0x8F, 205, UInt8(words >> 8), UInt8(words & 0xFF)] + body
+    return feedbackPacket(body, deltasFrom: ref, arrivalsUs.compactMap { $0 })
   }
 
   static func be32(_ v: UInt32) -> [UInt8] { [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)] }

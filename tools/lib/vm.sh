@@ -53,33 +53,70 @@ vm_kernel() {
   kernel=$kroot/boot/vmlinuz-$kver
 }
 
-# vm_loopback_debs: the packages v4l2loopback is built from for the kernel vm_kernel set: the
-# headers of exactly that kernel package version (linux-headers-<kver>, linux-headers-<abi>-common,
-# and linux-kbuild-6.1 for the host's machine, whose scripts/ and tools/ the headers link to) and
-# the newest v4l2loopback-dkms
-vm_loopback_debs() {
+# vm_header_debs: the headers of exactly the kernel package vm_kernel set (linux-headers-<kver>,
+# linux-headers-<abi>-common, and linux-kbuild-6.1 for the host's machine, whose scripts/ and
+# tools/ the headers link to): what out-of-tree modules are built against
+vm_header_debs() {
   local kpkgver hostarch
   kpkgver=$(dpkg-deb -f "$kdeb" Version)
   hostarch=$(dpkg --print-architecture)
   echo "linux-headers-$kver:$debarch=$kpkgver" "linux-headers-${kver%-*}-common=$kpkgver" \
-    "linux-kbuild-$(echo "$kver" | cut -d. -f1,2):$hostarch=$kpkgver" v4l2loopback-dkms
+    "linux-kbuild-$(echo "$kver" | cut -d. -f1,2):$hostarch=$kpkgver"
 }
 
-# vm_build_loopback DIR: builds v4l2loopback.ko into DIR from the unpacked packages (nothing is
-# installed): the headers' Makefile is pointed at the unpacked common tree instead of
-# /usr/src, and `make -C <headers> M=<src> modules` runs with CROSS_COMPILE=$cross (the kernel's
-# CC is ${cross}gcc-12)
+# vm_loopback_debs: the headers and the newest v4l2loopback-dkms
+vm_loopback_debs() { echo "$(vm_header_debs) v4l2loopback-dkms"; }
+
+# vm_vicodec_debs: the headers and linux-source-6.1 of the kernel package's own version
+vm_vicodec_debs() {
+  echo "$(vm_header_debs) linux-source-$(echo "$kver" | cut -d. -f1,2)=$(dpkg-deb -f "$kdeb" Version)"
+}
+
+# vm_headers_tree B DEB...: unpacks the header packages (nothing is installed) into B/tree and
+# points the headers' one-line Makefile at the unpacked common tree instead of /usr/src; sets hdr
+# (what `make -C` takes)
+vm_headers_tree() {
+  local b=$1 d abi=${kver%-*} common; shift
+  for d in "$@"; do dpkg-deb -x "$d" "$b/tree" || return 1; done
+  hdr=$b/tree/usr/src/linux-headers-$kver common=$b/tree/usr/src/linux-headers-$abi-common
+  [ -f "$hdr/Makefile" ] && [ -f "$common/Makefile" ] || { echo "vm: unexpected layout of the headers packages" >&2; return 1; }
+  grep -qx "include /usr/src/linux-headers-$abi-common/Makefile" "$hdr/Makefile" \
+    || { echo "vm: $hdr/Makefile is not the one-line include expected: $(head -c 200 "$hdr/Makefile")" >&2; return 1; }
+  printf 'include %s/Makefile\n' "$common" > "$hdr/Makefile"
+}
+
+# vm_cached_build VAR NAME BUILD DEBS: the cache entry NAME for this kernel, keyed by the package
+# files DEBS (a function printing them), the cross compiler and the text of BUILD; made with
+# `BUILD DIR` under a lock when the cache has it not; its directory goes into VAR
+vm_cached_build() {
+  # (its own names carry a prefix: `printf -v` must reach the caller's VAR, not a local here)
+  local vcb_var=$1 vcb_name=$2 vcb_build=$3 vcb_debs=$4 vcb_names vcb_dir vcb_tmp
+  vcb_names=$(deb_files $("$vcb_debs") | xargs) || { echo "vm: apt knows not all of $("$vcb_debs")" >&2; return 1; }
+  vcb_dir=$CACHE/vm/$arch/$vcb_name-$(cache_key "$vcb_names" "$("${cross}gcc-12" --version | head -n 1)" \
+    "$(declare -f "$vcb_build")")
+  if [ ! -d "$vcb_dir" ]; then
+    cache_lock "vm-$vcb_name-$arch" || return 1
+    if [ ! -d "$vcb_dir" ]; then
+      vcb_tmp=$(cache_tmp)
+      "$vcb_build" "$vcb_tmp" || { rm -rf "$vcb_tmp"; cache_unlock; return 1; }
+      cache_commit "$vcb_tmp" "$vcb_dir"
+    fi
+    cache_unlock
+  fi
+  cache_used "$vcb_dir"
+  printf -v "$vcb_var" '%s' "$vcb_dir"
+}
+
+# vm_build_loopback DIR: builds v4l2loopback.ko into DIR against the unpacked headers
+# (`make -C <headers> M=<src> modules` with CROSS_COMPILE=$cross: the kernel's CC is
+# ${cross}gcc-12)
 vm_build_loopback() {
-  local out=$1 b d hdr common src debs abi=${kver%-*}
+  local out=$1 b src debs hdr
   b=$(cache_tmp)
   mapfile -t debs < <(deb_fetch $(vm_loopback_debs)) && [ ${#debs[@]} = 4 ] || { rm -rf "$b"; return 1; }
-  for d in "${debs[@]}"; do dpkg-deb -x "$d" "$b/tree" || { rm -rf "$b"; return 1; }; done
-  hdr=$b/tree/usr/src/linux-headers-$kver common=$b/tree/usr/src/linux-headers-$abi-common
+  vm_headers_tree "$b" "${debs[@]}" || { rm -rf "$b"; return 1; }
   src=$(ls -d "$b"/tree/usr/src/v4l2loopback-* | head -n 1)
-  [ -f "$hdr/Makefile" ] && [ -f "$common/Makefile" ] && [ -n "$src" ] || { echo "vm: unexpected layout of the headers packages" >&2; rm -rf "$b"; return 1; }
-  grep -qx "include /usr/src/linux-headers-$abi-common/Makefile" "$hdr/Makefile" \
-    || { echo "vm: $hdr/Makefile is not the one-line include expected: $(head -c 200 "$hdr/Makefile")" >&2; rm -rf "$b"; return 1; }
-  printf 'include %s/Makefile\n' "$common" > "$hdr/Makefile"
+  [ -n "$src" ] || { echo "vm: no v4l2loopback source in $(basename "${debs[3]}")" >&2; rm -rf "$b"; return 1; }
   log "building $(basename "$src") for $kver (CROSS_COMPILE=$cross)"
   if ! make -C "$hdr" M="$src" CROSS_COMPILE="$cross" modules > "$b/make.log" 2>&1; then
     tail -n 30 "$b/make.log" >&2; echo "vm: building v4l2loopback.ko failed" >&2; rm -rf "$b"; return 1
@@ -92,32 +129,10 @@ vm_build_loopback() {
 # vm_loopback: v4l2loopback.ko for the kernel vm_kernel set, built when the cache has it not;
 # sets loopback (the .ko) and loopback_source (v4l2loopback-VERSION)
 vm_loopback() {
-  local names dir tmp
-  names=$(deb_files $(vm_loopback_debs) | xargs) || { echo "vm: apt knows not the headers of $kver ($(vm_loopback_debs))" >&2; return 1; }
-  dir=$CACHE/vm/$arch/v4l2loopback-$(cache_key "$names" "$("${cross}gcc-12" --version | head -n 1)" \
-    "$(declare -f vm_build_loopback)")
-  if [ ! -d "$dir" ]; then
-    cache_lock "vm-loopback-$arch" || return 1
-    if [ ! -d "$dir" ]; then
-      tmp=$(cache_tmp)
-      vm_build_loopback "$tmp" || { rm -rf "$tmp"; cache_unlock; return 1; }
-      cache_commit "$tmp" "$dir"
-    fi
-    cache_unlock
-  fi
-  cache_used "$dir"
+  local dir
+  vm_cached_build dir v4l2loopback vm_build_loopback vm_loopback_debs || return 1
   loopback=$dir/v4l2loopback.ko
   loopback_source=$(cat "$dir/.source")
-}
-
-# vm_vicodec_debs: what vicodec (and v4l2-mem2mem) are built from: the headers of exactly the
-# kernel package version (as for v4l2loopback) and linux-source-6.1 of the same version
-vm_vicodec_debs() {
-  local kpkgver hostarch
-  kpkgver=$(dpkg-deb -f "$kdeb" Version)
-  hostarch=$(dpkg --print-architecture)
-  echo "linux-headers-$kver:$debarch=$kpkgver" "linux-headers-${kver%-*}-common=$kpkgver" \
-    "linux-kbuild-$(echo "$kver" | cut -d. -f1,2):$hostarch=$kpkgver" "linux-source-$(echo "$kver" | cut -d. -f1,2)=$kpkgver"
 }
 
 # vm_build_vicodec DIR: builds vicodec.ko (the kernel's virtual stateful codec,
@@ -126,14 +141,10 @@ vm_vicodec_debs() {
 # config leaves CONFIG_V4L2_MEM2MEM_DEV unset; arm64 builds it). Only those files are taken from
 # linux-source's tarball; the module Makefile lists the objects the kernel's own Makefiles do.
 vm_build_vicodec() {
-  local out=$1 b d hdr common debs abi=${kver%-*} m2m=0 src
+  local out=$1 b debs hdr m2m=0 src
   b=$(cache_tmp)
   mapfile -t debs < <(deb_fetch $(vm_vicodec_debs)) && [ ${#debs[@]} = 4 ] || { rm -rf "$b"; return 1; }
-  for d in "${debs[@]:0:3}"; do dpkg-deb -x "$d" "$b/tree" || { rm -rf "$b"; return 1; }; done
-  hdr=$b/tree/usr/src/linux-headers-$kver common=$b/tree/usr/src/linux-headers-$abi-common
-  grep -qx "include /usr/src/linux-headers-$abi-common/Makefile" "$hdr/Makefile" \
-    || { echo "vm: $hdr/Makefile is not the one-line include expected" >&2; rm -rf "$b"; return 1; }
-  printf 'include %s/Makefile\n' "$common" > "$hdr/Makefile"
+  vm_headers_tree "$b" "${debs[@]:0:3}" || { rm -rf "$b"; return 1; }
   src=linux-source-$(echo "$kver" | cut -d. -f1,2)
   dpkg-deb --fsys-tarfile "${debs[3]}" | tar -x -C "$b" "./usr/src/$src.tar.xz" || { rm -rf "$b"; return 1; }
   tar -xJf "$b/usr/src/$src.tar.xz" -C "$b" "$src/drivers/media/test-drivers/vicodec" \
@@ -159,20 +170,7 @@ vm_build_vicodec() {
 # vm_vicodec: vicodec.ko (and v4l2-mem2mem.ko where the kernel lacks it) for the kernel vm_kernel
 # set, built when the cache has it not; sets vicodec_dir (the directory) and vicodec_source
 vm_vicodec() {
-  local names tmp
-  names=$(deb_files $(vm_vicodec_debs) | xargs) || { echo "vm: apt knows not $(vm_vicodec_debs)" >&2; return 1; }
-  vicodec_dir=$CACHE/vm/$arch/vicodec-$(cache_key "$names" "$("${cross}gcc-12" --version | head -n 1)" \
-    "$(declare -f vm_build_vicodec)")
-  if [ ! -d "$vicodec_dir" ]; then
-    cache_lock "vm-vicodec-$arch" || return 1
-    if [ ! -d "$vicodec_dir" ]; then
-      tmp=$(cache_tmp)
-      vm_build_vicodec "$tmp" || { rm -rf "$tmp"; cache_unlock; return 1; }
-      cache_commit "$tmp" "$vicodec_dir"
-    fi
-    cache_unlock
-  fi
-  cache_used "$vicodec_dir"
+  vm_cached_build vicodec_dir vicodec vm_build_vicodec vm_vicodec_debs || return 1
   vicodec_source=$(cat "$vicodec_dir/.source")
 }
 
