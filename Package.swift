@@ -26,14 +26,14 @@ let deviceModules: [(String, [String])] = [
   ("DTLS", ["Wire"]),
   ("HTTP", ["Wire"]),
   // RTSP 1.0 for NVRs and players (sans-IO: requests, transports, the session's state)
-  ("RTSP", ["Wire"]),
+  ("RTSP", ["Wire", "RTP"]),
   ("Capture", ["Wire"]),
   ("Encoder", ["Wire", "Capture"]),
   ("Peer", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS"]),
   // the application core (sans-IO): routes, sessions, connection and source policies, status
-  ("App", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer"]),
+  ("App", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "RTSP", "Capture", "Encoder", "Peer"]),
   // the runtime: poll loop, sockets, threads, frame ring, logging; carries out the core's actions
-  ("Runtime", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App"]),
+  ("Runtime", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "RTSP", "Capture", "Encoder", "Peer", "App"]),
   // the command line: options, help, probe, devices
   ("CLI", ["Wire", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App", "Runtime"]),
 ]

@@ -8,6 +8,12 @@ import Wire
 public enum Destination: Equatable, Sendable {
   case viewer(SocketAddress)
   case forward(Int, ForwardChannel)
+  /// Interleaved RTP/RTCP ("$"-framed) on an RTSP client's connection: queued after what the
+  /// connection has waiting, like its answers.
+  case rtspConnection(ConnectionID)
+  /// A datagram from the RTSP server's UDP ports (RTP: --rtsp-port, RTCP: the one above) to a
+  /// UDP client's port.
+  case rtspUdp(SocketAddress, ForwardChannel)
 }
 
 /// What the capture side is asked to do.
@@ -43,6 +49,8 @@ public enum CoreOutput {
 public enum ConnectionEvent {
   /// Accepted from `peer`; `secure`: on the HTTPS listener (after TLS, the bytes are plaintext).
   case accepted(ConnectionID, peer: SocketAddress, secure: Bool)
+  /// Accepted on the RTSP listener (--rtsp-port); the connection's events go to the RTSP server.
+  case acceptedRtsp(ConnectionID, peer: SocketAddress)
   /// Bytes read (plaintext).
   case received(ConnectionID, UnsafeRawBufferPointer)
   /// Everything queued for the connection was written.

@@ -16,8 +16,23 @@ public struct MetricsCounters: Sendable {
   public var sourceFaults: [String: UInt64] = [:]
   /// Media counters of sessions that have ended (live sessions are added at scrape time).
   public var closedStats = PeerStats()
+  /// RTSP: connections accepted and refused (limits), requests, answers by class, PLAYs, bad
+  /// input, sessions reaped for silence, datagrams from no client.
+  public var rtspConnections: UInt64 = 0
+  public var rtspRefused: UInt64 = 0
+  public var rtspRequests: UInt64 = 0
+  public var rtspResponses = [UInt64](repeating: 0, count: 6)
+  public var rtspPlays: UInt64 = 0
+  public var rtspBadRequests: UInt64 = 0
+  public var rtspReaped: UInt64 = 0
+  public var rtspStrayDatagrams: UInt64 = 0
 
   public init() {}
+
+  public mutating func countRtspResponse(status: Int) {
+    let c = status / 100
+    if c >= 1 && c <= 5 { rtspResponses[c] += 1 }
+  }
 
   public mutating func countResponse(status: Int) {
     let c = status / 100

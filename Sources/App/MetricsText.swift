@@ -46,6 +46,7 @@ extension ServerCore {
     for c in 1...5 where metrics.httpResponses[c] > 0 { classes[String(c) + "xx"] = metrics.httpResponses[c] }
     m.labelled("rtcam_http_responses_total", "HTTP responses, by status class.", label: "class", classes)
     appendForwardMetrics(&m)
+    appendRtspMetrics(&m)
     m.counter("rtcam_auth_failures_total", "Requests with wrong or malformed credentials.", metrics.authFailures)
     m.gauge("rtcam_process_start_time_seconds", "Start time of the process since the Unix epoch.",
       formatSeconds(Double(status.startedUnixNs / 1_000_000) / 1e3))

@@ -52,6 +52,8 @@ public struct ServeOptions: Equatable, Sendable {
   public var stills = StillOptions()
   /// --forward targets (App/ForwardOptions.swift).
   public var forward = ForwardOptions()
+  /// The RTSP server (--rtsp-port, --rtsp-timeout; App/RtspClients.swift).
+  public var rtsp = RtspOptions()
 
   public init() {}
 

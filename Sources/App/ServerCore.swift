@@ -30,6 +30,13 @@ public final class ServerCore {
   /// The current frame, cut once for every sink.
   let frame: PacketizedFrame
   var fanOut = FanOut()
+  /// RTSP clients, in connection order (CoreRtsp.swift).
+  var rtspClients: [RtspClient] = []
+  /// The stream's SPS and PPS, for DESCRIBE.
+  var parameterSets = ParameterSets()
+  /// When the last keyframe was handed to the core, and when RTSP's interval last asked for one.
+  var lastKeyframeAt: UInt64 = 0
+  var rtspKeyframeAskedAt: UInt64 = 0
 
   /// Logs and capture commands waiting for `pollOutput`.
   var queue: [CoreOutput] = []
@@ -77,7 +84,8 @@ public final class ServerCore {
     let maxPayload = 1200 - RtpStream.maxHeaderLength
     let packets = maxFrameBytes / (maxPayload - 2) + 64
     frame = PacketizedFrame(maxPayload: maxPayload, byteCapacity: maxFrameBytes + packets * 4, packetCapacity: packets)
-    fanOut.reserve(viewers: options.maxViewers, forwards: forwards.count)
+    fanOut.reserve(viewers: options.maxViewers, forwards: forwards.count, rtsp: options.rtsp.limits.maxClients)
+    rtspClients.reserveCapacity(options.rtsp.limits.maxClients)
     layerConfig = LayerPolicyConfig(minBitrate: options.minBitrate, maxBitrate: options.maxBitrate,
       configuredBitrate: options.bitrate)
     layerPolicy = LayerPolicy(layerCount: options.temporalLayers)
@@ -126,6 +134,7 @@ public final class ServerCore {
     var d = http.nextDeadline
     for p in sessions.order { if let t = p.nextDeadline { d = min(d ?? t, t) } }
     for f in forwards { if let t = f.nextDeadline { d = min(d ?? t, t) } }
+    if let t = rtspDeadline { d = min(d ?? t, t) }
     return d
   }
 
@@ -156,7 +165,7 @@ public final class ServerCore {
 
   /// Connected viewers and forwards: when the count changes, the capture side hears it.
   func noteConsumers() {
-    let n = sessions.connectedCount + forwards.count
+    let n = sessions.connectedCount + forwards.count + rtspPlaying
     guard n != lastConsumers else { return }
     lastConsumers = n
     emit(.capture(.consumers(n)))
@@ -169,10 +178,22 @@ public final class ServerCore {
     latestNow = max(latestNow, now)
     switch e {
     case .accepted(let id, let peer, let secure): http.accepted(id, peer: peer, secure: secure, now: now)
+    case .acceptedRtsp(let id, let peer): rtspAccepted(id, peer: peer, now: now)
     case .received(let id, let bytes):
+      if let c = rtspClient(id) {
+        rtspReceived(c, bytes, now: now)
+        return
+      }
       http.received(id, bytes, now: now) { req, peer, secure in respond(req, from: peer, secure: secure, now: now) }
-    case .flushed(let id): http.flushed(id)
-    case .gone(let id): http.gone(id)
+    case .flushed(let id):
+      if let c = rtspClient(id) { return rtspFlushed(c) }
+      http.flushed(id)
+    case .gone(let id):
+      if let c = rtspClient(id) {
+        return closeRtsp(c, code: "RTSP_CONNECTION_CLOSED", why: "the client closed the connection", level: .info,
+          tellRuntime: false)
+      }
+      http.gone(id)
     }
     status.stills = http.stillStatus
   }
@@ -205,6 +226,10 @@ public final class ServerCore {
   ) {
     latestNow = max(latestNow, now)
     if fanOut.active { finishFrame(now: now) }
+    if isKeyframe {
+      lastKeyframeAt = now
+      if !rtspClients.isEmpty { parameterSets.take(from: accessUnit) }
+    }
     frame.reset(captureTimeNs: captureTimeNs, isKeyframe: isKeyframe, temporalLayer: temporalLayer)
     packetizer.packetize(accessUnit: accessUnit, into: frame)
     layerPolicy.frameEncoded(layer: frame.temporalLayer, bytes: accessUnit.count, now: now, keyframe: isKeyframe)
@@ -220,7 +245,8 @@ public final class ServerCore {
       emit(.capture(.keyframe))
       return
     }
-    fanOut.begin(viewers: sessions.order, forwards: forwards, frame: frame, now: now)
+    fanOut.begin(viewers: sessions.order, forwards: forwards, rtsp: rtspClients, frame: frame,
+      maxBacklog: options.rtsp.limits.maxBacklogBytes, now: now)
   }
 
   /// A JPEG the capture side made for waiting snapshots or the MJPEG stream.
@@ -257,6 +283,7 @@ public final class ServerCore {
       forwardsDirty = true
     }
     http.handleTimeout(now: now)
+    rtspTimeout(now: now, unixNs: unixNs)
     status.stills = http.stillStatus
   }
 
@@ -265,6 +292,7 @@ public final class ServerCore {
     for p in sessions.order { p.close(.shutdown, now: now) }
     sessionsDirty = true
     http.closeAll()
+    while let c = rtspClients.last { closeRtsp(c, code: "SHUTDOWN", why: "rtcam is stopping", level: .debug) }
     status.stills = http.stillStatus
   }
 }

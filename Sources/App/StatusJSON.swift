@@ -57,6 +57,7 @@ extension ServerCore {
     w.endObject()
     w.key("viewers"); w.int(sessions.connectedCount)
     writeForwardStatus(&w, now: now)
+    writeRtspStatus(&w, now: now)
     w.key("max_viewers"); w.int(options.maxViewers)
     w.key("sessions"); w.beginArray()
     for p in sessions.order {

@@ -7,6 +7,7 @@ public enum OptionKey: UInt8, Hashable, Sendable, CaseIterable {
   case config, help, version
   case source, rpicamArgs, size, fps, format, bitrate, preset, encoder
   case listen, httpPort, udpPort, iceHost, maxViewers, minBitrate, maxBitrate, logLevel
+  case rtspPort, rtspTimeout, rtspKeyframeInterval
   case tlsCert, tlsKey, tls, httpsPort, httpRedirect, stateDir
   case auth, authFile, token, tokenFile
   case maxConnectionsPerIP, maxViewersPerIP, authFailuresPerMinute, offersPerMinute, snapshotsPerMinute

@@ -104,6 +104,28 @@ let optionTable: [OptionSpec] = [
     key: .maxViewers, name: "--max-viewers", metavar: "N", value: .number(1...64), section: .network,
     defaultValue: .value("8"), help: "simultaneous viewers"),
   OptionSpec(
+    key: .rtspPort, name: "--rtsp-port", metavar: "N", value: .number(0...65534), section: .network,
+    defaultValue: .value("8554"),
+    help: """
+      RTSP port: rtsp://HOST:N/stream for NVRs, Home Assistant, VLC, ffmpeg and GStreamer, over TCP (interleaved) \
+      or UDP (RTP from UDP port N, RTCP from N+1); the same stream and credentials (Basic) as the page; 0 turns \
+      RTSP off
+      """),
+  OptionSpec(
+    key: .rtspTimeout, name: "--rtsp-timeout", metavar: "SECONDS", value: .number(5...3600), section: .network,
+    defaultValue: .value("60"),
+    help: """
+      an RTSP session ends after this long without a request or RTCP report from a UDP client, or of an \
+      interleaved client not reading its stream
+      """),
+  OptionSpec(
+    key: .rtspKeyframeInterval, name: "--rtsp-keyframe-interval", metavar: "SECONDS", value: .number(0...60),
+    section: .network, defaultValue: .value("2"),
+    help: """
+      while RTSP clients play, a keyframe at least this often (players joining mid-stream and NVRs cutting \
+      segments wait for one; RTSP cannot ask); 0: only when a client starts
+      """),
+  OptionSpec(
     key: .minBitrate, name: "--min-bitrate", metavar: "N", value: .bitrate(50_000...14_000_000), section: .network,
     defaultValue: .described("150k, or --bitrate when that is lower"),
     help: """

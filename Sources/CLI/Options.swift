@@ -110,6 +110,9 @@ struct ServeParser {
     case .listen: o.listen = try spec.address(v)
     case .httpPort: o.httpPort = try spec.number(v)
     case .udpPort: o.udpPort = try spec.number(v)
+    case .rtspPort: o.rtsp.port = try spec.number(v)
+    case .rtspTimeout: o.rtsp.timeoutSeconds = try spec.number(v)
+    case .rtspKeyframeInterval: o.rtsp.keyframeIntervalSeconds = try spec.number(v)
     case .iceHost: o.iceHosts.append(try spec.address(v))
     case .maxViewers: o.maxViewers = try spec.number(v)
     case .logLevel:
@@ -156,6 +159,11 @@ struct ServeParser {
     try checkForwardOptions(o.forward, at: from([.forwardKey, .forward, .forwardKeyframeInterval]))
     try settleBitrateBounds()
     if o.httpPort == o.udpPort { throw OptionError(from([.httpPort, .udpPort]) + "--http-port and --udp-port must differ") }
+    if o.rtsp.port > 0 && (o.rtsp.port == o.httpPort || o.rtsp.port == o.udpPort || o.rtsp.port + 1 == o.udpPort
+      || (o.tls != .off && o.rtsp.port == o.httpsPort)) {
+      throw OptionError(from([.rtspPort, .httpPort, .udpPort]) + "--rtsp-port N takes TCP port N and UDP ports N and N+1: "
+        + "they must differ from --http-port, --https-port and --udp-port")
+    }
     if !o.rpicamArgs.isEmpty && o.source != "rpicam" {
       throw OptionError(from([.rpicamArgs, .source]) + "--rpicam-args goes with --source rpicam")
     }

@@ -14,6 +14,10 @@ struct LoopSockets {
   var stop: Int32
   /// -1 without HTTPS.
   var https: Int32 = -1
+  /// RTSP's TCP listener and UDP sockets (-1 without RTSP).
+  var rtsp: Int32 = -1
+  var rtspRtp: Int32 = -1
+  var rtspRtcp: Int32 = -1
   /// Each forward's RTP and RTCP socket, in the core's forward order.
   var forwards: [(rtp: Int32, rtcp: Int32)] = []
 }
@@ -114,11 +118,16 @@ final class EventLoop<IO: LoopIO> {
     watch(sockets.udp)
     watch(sockets.http)
     if sockets.https >= 0 { watch(sockets.https) }
+    if sockets.rtsp >= 0 {
+      watch(sockets.rtsp)
+      watch(sockets.rtspRtp)
+      watch(sockets.rtspRtcp)
+    }
     for f in sockets.forwards { watch(f.rtcp) }
     for (fd, o) in outputs {
       // not reading (a snapshot is awaited, the last response is queued): no POLLIN, or poll
       // would return at once for every byte waiting in the socket
-      var ev: Int32 = core.http.wantsInput(fd) ? POLLIN : 0
+      var ev: Int32 = core.wantsInput(fd) ? POLLIN : 0
       if !o.isEmpty { ev |= POLLOUT }
       watch(fd, ev)
     }
@@ -134,6 +143,8 @@ final class EventLoop<IO: LoopIO> {
       case sockets.udp: readDatagrams(now: t)
       case sockets.http: acceptClients(sockets.http, now: t)
       case sockets.https: acceptClients(sockets.https, now: t)
+      case sockets.rtsp: acceptClients(sockets.rtsp, now: t)
+      case sockets.rtspRtp, sockets.rtspRtcp: readRtspDatagrams(p.fd, now: t)
       default:
         if let f = sockets.forwards.firstIndex(where: { $0.rtcp == p.fd }) {
           readForwardFeedback(f, now: t)

@@ -20,6 +20,13 @@ final class PendingOutput {
     bytes.reserveWithHeadroom(bytes.count + more.count)
     bytes.append(contentsOf: more)
   }
+
+  /// Appends raw bytes (interleaved RTSP media): no allocation once the buffer has grown.
+  func queue(raw more: UnsafeRawBufferPointer) {
+    if isEmpty { bytes.removeAll(keepingCapacity: true); offset = 0 }
+    bytes.reserveWithHeadroom(bytes.count + more.count)
+    bytes.append(contentsOf: more)
+  }
 }
 
 extension EventLoop {
@@ -38,7 +45,14 @@ extension EventLoop {
         tlsConns[fd] = conn
       }
       outputs[fd] = PendingOutput()
-      core.handleConnection(.accepted(fd, peer: socketAddress(peer), secure: secure), now: now)
+      if listener == sockets.rtsp {
+        // the kernel's share of a slow client's backlog stays small (Linux doubles this), so
+        // that the core's bound (RtspServerLimits.maxBacklogBytes) decides when it skips frames
+        io.setSendBuffer(fd, bytes: 64 * 1024)
+        core.handleConnection(.acceptedRtsp(fd, peer: socketAddress(peer)), now: now)
+      } else {
+        core.handleConnection(.accepted(fd, peer: socketAddress(peer), secure: secure), now: now)
+      }
       settle()
     }
   }
@@ -49,7 +63,7 @@ extension EventLoop {
     defer { settle() }
     if revents & Int16(POLLOUT) != 0 { flush(fd) }
     guard outputs[fd] != nil else { return }
-    let wants = core.http.wantsInput(fd)
+    let wants = core.wantsInput(fd)
     if revents & Int16(POLLHUP | POLLERR) != 0 && !wants {
       closeClient(fd, gone: true)
       return
@@ -109,6 +123,16 @@ extension EventLoop {
   func queue(_ fd: Int32, _ bytes: [UInt8]) {
     guard !bytes.isEmpty, let o = outputs[fd] else { return }
     o.queue(bytes)
+    if !o.listed {
+      o.listed = true
+      written.append(fd)
+    }
+  }
+
+  /// Interleaved RTSP bytes for a connection, queued in place (written at the next flush).
+  func queueRaw(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
+    guard let o = outputs[fd] else { return }
+    o.queue(raw: bytes)
     if !o.listed {
       o.listed = true
       written.append(fd)

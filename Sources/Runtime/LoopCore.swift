@@ -35,6 +35,8 @@ extension EventLoop {
     case .forward(let i, let channel):
       let r = forwardSend(i, channel, bytes)
       core.handleSendResult(r, to: to, bytes: bytes.count, now: io.monotonicNs())
+    case .rtspConnection(let fd): queueRaw(fd, bytes)
+    case .rtspUdp(let a, let channel): sendDatagram(bytes, a, on: channel == .rtp ? sockets.rtspRtp : sockets.rtspRtcp)
     }
   }
 

@@ -7,18 +7,31 @@ import Wire
 extension EventLoop {
   /// Sends one datagram on the shared UDP socket. The C address of each destination is made once
   /// and kept (one per viewer address), so sending to several viewers converts nothing per packet.
-  func sendDatagram(_ bytes: UnsafeRawBufferPointer, _ to: SocketAddress) {
+  func sendDatagram(_ bytes: UnsafeRawBufferPointer, _ to: SocketAddress, on socket: Int32? = nil) {
+    let fd = socket ?? sockets.udp
     let t0 = sendTimer.timing ? io.monotonicNs() : 0
     defer { if sendTimer.timing { sendTimer.add(io.monotonicNs() &- t0) } }
     if var a = cAddresses[to] {
-      _ = io.sendTo(sockets.udp, bytes, to: &a)
+      _ = io.sendTo(fd, bytes, to: &a)
       return
     }
     guard var a = cAddress(to, forIPv6Socket: sockets.udpIsV6) else { return }
     // Bounded: addresses come from authenticated ICE checks; start over if it somehow fills.
     if cAddresses.count >= maxCachedAddresses { cAddresses.removeAll(keepingCapacity: true) }
     cAddresses[to] = a
-    _ = io.sendTo(sockets.udp, bytes, to: &a)
+    _ = io.sendTo(fd, bytes, to: &a)
+  }
+
+  /// RTCP reports and keep-alives on RTSP's UDP ports (bounded per wake-up, like the viewers').
+  func readRtspDatagrams(_ fd: Int32, now: UInt64) {
+    for _ in 0..<16 {
+      var from = rtc_addr()
+      let n = recvBuffer.withUnsafeMutableBytes { io.receiveFrom(fd, into: $0, from: &from) }
+      if n <= 0 { return }
+      let source = socketAddress(from)
+      recvBuffer.withUnsafeBytes { core.handleRtspDatagram(UnsafeRawBufferPointer(rebasing: $0[0..<n]), from: source, now: now) }
+      settle()
+    }
   }
 
   func readDatagrams(now: UInt64) {

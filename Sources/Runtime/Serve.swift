@@ -54,6 +54,9 @@ func runServer(_ o: ServeOptions) throws(StartupFailure) -> Int32 {
   var sockets = LoopSockets(http: net.http, udp: net.udp, udpIsV6: net.v6, wake: pipes.wake.read, stop: pipes.stop.read,
     https: net.https)
   sockets.forwards = forwards.sockets
+  sockets.rtsp = net.rtsp
+  sockets.rtspRtp = net.rtspRtp
+  sockets.rtspRtcp = net.rtspRtcp
   let loop = EventLoop(io: SystemIO(), core: core, sockets: sockets, shared: shared, tls: identity.tls)
   // under systemd (Type=notify): ready once every socket is bound; the loop pings the watchdog
   let notifier = ServiceNotifier()
@@ -144,5 +147,12 @@ func logStartup(_ o: ServeOptions, net: BoundSockets, candidates: [SocketAddress
   if https {
     log(.info, "HTTPS on \(net.listenText) port \(o.httpsPort)" + (o.redirectHTTP ? "; HTTP redirects to it" : ""))
     log(.info, "watch at https://\(urlHost):\(o.httpsPort)/")
+  }
+  if o.rtsp.port > 0 {
+    log(.info, "RTSP at rtsp://\(urlHost):\(o.rtsp.port)/stream (TCP port \(o.rtsp.port); UDP clients get RTP from port "
+      + "\(o.rtsp.port) and RTCP from \(o.rtsp.port + 1))")
+    if o.auth.isEnabled && o.auth.users.isEmpty {
+      log(.warn, "RTSP players cannot send a token: with --token and no --auth user, RTSP refuses them all")
+    }
   }
 }

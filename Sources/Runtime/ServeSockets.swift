@@ -33,6 +33,10 @@ struct BoundSockets {
   var http: Int32
   var https: Int32
   var udp: Int32
+  /// RTSP: the TCP listener and the UDP RTP and RTCP sockets (-1 when --rtsp-port is 0).
+  var rtsp: Int32 = -1
+  var rtspRtp: Int32 = -1
+  var rtspRtcp: Int32 = -1
   var v6: Bool
   /// The listen address as text ("::", "127.0.0.1").
   var listenText: String
@@ -74,7 +78,38 @@ func bindSockets(_ o: ServeOptions, https: Bool) throws(StartupFailure) -> Bound
     throw StartupFailure(exitCode: 1,
       message: "UDP_BIND_FAILED: cannot bind UDP port \(o.udpPort) on \(listenText): \(errnoText(-udpFd))")
   }
-  return BoundSockets(http: httpFd, https: httpsFd, udp: udpFd, v6: v6, listenText: listenText)
+  var bound = BoundSockets(http: httpFd, https: httpsFd, udp: udpFd, v6: v6, listenText: listenText)
+  if o.rtsp.port > 0 {
+    (bound.rtsp, bound.rtspRtp, bound.rtspRtcp) = try bindRtspSockets(o, listenText: listenText)
+  }
+  return bound
+}
+
+/// RTSP's TCP listener on --rtsp-port and its UDP pair: RTP on the same port number, RTCP on the
+/// next (what SETUP's server_port says to UDP clients).
+func bindRtspSockets(_ o: ServeOptions, listenText: String) throws(StartupFailure) -> (Int32, Int32, Int32) {
+  let p = o.rtsp.port
+  guard p + 1 <= 65_535 else {
+    throw StartupFailure(exitCode: 2, message: "BAD_RTSP_PORT: --rtsp-port \(p) leaves no port above it for RTCP")
+  }
+  var a = rtc_addr()
+  _ = rtc_addr_parse(listenText, UInt16(p), &a)
+  let tcp = rtc_bind_socket(&a, Int32(SOCK_STREAM.rawValue), 64)
+  guard tcp >= 0 else {
+    throw StartupFailure(exitCode: 1,
+      message: "RTSP_BIND_FAILED: cannot listen on \(listenText) TCP port \(p): \(errnoText(-tcp)) (--rtsp-port 0 turns RTSP off)")
+  }
+  let rtp = rtc_bind_socket(&a, Int32(SOCK_DGRAM.rawValue), 0)
+  var b = rtc_addr()
+  _ = rtc_addr_parse(listenText, UInt16(p + 1), &b)
+  let rtcp = rtp >= 0 ? rtc_bind_socket(&b, Int32(SOCK_DGRAM.rawValue), 0) : rtp
+  guard rtp >= 0, rtcp >= 0 else {
+    close(tcp)
+    if rtp >= 0 { close(rtp) }
+    throw StartupFailure(exitCode: 1, message: "RTSP_BIND_FAILED: cannot bind UDP ports \(p) and \(p + 1) on \(listenText) "
+      + "for RTSP's RTP and RTCP: \(errnoText(-min(rtp, rtcp))) (--rtsp-port 0 turns RTSP off)")
+  }
+  return (tcp, rtp, rtcp)
 }
 
 /// The host candidates the answers advertise: --ice-host, or every interface address (IPv4

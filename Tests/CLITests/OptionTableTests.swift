@@ -130,6 +130,8 @@ import TestSupport
     }
     #expect(range(.mjpegQuality) == StillOptions.qualityRange)
     #expect(range(.iterations) == PasswordHashLine.iterationRange)
+    #expect(range(.rtspTimeout) == RtspOptions.timeoutRange)
+    #expect(range(.rtspKeyframeInterval) == RtspOptions.keyframeIntervalRange)
     #expect(range(.forwardKeyframeInterval) == 0...ForwardOptions.maxKeyframeIntervalSeconds)
     guard case .choice(let presets) = OptionKey.preset.spec.value, case .choice(let levels) = OptionKey.logLevel.spec.value
     else {

@@ -26,6 +26,27 @@ def free_port(kind):
     return port
 
 
+def free_rtsp_port(tries=50):
+    """A port P with TCP P and UDP P and P+1 free on 127.0.0.1 (what --rtsp-port P binds)."""
+    for _ in range(tries):
+        p = free_port(socket.SOCK_STREAM)
+        if p >= 65535:
+            continue
+        socks = []
+        try:
+            for port, kind in ((p, socket.SOCK_STREAM), (p, socket.SOCK_DGRAM), (p + 1, socket.SOCK_DGRAM)):
+                s = socket.socket(socket.AF_INET, kind)
+                socks.append(s)
+                s.bind(("127.0.0.1", port))
+            return p
+        except OSError:
+            continue
+        finally:
+            for s in socks:
+                s.close()
+    raise RuntimeError("no free RTSP port triple found")
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None  # a 3xx answer is an answer (--http-redirect)
@@ -43,6 +64,8 @@ class Rtcam:
       ice_host         --ice-host's address (default: host); None leaves the option out (rtcam
                        then reads the interface addresses)
       http_port, udp_port   fixed ports instead of free ones
+      rtsp_port        --rtsp-port's value (default 0: RTSP off, so that servers side by side
+                       never compete for 8554); "free" picks free TCP/UDP ports (free_rtsp_port)
       log_level        --log-level's value; None leaves the option out (rtcam's default, info)
       args             the whole argument list instead of the default one (then http_port must
                        name the port `start` waits on; no option is added)
@@ -55,7 +78,7 @@ class Rtcam:
     """
 
     def __init__(self, binary, name, qemu=None, extra=(), *, source="testsrc", host="127.0.0.1",
-                 ice_host="", http_port=None, udp_port=None, log_level="debug", args=None, prefix=(),
+                 ice_host="", http_port=None, udp_port=None, rtsp_port=0, log_level="debug", args=None, prefix=(),
                  env=None, stdin=subprocess.DEVNULL, log_path=None, cwd=None, secrets=()):
         self.name = name
         self.host = host
@@ -67,12 +90,15 @@ class Rtcam:
             if ice_host is not None:
                 args += ["--ice-host", ice_host]
             args += ["--http-port", str(self.http_port), "--udp-port", str(self.udp_port)]
+            self.rtsp_port = free_rtsp_port() if rtsp_port == "free" else rtsp_port
+            args += ["--rtsp-port", str(self.rtsp_port)]
             if log_level is not None:
                 args += ["--log-level", log_level]
         else:
             if http_port is None:
                 raise ValueError("Rtcam(args=...) needs the http_port those arguments serve on")
             self.udp_port = udp_port
+            self.rtsp_port = None
         self.cmd = list(prefix) + [binary] + list(args) + list(extra)
         if qemu:
             self.cmd = [QEMU[qemu]] + self.cmd
