@@ -34,7 +34,10 @@ public struct Fmp4Settings: Equatable, Sendable {
 /// Per frame, `push` returns `RecordActions`: begin a segment, write bytes (the init segment
 /// or one whole fragment), end a segment. A segment file is `ftyp`+`moov` followed by
 /// fragments (`moof`+`mdat`), each written with one write() and fsync, so a file cut anywhere
-/// still plays every complete fragment before the cut.
+/// keeps every complete fragment before the cut. A cut inside an mdat still opens in FFmpeg
+/// (which reads every moof when it opens a file); a cut inside a moof does not, so the runtime
+/// repairs a segment a crash left open by truncating it to `Fmp4Summary.completeBytes`
+/// (`Fmp4Scanner`), the end of its last complete fragment.
 ///
 /// Choices:
 /// - Samples are AVC (ISO/IEC 14496-15): each NAL unit with a 4-byte length instead of a start
