@@ -253,7 +253,8 @@ public struct Fmp4Writer: Sendable {
   }
 
   /// Ends recording: writes the fragment being collected (its last frame gets the previous
-  /// frame interval) and closes the segment. The next frame taken must be a keyframe.
+  /// frame interval) and closes the segment. The next frame taken must be a keyframe; its time
+  /// may be anything (a new source may have a new clock).
   public mutating func finish() -> RecordActions {
     var actions = RecordActions()
     if sampleCount > 0 { closeFragment(endTicks: nil, into: &actions) }
@@ -262,6 +263,17 @@ public struct Fmp4Writer: Sendable {
       inSegment = false
     }
     waitingForKeyframe = true
+    lastTimeNs = nil
+    return actions
+  }
+
+  /// Writes the fragment being collected now (its last frame gets the previous frame interval)
+  /// and keeps the segment open: for the runtime when frames stop coming (a stalled camera), so
+  /// that what was recorded is on the card. The next fragment's tfdt is its first frame's own
+  /// time, so the stall is a gap in the timeline, not a drift.
+  public mutating func flush() -> RecordActions {
+    var actions = RecordActions()
+    if sampleCount > 0 { closeFragment(endTicks: nil, into: &actions) }
     return actions
   }
 

@@ -301,4 +301,25 @@ struct Recorder {
     #expect(Int(u32(f, second + 9)) == p[0].count)
     #expect(mdat.end == second + 9 + 4 + p[0].count)
   }
+
+  /// `flush` writes what was collected and keeps the segment; the next fragment starts at its
+  /// own time (a gap, not a drift), and after `finish` a new clock may start anywhere.
+  @Test func flushAndFinish() throws {
+    var r = Recorder()
+    for au in threeSeconds[0..<10] { try r.push(au) }
+    r.take(r.writer.flush())
+    #expect(r.log == ["begin", "write", "write"])
+    #expect(r.writer.flush().isEmpty)
+    // two seconds later
+    for au in threeSeconds[70..<75] { try r.push(au) }
+    r.finish()
+    #expect(r.log == ["begin", "write", "write", "write", "end"])
+    let f = r.files[0]
+    let moofs = try #require(boxes(f)).filter { $0.type == "moof" }
+    let tfdt = try #require(find(f, "traf/tfdt", from: moofs[1].body, to: moofs[1].end))
+    #expect(u64(f, tfdt.body + 4) == Fmp4Writer.ticks(threeSeconds[70].captureTimeNs - threeSeconds[0].captureTimeNs))
+    try r.push(EncodedAU(bytes: threeSeconds[0].bytes, isKeyframe: true, captureTimeNs: 1))
+    #expect(r.log.suffix(2) == ["begin", "write"])
+    #expect(Fmp4Writer.ticks(1_000_000_000) == 90_000 && Fmp4Writer.ticks(UInt64.max) == 1_660_206_966_633_859)
+  }
 }
