@@ -77,8 +77,11 @@ public struct H264Sps: Equatable, Sendable {
     let frameMbsOnly = try r.flag()
     if !frameMbsOnly { _ = try r.flag() }  // mb_adaptive_frame_field_flag
     _ = try r.flag()  // direct_8x8_inference_flag
+    // field coding: a map unit is a pair of macroblocks one above the other
+    let heightMbs = heightMapUnits * (frameMbsOnly ? 1 : 2)
+    guard heightMbs <= Int(maxMacroblocks) else { throw .badSps }
     var width = widthMbs * 16
-    var height = heightMapUnits * 16 * (frameMbsOnly ? 1 : 2)
+    var height = heightMbs * 16
     if try r.flag() {  // frame_cropping_flag
       let left = try r.ue(max: 8192)
       let right = try r.ue(max: 8192)

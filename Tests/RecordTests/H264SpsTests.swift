@@ -50,6 +50,8 @@ import Testing
     #expect(throws: RecordError.badSps) { try H264Sps.parse([0x68, 0x42, 0xE0, 0x1F, 0xFF]) }  // a PPS
     // 40 zero bits: an exp-Golomb code longer than 32 bits
     #expect(throws: RecordError.badSps) { try H264Sps.parse([0x67, 0x42, 0xE0, 0x1F, 0, 0, 3, 0, 0, 3, 0, 0x80]) }
+    // field-coded, 1024 map units high: 2048 macroblocks, over the bound (found by tools/fuzz)
+    #expect(throws: RecordError.badSps) { try H264Sps.parse(hexBytes("6742e01fda010001da001f098109815b34d4006742")) }
     #expect(RecordError.badSps.code == "RECORD_BAD_SPS")
   }
 }
