@@ -3,15 +3,20 @@
 
 /// A UTC date and time of day.
 public struct CivilTime: Equatable, Sendable {
+  /// The year (proleptic Gregorian; may be below 1 or above 9999 for far times).
   public var year: Int
   /// 1...12
   public var month: Int
   /// 1...31
   public var day: Int
+  /// 0...23
   public var hour: Int
+  /// 0...59
   public var minute: Int
+  /// 0...59 (no leap seconds: Unix time has none)
   public var second: Int
 
+  /// A time from its fields (not checked: see `isValid`).
   public init(year: Int, month: Int, day: Int, hour: Int, minute: Int, second: Int) {
     self.year = year
     self.month = month

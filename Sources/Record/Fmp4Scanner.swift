@@ -21,6 +21,7 @@ public struct Fmp4Summary: Equatable, Sendable {
   /// summary covers what came before.
   public var stoppedBy: RecordError? = nil
 
+  /// Nothing found yet.
   public init() {}
 
   /// Decode time covered by the complete fragments, in timescale units.
@@ -58,8 +59,11 @@ public struct Fmp4Scanner: Sendable {
   /// A box header: size, type and an optional 64-bit size.
   static let headerBytes = 16
 
+  /// The size of the file scanned (reads never go past it).
   public let fileSize: UInt64
+  /// What the boxes read so far say.
   public private(set) var summary = Fmp4Summary()
+  /// What to read next, or `.done`.
   public private(set) var step: Step
 
   /// The box whose body was asked for.
@@ -69,6 +73,7 @@ public struct Fmp4Scanner: Sendable {
   var offset: UInt64 = 0
   var boxes = 0
 
+  /// A scan of a file of `fileSize` bytes; the first step reads its first box header.
   public init(fileSize: UInt64) {
     self.fileSize = fileSize
     step = fileSize >= 8 ? .read(offset: 0, count: Int(min(fileSize, UInt64(Self.headerBytes)))) : .done

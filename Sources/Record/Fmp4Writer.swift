@@ -2,33 +2,6 @@
 // fragments, ISO/IEC 14496-15 for AVC). Sans-IO: the runtime writes and fsyncs what it says.
 import RTP
 
-/// Settings of the fragment writer. Each one bounds memory or time; `Fmp4Writer.init` clamps
-/// them to sane ranges.
-public struct Fmp4Settings: Equatable, Sendable {
-  /// A fragment ends at the first frame at least this long after the fragment's first frame
-  /// (so fragments last about this long). Default 1 s: at most that much is lost in a crash.
-  public var fragmentDurationNs: UInt64 = 1_000_000_000
-  /// A new segment (file) starts at the first keyframe at least this long after the segment's
-  /// first frame. Default 60 s.
-  public var segmentDurationNs: UInt64 = 60_000_000_000
-  /// Capacity of each of the two fragment buffers (moof + mdat), allocated once. A frame that
-  /// does not fit in what is left ends the fragment early; one that does not fit an empty
-  /// buffer is refused (`RECORD_FRAME_TOO_LARGE`). Default 1 MiB: 1 s at 8 Mbit/s.
-  /// Clamped to 64 KiB...64 MiB.
-  public var fragmentBufferBytes = 1 << 20
-  /// Most samples in one fragment (the trun table is this big, fixed); a full table ends the
-  /// fragment early. Default 128: 1 s at up to 120 fps. Clamped to 1...4096.
-  public var maxSamplesPerFragment = 128
-  /// Longest SPS or PPS accepted (the init segment buffer holds one of each). Real ones are
-  /// 10-40 bytes. Default 256, clamped to 16...4096.
-  public var maxParameterSetBytes = 256
-  /// Duration given to the last frame when recording stops and its fragment holds only that
-  /// frame (with two or more, the previous frame interval is used). Default 3000 (1/30 s).
-  public var defaultFrameDurationTicks: UInt32 = 3000
-
-  public init() {}
-}
-
 /// Turns H.264 frames into fragmented MP4 segment files.
 ///
 /// Per frame, `push` returns `RecordActions`: begin a segment, write bytes (the init segment
@@ -54,8 +27,10 @@ public struct Fmp4Settings: Equatable, Sendable {
 /// - Zero heap allocations per frame in steady state: two fragment buffers (one filling, one
 ///   handed out) and the sample table are allocated in `init` and reused.
 public struct Fmp4Writer: Sendable {
+  /// The settings in use, after clamping.
   public let settings: Fmp4Settings
-  public private(set) var stats = RecordStats()
+  /// Counters since `init`.
+  public internal(set) var stats = RecordStats()
 
   /// The fragment being collected: its samples' bytes start at `headerRoom`.
   var filling: BoxBuffer
@@ -99,6 +74,8 @@ public struct Fmp4Writer: Sendable {
   /// sample_depends_on = 1 and sample_is_non_sync_sample = 1 (a P picture).
   static let nonSyncSampleFlags: UInt32 = 0x0101_0000
 
+  /// A writer with its buffers allocated (two fragment buffers, the init segment, the
+  /// sample table): nothing is allocated per frame after this.
   public init(settings: Fmp4Settings = Fmp4Settings()) {
     var s = settings
     s.fragmentBufferBytes = min(max(s.fragmentBufferBytes, 64 * 1024), 64 * 1024 * 1024)
@@ -142,98 +119,41 @@ public struct Fmp4Writer: Sendable {
       stats.framesSkipped += 1
       return actions
     }
-    // One pass over the NAL units: the sample's size and where the parameter sets are.
-    var payload = 0
-    var spsAt = -1
-    var spsLength = 0
-    var ppsAt = -1
-    var ppsLength = 0
-    var it = AnnexBIterator(frame)
-    while let nal = it.next() {
-      let type = frame[nal.offset] & 0x1F
-      if type == NalType.sps && spsAt < 0 {
-        spsAt = nal.offset
-        spsLength = nal.length
-      } else if type == NalType.pps && ppsAt < 0 {
-        ppsAt = nal.offset
-        ppsLength = nal.length
-      }
-      if Self.keeps(type) { payload += 4 + nal.length }
-    }
-    if payload == 0 {
+    let scan = FrameScan(frame)
+    if scan.payload == 0 {
       stats.framesSkipped += 1
       return actions
     }
-    var changed = false
     var newInfo: H264Sps? = nil
     if isKeyframe {
-      if spsAt >= 0 && ppsAt >= 0 {
-        guard spsLength <= settings.maxParameterSetBytes, ppsLength <= settings.maxParameterSetBytes else {
-          refuse()
-          throw .parameterSetTooLarge
-        }
-        changed = !Self.same(sps, frame, spsAt, spsLength) || !Self.same(pps, frame, ppsAt, ppsLength)
-        if changed || spsInfo == nil {
-          do throws(RecordError) {
-            newInfo = try H264Sps.parse(UnsafeRawBufferPointer(rebasing: frame[spsAt..<spsAt + spsLength]))
-          } catch {
-            refuse()
-            throw error
-          }
-          changed = true
-        }
-      } else if spsInfo == nil {
+      do throws(RecordError) {
+        newInfo = try newParameterSets(frame, scan)
+      } catch {
         refuse()
-        throw .missingParameterSets
+        throw error
       }
     }
-    guard payload <= filling.capacity - headerRoom else {
+    guard scan.payload <= filling.capacity - headerRoom else {
       refuse()
       throw .frameTooLarge
     }
-
+    // Nothing is refused from here on.
     let startSegment =
-      isKeyframe && (!inSegment || changed || t - segmentStartNs >= settings.segmentDurationNs)
+      isKeyframe && (!inSegment || newInfo != nil || t - segmentStartNs >= settings.segmentDurationNs)
     if inSegment && sampleCount > 0 {
-      let full = sampleCount >= settings.maxSamplesPerFragment || payload > filling.free
-      if startSegment || full || t - fragmentStartNs >= settings.fragmentDurationNs {
-        if full && !startSegment && t - fragmentStartNs < settings.fragmentDurationNs {
-          stats.fragmentsCutShort += 1
-        }
+      let full = sampleCount >= settings.maxSamplesPerFragment || scan.payload > filling.free
+      let due = t - fragmentStartNs >= settings.fragmentDurationNs
+      if startSegment || full || due {
+        if full && !startSegment && !due { stats.fragmentsCutShort += 1 }
         closeFragment(endTicks: Self.ticks(t - segmentStartNs), into: &actions)
       }
     }
     if startSegment {
       if inSegment { actions.append(.endSegment) }
-      if let info = newInfo {
-        sps.reset()
-        sps.copy(frame, offset: spsAt, length: spsLength)
-        pps.reset()
-        pps.copy(frame, offset: ppsAt, length: ppsLength)
-        spsInfo = info
-      }
+      if let info = newInfo { keepParameterSets(frame, scan, info) }
       beginSegment(at: t, into: &actions)
     }
-
-    // Append the sample.
-    if sampleCount == 0 {
-      filling.reset(at: headerRoom)
-      fragmentStartNs = t
-    }
-    it = AnnexBIterator(frame)
-    while let nal = it.next() {
-      if Self.keeps(frame[nal.offset] & 0x1F) {
-        filling.u32(UInt32(truncatingIfNeeded: nal.length))
-        filling.copy(frame, offset: nal.offset, length: nal.length)
-      }
-    }
-    sampleTicks[sampleCount] = Self.ticks(t - segmentStartNs)
-    sampleSizes[sampleCount] = UInt32(truncatingIfNeeded: payload)
-    sampleSync[sampleCount] = isKeyframe
-    sampleCount += 1
-    stats.framesRecorded += 1
-    if isKeyframe { waitingForKeyframe = false }
-    lastTimeNs = t
+    appendSample(frame, at: t, isKeyframe: isKeyframe, payload: scan.payload)
     return actions
   }
 
@@ -281,95 +201,5 @@ public struct Fmp4Writer: Sendable {
   mutating func refuse() {
     stats.framesRefused += 1
     waitingForKeyframe = true
-  }
-
-  /// Whether `stored` holds the same bytes as `frame[at..<at+length]`.
-  static func same(_ stored: BoxBuffer, _ frame: UnsafeRawBufferPointer, _ at: Int, _ length: Int) -> Bool {
-    guard stored.count == length else { return false }
-    var i = 0
-    while i < length {
-      if stored.storage[i] != frame[at + i] { return false }
-      i += 1
-    }
-    return true
-  }
-
-  mutating func beginSegment(at t: UInt64, into actions: inout RecordActions) {
-    inSegment = true
-    segmentStartNs = t
-    sequenceNumber = 0
-    stats.segments += 1
-    initSegment.reset()
-    let spsCount = sps.count
-    let ppsCount = pps.count
-    if let info = spsInfo {
-      sps.storage.withUnsafeBytes { s in
-        pps.storage.withUnsafeBytes { p in
-          InitSegment.write(
-            into: &initSegment, sps: UnsafeRawBufferPointer(rebasing: s[0..<spsCount]),
-            pps: UnsafeRawBufferPointer(rebasing: p[0..<ppsCount]), info: info)
-        }
-      }
-    }
-    actions.append(.beginSegment(startNs: t))
-    actions.append(.write(initSegment.storage[0..<initSegment.count]))
-  }
-
-  /// Writes moof and the mdat header in front of the collected samples and hands the fragment
-  /// out. `endTicks` is the next frame's decode time (nil: use the previous interval).
-  mutating func closeFragment(endTicks: UInt64?, into actions: inout RecordActions) {
-    let n = sampleCount
-    let payloadEnd = filling.count
-    let payloadBytes = payloadEnd - headerRoom
-    let moof = Self.moofBytes(samples: n)
-    let start = headerRoom - Self.mdatHeaderBytes - moof
-    let payloadOverflowed = filling.overflowed
-    sequenceNumber &+= 1
-    filling.reset(at: start)
-    let moofAt = filling.begin(fourCC("moof"))
-    let mfhd = filling.beginFull(fourCC("mfhd"), version: 0, flags: 0)
-    filling.u32(sequenceNumber)
-    filling.end(mfhd)
-    let traf = filling.begin(fourCC("traf"))
-    let tfhd = filling.beginFull(fourCC("tfhd"), version: 0, flags: Self.tfhdFlags)
-    filling.u32(RecordTrack.trackId)
-    filling.end(tfhd)
-    let tfdt = filling.beginFull(fourCC("tfdt"), version: 1, flags: 0)
-    filling.u64(sampleTicks[0])  // baseMediaDecodeTime
-    filling.end(tfdt)
-    let trun = filling.beginFull(fourCC("trun"), version: 0, flags: Self.trunFlags)
-    filling.u32(UInt32(n))
-    filling.u32(UInt32(moof + Self.mdatHeaderBytes))  // data_offset: from the moof to the samples
-    var i = 0
-    while i < n {
-      let duration: UInt64
-      if i + 1 < n {
-        duration = sampleTicks[i + 1] - sampleTicks[i]
-      } else if let end = endTicks {
-        duration = end - sampleTicks[i]
-      } else if n >= 2 {
-        duration = sampleTicks[i] - sampleTicks[i - 1]
-      } else {
-        duration = UInt64(settings.defaultFrameDurationTicks)
-      }
-      // 32 bits hold 13 hours at 90 kHz; a longer gap in one segment is clamped.
-      filling.u32(UInt32(min(duration, UInt64(UInt32.max))))
-      filling.u32(sampleSizes[i])
-      filling.u32(sampleSync[i] ? Self.syncSampleFlags : Self.nonSyncSampleFlags)
-      i += 1
-    }
-    filling.end(trun)
-    filling.end(traf)
-    filling.end(moofAt)
-    filling.u32(UInt32(truncatingIfNeeded: Self.mdatHeaderBytes + payloadBytes))
-    filling.type(fourCC("mdat"))
-    let ok = !payloadOverflowed && !filling.overflowed && filling.count == headerRoom
-    filling.count = payloadEnd
-    sampleCount = 0
-    swap(&filling, &ready)
-    if ok {
-      stats.fragments += 1
-      actions.append(.write(ready.storage[start..<payloadEnd]))
-    }
   }
 }

@@ -4,16 +4,21 @@
 
 /// What the recording core reads from an SPS.
 public struct H264Sps: Equatable, Sendable {
+  /// profile_idc (66 Baseline, 77 Main, 100 High, ...).
   public var profileIdc: UInt8
   /// constraint_set0..5 flags and the two reserved bits, as the byte after profile_idc.
   public var constraintFlags: UInt8
+  /// level_idc (31: level 3.1).
   public var levelIdc: UInt8
   /// 0 monochrome, 1 4:2:0, 2 4:2:2, 3 4:4:4 (1 unless a high profile says otherwise).
   public var chromaFormatIdc: Int
+  /// Bits per luma sample (8 unless a high profile says more).
   public var bitDepthLuma: Int
+  /// Bits per chroma sample.
   public var bitDepthChroma: Int
   /// The displayed picture size: macroblocks minus the frame cropping.
   public var width: Int
+  /// The displayed picture height, lines.
   public var height: Int
 
   /// Profiles whose SPS carries chroma_format_idc, bit depths and scaling matrices (H.264

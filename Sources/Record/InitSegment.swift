@@ -22,6 +22,24 @@ enum InitSegment {
   static func write(
     into b: inout BoxBuffer, sps: UnsafeRawBufferPointer, pps: UnsafeRawBufferPointer, info: H264Sps
   ) {
+    writeFtyp(&b)
+    let moov = b.begin(fourCC("moov"))
+    writeMvhd(&b)
+    let trak = b.begin(fourCC("trak"))
+    writeTkhd(&b, info: info)
+    let mdia = b.begin(fourCC("mdia"))
+    writeMdhdHdlr(&b)
+    let minf = b.begin(fourCC("minf"))
+    writeVmhdDinf(&b)
+    writeStbl(&b, sps: sps, pps: pps, info: info)
+    b.end(minf)
+    b.end(mdia)
+    b.end(trak)
+    writeMvex(&b)
+    b.end(moov)
+  }
+
+  static func writeFtyp(_ b: inout BoxBuffer) {
     let ftyp = b.begin(fourCC("ftyp"))
     b.type(fourCC("isom"))  // major brand
     b.u32(0x200)  // minor version
@@ -30,8 +48,9 @@ enum InitSegment {
     b.type(fourCC("avc1"))
     b.type(fourCC("mp41"))
     b.end(ftyp)
+  }
 
-    let moov = b.begin(fourCC("moov"))
+  static func writeMvhd(_ b: inout BoxBuffer) {
     let mvhd = b.beginFull(fourCC("mvhd"), version: 0, flags: 0)
     b.u32(0)  // creation_time
     b.u32(0)  // modification_time
@@ -44,8 +63,9 @@ enum InitSegment {
     b.zeros(24)  // pre_defined
     b.u32(RecordTrack.trackId + 1)  // next_track_ID
     b.end(mvhd)
+  }
 
-    let trak = b.begin(fourCC("trak"))
+  static func writeTkhd(_ b: inout BoxBuffer, info: H264Sps) {
     let tkhd = b.beginFull(fourCC("tkhd"), version: 0, flags: 3)  // enabled, in movie
     b.u32(0)  // creation_time
     b.u32(0)  // modification_time
@@ -61,8 +81,9 @@ enum InitSegment {
     b.u32(UInt32(info.width) << 16)  // 16.16 fixed point
     b.u32(UInt32(info.height) << 16)
     b.end(tkhd)
+  }
 
-    let mdia = b.begin(fourCC("mdia"))
+  static func writeMdhdHdlr(_ b: inout BoxBuffer) {
     let mdhd = b.beginFull(fourCC("mdhd"), version: 0, flags: 0)
     b.u32(0)  // creation_time
     b.u32(0)  // modification_time
@@ -78,8 +99,9 @@ enum InitSegment {
     writeASCII(&b, "VideoHandler")
     b.u8(0)
     b.end(hdlr)
+  }
 
-    let minf = b.begin(fourCC("minf"))
+  static func writeVmhdDinf(_ b: inout BoxBuffer) {
     let vmhd = b.beginFull(fourCC("vmhd"), version: 0, flags: 1)
     b.u16(0)  // graphicsmode: copy
     b.zeros(6)  // opcolor
@@ -91,7 +113,12 @@ enum InitSegment {
     b.end(url)
     b.end(dref)
     b.end(dinf)
+  }
 
+  /// stbl: the sample description (avc1 with avcC) and empty sample tables.
+  static func writeStbl(
+    _ b: inout BoxBuffer, sps: UnsafeRawBufferPointer, pps: UnsafeRawBufferPointer, info: H264Sps
+  ) {
     let stbl = b.begin(fourCC("stbl"))
     let stsd = b.beginFull(fourCC("stsd"), version: 0, flags: 0)
     b.u32(1)  // entry_count
@@ -128,10 +155,9 @@ enum InitSegment {
     b.u32(0)
     b.end(stco)
     b.end(stbl)
-    b.end(minf)
-    b.end(mdia)
-    b.end(trak)
+  }
 
+  static func writeMvex(_ b: inout BoxBuffer) {
     let mvex = b.begin(fourCC("mvex"))
     let trex = b.beginFull(fourCC("trex"), version: 0, flags: 0)
     b.u32(RecordTrack.trackId)
@@ -141,7 +167,6 @@ enum InitSegment {
     b.u32(0)  // default_sample_flags
     b.end(trex)
     b.end(mvex)
-    b.end(moov)
   }
 
   /// The AVCDecoderConfigurationRecord (ISO/IEC 14496-15 5.3.3.1) in an `avcC` box: one SPS,

@@ -16,12 +16,14 @@ public enum RecordAction: Equatable, Sendable {
 /// The actions of one call, at most four (a fragment, the end of a segment, the start of the
 /// next and its init segment). Fixed storage: returning it allocates nothing.
 public struct RecordActions: Sendable {
+  /// How many actions there are (0...4).
   public private(set) var count = 0
   var a0 = RecordAction.endSegment
   var a1 = RecordAction.endSegment
   var a2 = RecordAction.endSegment
   var a3 = RecordAction.endSegment
 
+  /// No actions.
   public init() {}
 
   /// The actions in order (index below `count`).
@@ -34,6 +36,7 @@ public struct RecordActions: Sendable {
     }
   }
 
+  /// Whether there is nothing to do.
   public var isEmpty: Bool { count == 0 }
 
   mutating func append(_ a: RecordAction) {
@@ -62,5 +65,6 @@ public struct RecordStats: Equatable, Sendable {
   /// Segments begun.
   public var segments = 0
 
+  /// All zero.
   public init() {}
 }

@@ -10,8 +10,10 @@ public struct RecordingEntry: Equatable, Sendable {
   public var startUnixSeconds: Int64
   /// Duration in milliseconds (from `Fmp4Summary.durationMs`).
   public var durationMs: Int64
+  /// File size.
   public var bytes: UInt64
 
+  /// An entry from its fields.
   public init(name: String, startUnixSeconds: Int64, durationMs: Int64, bytes: UInt64) {
     self.name = name
     self.startUnixSeconds = startUnixSeconds

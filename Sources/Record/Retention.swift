@@ -3,6 +3,7 @@
 
 /// One segment file on the card.
 public struct SegmentFile: Equatable, Sendable {
+  /// The file name (`SegmentName`).
   public var name: String
   /// Start time, Unix seconds (from the name, see `SegmentName.parse`).
   public var startUnixSeconds: Int64
@@ -11,6 +12,7 @@ public struct SegmentFile: Equatable, Sendable {
   /// Seconds of video in it, when known (`Fmp4Summary`); nil: unknown.
   public var durationSeconds: Int64?
 
+  /// A segment from its fields.
   public init(name: String, startUnixSeconds: Int64, bytes: UInt64, durationSeconds: Int64? = nil) {
     self.name = name
     self.startUnixSeconds = startUnixSeconds
@@ -26,6 +28,7 @@ public struct RetentionLimits: Equatable, Sendable {
   /// A segment whose last frame is older than this is deleted.
   public var maxAgeSeconds: Int64?
 
+  /// Limits from their values (no limit by default).
   public init(maxBytes: UInt64? = nil, maxAgeSeconds: Int64? = nil) {
     self.maxBytes = maxBytes
     self.maxAgeSeconds = maxAgeSeconds
