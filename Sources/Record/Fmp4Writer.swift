@@ -22,6 +22,9 @@ import RTP
 ///   so every duration is the difference of two capture times (at 90 kHz, computed from the
 ///   segment's start so that rounding does not drift). Only `finish` lacks a next frame: it uses
 ///   the previous interval.
+/// - No B frames: samples are stored in the order they come with decode time = capture time
+///   and no composition offsets (Constrained Baseline, which both of rtcam's encoders are set
+///   to, has no B slices).
 /// - Segments start at keyframes; frames before the first keyframe, and after a refused frame
 ///   until the next keyframe, are skipped (a P frame without its reference cannot be decoded).
 /// - Zero heap allocations per frame in steady state: two fragment buffers (one filling, one

@@ -69,14 +69,14 @@ public enum Retention {
         }
         if let e = end, now - e > maxAge {
           deleted[i] = true
-          total -= s.bytes
+          total &-= s.bytes
         }
       }
     }
     if let maxBytes = limits.maxBytes {
       for (i, s) in list.enumerated() where total > maxBytes && !deleted[i] && s.name != open {
         deleted[i] = true
-        total -= s.bytes
+        total &-= s.bytes
       }
     }
     for (i, s) in list.enumerated() where deleted[i] { delete.append(s.name) }
