@@ -27,6 +27,8 @@ let deviceModules: [(String, [String])] = [
   ("HTTP", ["Wire"]),
   // RTSP 1.0 for NVRs and players (sans-IO: requests, transports, the session's state)
   ("RTSP", ["Wire", "RTP"]),
+  // recording (sans-IO): fragmented MP4 from H.264 frames, segment names, retention, listings
+  ("Record", ["Wire", "RTP", "HTTP"]),
   ("Capture", ["Wire"]),
   ("Encoder", ["Wire", "Capture"]),
   ("Peer", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS"]),
@@ -45,6 +47,7 @@ let extraTestDependencies: [String: [String]] = [
   "App": ["AllocCounter"],
   "BWE": ["AllocCounter"],
   "Encoder": ["AllocCounter"],
+  "Record": ["Capture", "Encoder", "AllocCounter"],
 ]
 
 let swiftSettings: [SwiftSetting] = [

@@ -236,6 +236,35 @@ salt = bytes(range(16))
 digest = hashlib.pbkdf2_hmac("sha256", b"pw", salt, 1000)
 seed("auth", "hash-line", b"carol:pbkdf2-sha256:1000:" + base64.b64encode(salt) + b":" + base64.b64encode(digest))
 
+# ---- record: byte 0 = mode (see RecordFuzz.swift) ----
+def au(*nals):
+    return b"".join(b"\0\0\0\1" + x for x in nals)
+
+
+def frames(items):  # (keyframe, ms since the previous frame, access unit)
+    return b"".join(bytes([ms << 1 | key]) + len(a).to_bytes(2, "big") + a for key, ms, a in items)
+
+
+sps_high = bytes.fromhex("67640028acd940780227e5c044000003000400000300f03c60c658")  # x264 1920x1080 High
+seed("record", "sps-baseline", b"\x00" + sps)
+seed("record", "sps-high-cropped", b"\x00" + sps_high)
+seed("record", "sps-high444-scaling", b"\x00" + bytes.fromhex("67f4001e919b281485fc7cf80880000003008000001e078b16cb"))
+stream = [(1, 33, au(sps, pps, idr))] + [(0, 33, au(slice_))] * 9 + [(1, 34, au(nal(9, 0, 2, 0), sps, pps, idr))] \
+    + [(0, 33, au(nal(6, 0, 9, 3), slice_))] * 4 + [(1, 33, au(sps_high, pps, idr))] + [(0, 120, au(slice_))]
+seed("record", "writer-frames", b"\x02" + frames(stream))
+ftyp = b"\0\0\0\x18ftypisom\0\0\x02\0isomiso6"
+tfdt = b"\0\0\0\x14tfdt\x01\0\0\0" + (0).to_bytes(8, "big")
+trun = b"\0\0\0\x24trun\0\0\x07\x01\0\0\0\x01\0\0\0\x74" + (3000).to_bytes(4, "big") + (4).to_bytes(4, "big") \
+    + b"\x02\0\0\0"
+traf = (8 + 16 + len(tfdt) + len(trun)).to_bytes(4, "big") + b"traf" + b"\0\0\0\x10tfhd\0\x02\0\0\0\0\0\x01" + tfdt + trun
+moof = (8 + 16 + len(traf)).to_bytes(4, "big") + b"moof" + b"\0\0\0\x10mfhd\0\0\0\0\0\0\0\x01" + traf
+mdhd = b"\0\0\0\x20mdhd" + bytes(12) + (90000).to_bytes(4, "big") + bytes(8)
+moov = (8 + 8 + 8 + len(mdhd)).to_bytes(4, "big") + b"moov" + (16 + len(mdhd)).to_bytes(4, "big") + b"trak" \
+    + (8 + len(mdhd)).to_bytes(4, "big") + b"mdia" + mdhd
+seed("record", "scan-file", b"\x01" + ftyp + moov + moof + b"\0\0\0\x0cmdat\0\0\0\0")
+seed("record", "range-name", b"\x03\x03\xe8bytes=0-99")
+seed("record", "name", b"\x03\x03\xe82026-12-06T18-46-36Z.mp4")
+
 total = 0
 for target, seeds in sorted(corpus.items()):
     d = os.path.join(OUT, target)
