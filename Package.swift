@@ -33,11 +33,11 @@ let deviceModules: [(String, [String])] = [
   ("Encoder", ["Wire", "Capture"]),
   ("Peer", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS"]),
   // the application core (sans-IO): routes, sessions, connection and source policies, status
-  ("App", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "RTSP", "Capture", "Encoder", "Peer"]),
+  ("App", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "RTSP", "Record", "Capture", "Encoder", "Peer"]),
   // the runtime: poll loop, sockets, threads, frame ring, logging; carries out the core's actions
-  ("Runtime", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "RTSP", "Capture", "Encoder", "Peer", "App"]),
+  ("Runtime", ["Wire", "ICE", "SDP", "RTP", "BWE", "SRTP", "DTLS", "HTTP", "RTSP", "Record", "Capture", "Encoder", "Peer", "App"]),
   // the command line: options, help, probe, devices
-  ("CLI", ["Wire", "DTLS", "HTTP", "Capture", "Encoder", "Peer", "App", "Runtime"]),
+  ("CLI", ["Wire", "DTLS", "HTTP", "Record", "Capture", "Encoder", "Peer", "App", "Runtime"]),
 ]
 
 // Extra modules a test target may use beyond its module's own dependencies.

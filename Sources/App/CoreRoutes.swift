@@ -24,6 +24,7 @@ extension ServerCore {
     switch reply {
     case .now(let resp): status.metrics.countResponse(status: resp.status)
     case .stream: status.metrics.countResponse(status: 200)
+    case .file(let head, _, _, _): status.metrics.countResponse(status: head.status)
     case .snapshot: break  // counted when answered
     }
     return reply
@@ -50,6 +51,8 @@ extension ServerCore {
     case .offer(let form): return .now(offerRoute(r, form: form, from: from, now: now))
     case .session(let id, _): return .now(sessionRoute(r, id: id, now: now))
     case .snapshot, .stream: return stillRoute(r, from: from, now: now)
+    case .recordings: return .now(recordingsRoute(r))
+    case .recording(let name): return recordingRoute(r, name: name)
     case .notFound:
       return .now(.error(404, code: "NOT_FOUND", message: "no such page: \(r.request.path)"))
     }

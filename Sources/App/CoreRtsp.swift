@@ -237,8 +237,10 @@ extension ServerCore {
   /// (and a second after its own last request, while the encoder has not answered); nil while no
   /// RTSP client plays.
   var rtspKeyframeDue: UInt64? {
-    let interval = UInt64(options.rtsp.keyframeIntervalSeconds) * 1_000_000_000
-    guard interval > 0, rtspPlaying > 0 else { return nil }
+    // recording needs keyframes too: segments start at one (2 s when the option is 0)
+    let seconds = options.rtsp.keyframeIntervalSeconds > 0 ? options.rtsp.keyframeIntervalSeconds : (recordingOn ? 2 : 0)
+    let interval = UInt64(seconds) * 1_000_000_000
+    guard interval > 0, rtspPlaying > 0 || recordingOn else { return nil }
     return max(lastKeyframeAt &+ interval, rtspKeyframeAskedAt &+ ServerCore.rtspKeyframeRetryNs)
   }
 

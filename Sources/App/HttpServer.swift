@@ -17,6 +17,10 @@ public enum ConnectionAction: Equatable, Sendable {
   /// The connection became an MJPEG stream: keep the kernel's send buffer small, so a client
   /// that stops reading starts missing frames after a few parts instead of seconds of them.
   case streamStarted(ConnectionID)
+  /// Send `length` bytes of the file at `path` from `offset` after what is queued (a recording),
+  /// as the socket takes them; the connection is flushed once they are all written. If the file
+  /// ends early or cannot be read, close the connection (the client sees a short body).
+  case sendFile(ConnectionID, path: String, offset: UInt64, length: UInt64)
 }
 
 /// What the connection table asks of its caller (`pollOutput`).
@@ -42,6 +46,8 @@ public enum HttpReply: Sendable {
   case snapshot(quality: Int)
   /// GET /stream.mjpg: the connection becomes a multipart/x-mixed-replace stream.
   case stream
+  /// A file's bytes after this head (GET /recordings/NAME.mp4): `length` bytes from `offset`.
+  case file(HttpResponse, path: String, offset: UInt64, length: UInt64)
 }
 
 /// What a client connection waits for instead of its next request.
@@ -51,6 +57,8 @@ enum HttpWaiting: Equatable, Sendable {
   /// An MJPEG stream client; `busy` while its last part is not yet written out (a new frame is
   /// then dropped for it, so a slow client never makes its buffer grow).
   case stream(busy: Bool)
+  /// A file body is being sent; requests wait until it is flushed (`keepAlive` after it).
+  case file(keepAlive: Bool)
 }
 
 /// The connection policies' numbers.
@@ -131,6 +139,7 @@ public struct HttpServer: Sendable {
   public func wantsInput(_ id: ConnectionID) -> Bool {
     guard let i = index(of: id), !clients[i].closeAfterWrite else { return false }
     if case .snapshot = clients[i].waiting { return false }
+    if case .file = clients[i].waiting { return false }
     return true
   }
 
@@ -147,7 +156,7 @@ public struct HttpServer: Sendable {
     for c in clients {
       switch c.waiting {
       case .snapshot(_, let since, _, _): d = min(d ?? .max, since &+ limits.snapshotTimeoutNs)
-      case .stream: continue
+      case .stream, .file: continue
       case nil: if let t = c.conn.nextDeadline { d = min(d ?? t, t) }
       }
     }
@@ -209,6 +218,10 @@ public struct HttpServer: Sendable {
   public mutating func flushed(_ id: ConnectionID) {
     guard let i = index(of: id) else { return }
     if case .stream(true) = clients[i].waiting { clients[i].waiting = .stream(busy: false) }
+    if case .file(let keep) = clients[i].waiting {
+      clients[i].waiting = nil
+      if !keep { clients[i].closeAfterWrite = true }
+    }
     guard clients[i].closeAfterWrite else { return }
     clients.remove(at: i)
     emit(.close(id))

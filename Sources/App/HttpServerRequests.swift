@@ -64,6 +64,17 @@ extension HttpServer {
         case .stream where !canStream:
           resp = HttpResponse.error(503, code: "TOO_MANY_STREAMS",
             message: "the most MJPEG streams at once are open (--max-stream-clients)")
+        case .file(let head, let path, let offset, let length):
+          emit(.log(.debug, "HTTP \(peer.description) \(req.method) \(req.path) → \(head.status), \(length) bytes"))
+          let keep = req.keepAlive && n == reqs.count - 1
+          emit(.write(id, head.serialize(keepAlive: keep, isHead: req.isHead, bodyLength: length)))
+          if req.isHead || length == 0 {
+            if !keep { clients[i].closeAfterWrite = true }
+            return
+          }
+          clients[i].waiting = .file(keepAlive: keep)
+          emit(.sendFile(id, path: path, offset: offset, length: length))
+          return
         case .stream:
           emit(.log(.info, "HTTP \(peer.description) \(req.method) \(req.path) → MJPEG stream"))
           clients[i].waiting = .stream(busy: true)

@@ -36,7 +36,7 @@ extension HttpServer {
         emit(.write(clients[i].id, streamPartBuffer))
         streamFramesSent += 1
         clients[i].waiting = .stream(busy: true)
-      case nil:
+      case nil, .file:
         continue
       }
     }

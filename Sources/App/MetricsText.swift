@@ -47,6 +47,7 @@ extension ServerCore {
     m.labelled("rtcam_http_responses_total", "HTTP responses, by status class.", label: "class", classes)
     appendForwardMetrics(&m)
     appendRtspMetrics(&m)
+    appendRecordingMetrics(&m)
     m.counter("rtcam_auth_failures_total", "Requests with wrong or malformed credentials.", metrics.authFailures)
     m.gauge("rtcam_process_start_time_seconds", "Start time of the process since the Unix epoch.",
       formatSeconds(Double(status.startedUnixNs / 1_000_000) / 1e3))

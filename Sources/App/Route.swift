@@ -45,6 +45,9 @@ public enum Route: Equatable, Sendable {
   case snapshot
   /// `/stream.mjpg` (and `/stream`).
   case stream
+  /// GET /recordings (the listing) and GET /recordings/NAME (a segment file).
+  case recordings
+  case recording(name: String)
   case notFound
 
   public init(path: String) {
@@ -57,11 +60,15 @@ public enum Route: Equatable, Sendable {
     case "/offer": self = .offer(.json)
     case "/snapshot.jpg", "/snapshot": self = .snapshot
     case "/stream.mjpg", "/stream": self = .stream
+    case "/recordings", "/recordings/": self = .recordings
     default:
       if path.hasPrefix("/whep/") {
         self = .session(id: Route.lastSegment(path), form: .whep)
       } else if path.hasPrefix("/session/") {
         self = .session(id: Route.lastSegment(path), form: .json)
+      } else if path.hasPrefix("/recordings/") {
+        // the name is checked against SegmentName's exact pattern by the handler
+        self = .recording(name: String(path.dropFirst("/recordings/".utf8.count)))
       } else {
         self = .notFound
       }

@@ -1,4 +1,5 @@
 import Encoder
+import Record
 import Wire
 
 /// Options of `rtcam serve` (the default command).
@@ -54,6 +55,10 @@ public struct ServeOptions: Equatable, Sendable {
   public var forward = ForwardOptions()
   /// The RTSP server (--rtsp-port, --rtsp-timeout; App/RtspClients.swift).
   public var rtsp = RtspOptions()
+  /// --record DIR: fragmented MP4 segments there (nil: no recording), with --record-segment,
+  /// --record-max-bytes and --record-max-age.
+  public var recordDir: String? = nil
+  public var recording = RecorderConfig()
 
   public init() {}
 

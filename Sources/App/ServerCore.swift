@@ -165,7 +165,7 @@ public final class ServerCore {
 
   /// Connected viewers and forwards: when the count changes, the capture side hears it.
   func noteConsumers() {
-    let n = sessions.connectedCount + forwards.count + rtspPlaying
+    let n = sessions.connectedCount + forwards.count + rtspPlaying + (recordingOn ? 1 : 0)
     guard n != lastConsumers else { return }
     lastConsumers = n
     emit(.capture(.consumers(n)))

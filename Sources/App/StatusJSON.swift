@@ -58,6 +58,7 @@ extension ServerCore {
     w.key("viewers"); w.int(sessions.connectedCount)
     writeForwardStatus(&w, now: now)
     writeRtspStatus(&w, now: now)
+    writeRecordingStatus(&w)
     w.key("max_viewers"); w.int(options.maxViewers)
     w.key("sessions"); w.beginArray()
     for p in sessions.order {

@@ -2,6 +2,7 @@
 // capture side's counters, the stage times, the JPEG clients and the core's own counters.
 import Encoder
 import Peer
+import Record
 
 /// The JPEG routes' counters for /status and /metrics.
 public struct StillStatus: Equatable, Sendable {
@@ -24,6 +25,8 @@ public struct StatusModel: Sendable {
   public internal(set) var stills = StillStatus()
   /// Per-stage frame times over the last seconds (StageTimes.swift).
   public internal(set) var stages = StageWindow()
+  /// The recording thread's latest report (nil before its first, or without --record).
+  public internal(set) var recording: RecorderReport? = nil
   /// The core's own counters (Metrics.swift).
   public internal(set) var metrics = MetricsCounters()
   /// Monotonic and wall-clock start (uptime; rtcam_process_start_time_seconds).

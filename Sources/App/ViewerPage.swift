@@ -19,11 +19,18 @@ public let viewerPageHTML = #"""
   #dot { width: 10px; height: 10px; border-radius: 50%; background: #777; flex: none; }
   #dot.live { background: #3c3; } #dot.wait { background: #e90; } #dot.bad { background: #e33; }
   #error { color: #f88; } #stats { margin-left: auto; color: #aaa; font-variant-numeric: tabular-nums; }
+  #recbtn { display: none; background: none; border: 1px solid #666; color: #eee; border-radius: 4px; cursor: pointer; }
+  #recs { display: none; position: fixed; right: 10px; bottom: 40px; max-height: 60%; overflow: auto; padding: 8px 12px;
+          background: rgba(0,0,0,.8); border-radius: 6px; font-size: 13px; }
+  #recs a { color: #9cf; display: block; } #playback { display: none; position: fixed; inset: 0 0 34px 0; margin: auto;
+          max-width: 100%; max-height: calc(100% - 34px); background: #000; }
 </style>
 </head>
 <body>
 <div id="stage"><video id="video" autoplay muted playsinline></video></div>
-<div id="bar"><span id="dot"></span><span id="state">Starting…</span><span id="error"></span><span id="stats"></span></div>
+<video id="playback" controls playsinline></video>
+<div id="recs"></div>
+<div id="bar"><span id="dot"></span><span id="state">Starting…</span><span id="error"></span><span id="stats"></span><button id="recbtn">Recordings</button></div>
 <script>
 "use strict";
 // Requests go to the origin, never to a URL with user:password in it (as when the page was opened
@@ -169,6 +176,44 @@ setInterval(() => {
     }).catch(() => {});
   }
 }, 1000);
+
+// Recordings (with --record): the button lists GET /recordings, newest first; a click plays one
+// in a player of its own over the live picture, "Live" goes back.
+const recBtn = document.getElementById("recbtn"), recsEl = document.getElementById("recs");
+const playback = document.getElementById("playback");
+rtcam.recordings = [];
+rtcam.playRecording = (name) => {
+  playback.src = api("/recordings/" + encodeURIComponent(name));
+  playback.style.display = "block"; recsEl.style.display = "none"; recBtn.textContent = "Live";
+  playback.play().catch(() => {});
+};
+async function listRecordings() {
+  try {
+    const r = await fetch(api("/recordings"), { credentials: "same-origin" });
+    if (!r.ok) return;
+    rtcam.recordings = await r.json();
+    recBtn.style.display = "inline-block";
+  } catch (e) {}
+}
+recBtn.onclick = async () => {
+  if (playback.style.display === "block") {
+    playback.pause(); playback.removeAttribute("src"); playback.load();
+    playback.style.display = "none"; recBtn.textContent = "Recordings"; return;
+  }
+  if (recsEl.style.display === "block") { recsEl.style.display = "none"; return; }
+  await listRecordings();
+  recsEl.textContent = "";
+  for (const r of rtcam.recordings.slice().reverse()) {
+    const a = document.createElement("a");
+    a.href = "#"; a.textContent = r.start.replace("T", " ").replace("Z", " UTC") + " · " + Math.round(r.duration) + " s · "
+      + (r.bytes / 1048576).toFixed(1) + " MB";
+    a.onclick = (e) => { e.preventDefault(); rtcam.playRecording(r.name); };
+    recsEl.appendChild(a);
+  }
+  if (!rtcam.recordings.length) recsEl.textContent = "No recordings yet";
+  recsEl.style.display = "block";
+};
+listRecordings();
 
 connect();
 </script>

@@ -13,6 +13,7 @@ public enum OptionKey: UInt8, Hashable, Sendable, CaseIterable {
   case maxConnectionsPerIP, maxViewersPerIP, authFailuresPerMinute, offersPerMinute, snapshotsPerMinute
   case mjpegFps, mjpegQuality, maxStreamClients
   case forward, forwardKey, forwardKeyframeInterval
+  case record, recordSegment, recordMaxBytes, recordMaxAge
   case frames, h264Out, codec
   case json
   case iterations
@@ -134,7 +135,7 @@ enum OptionDefault: Sendable {
 
 /// The groups the help, the config file and docs/cli.md list options in.
 enum OptionSection: Equatable, Sendable, CaseIterable {
-  case general, picture, network, https, access, stills, forwarding, probe, devices, passwd, info
+  case general, picture, network, https, access, stills, forwarding, recording, probe, devices, passwd, info
 
   var title: String {
     switch self {
@@ -145,6 +146,7 @@ enum OptionSection: Equatable, Sendable, CaseIterable {
     case .access: return "Access control"
     case .stills: return "Stills and MJPEG"
     case .forwarding: return "Forwarding to an SFU"
+    case .recording: return "Recording"
     case .probe: return "rtcam probe"
     case .devices: return "rtcam devices"
     case .passwd: return "rtcam passwd"
@@ -162,6 +164,7 @@ enum OptionSection: Equatable, Sendable, CaseIterable {
     case .access: return "off by default: anyone who reaches the port may watch"
     case .stills: return "for OctoPrint, Mainsail, Home Assistant and other tools that want JPEGs"
     case .forwarding: return "off by default; for more viewers than one Pi can serve, e.g. through Janus"
+    case .recording: return "off by default; fragmented MP4 segments, listed at /recordings"
     case .probe: return "also takes --source, --rpicam-args, --size, --fps, --format, --bitrate, --preset and --encoder"
     case .devices, .passwd, .info: return ""
     }

@@ -122,8 +122,9 @@ let optionTable: [OptionSpec] = [
     key: .rtspKeyframeInterval, name: "--rtsp-keyframe-interval", metavar: "SECONDS", value: .number(0...60),
     section: .network, defaultValue: .value("2"),
     help: """
-      while RTSP clients play, a keyframe at least this often (players joining mid-stream and NVRs cutting \
-      segments wait for one; RTSP cannot ask); 0: only when a client starts
+      while RTSP clients play or rtcam records, a keyframe at least this often (players joining mid-stream and \
+      NVRs and recordings cutting segments wait for one; RTSP cannot ask); 0: only when a client starts (2 s \
+      while recording)
       """),
   OptionSpec(
     key: .minBitrate, name: "--min-bitrate", metavar: "N", value: .bitrate(50_000...14_000_000), section: .network,
@@ -207,6 +208,28 @@ let optionTable: [OptionSpec] = [
   OptionSpec(
     key: .maxStreamClients, name: "--max-stream-clients", metavar: "N", value: .number(0...32), section: .stills,
     defaultValue: .value("4"), help: "/stream.mjpg clients at once; 0 turns the stream off"),
+  OptionSpec(
+    key: .record, name: "--record", metavar: "DIR", value: .text, section: .recording,
+    help: """
+      record to DIR (it must exist and be writable): fragmented MP4 (H.264 in avc1), one file per segment \
+      named by its UTC start (2026-12-06T18-46-36Z.mp4), each fragment of about a second written with one \
+      write and fsync, so a crash or power cut loses at most the last second; a full disk pauses recording \
+      (the code is in /status) and it tries again every 30 s. GET /recordings lists them, \
+      GET /recordings/NAME.mp4 plays them (with Range), behind the same access control
+      """,
+    examples: ["/var/lib/rtcam/recordings"]),
+  OptionSpec(
+    key: .recordSegment, name: "--record-segment", metavar: "SECONDS", value: .number(10...3600), section: .recording,
+    defaultValue: .value("60"), help: "length of each segment file (it starts at a keyframe)"),
+  OptionSpec(
+    key: .recordMaxBytes, name: "--record-max-bytes", metavar: "SIZE", value: .text, section: .recording,
+    defaultValue: .off,
+    help: "delete the oldest segments when all of them take more than SIZE (bytes, or with K, M, G, T: powers of 1024)",
+    examples: ["2G", "500M"]),
+  OptionSpec(
+    key: .recordMaxAge, name: "--record-max-age", metavar: "AGE", value: .text, section: .recording,
+    defaultValue: .off,
+    help: "delete segments older than AGE (seconds, or with s, m, h, d)", examples: ["7d", "12h"]),
   OptionSpec(
     key: .forward, name: "--forward", metavar: "URL", value: .text, repeatable: true, section: .forwarding,
     help: """

@@ -3,6 +3,7 @@
 import App
 import Capture
 import Encoder
+import Record
 import Runtime
 import Wire
 
@@ -113,6 +114,12 @@ struct ServeParser {
     case .rtspPort: o.rtsp.port = try spec.number(v)
     case .rtspTimeout: o.rtsp.timeoutSeconds = try spec.number(v)
     case .rtspKeyframeInterval: o.rtsp.keyframeIntervalSeconds = try spec.number(v)
+    case .record:
+      guard !v.isEmpty else { throw OptionError(spec.name + " needs a directory") }
+      o.recordDir = v.count > 1 && v.hasSuffix("/") ? String(v.dropLast()) : v
+    case .recordSegment: o.recording.segmentSeconds = try spec.number(v)
+    case .recordMaxBytes: o.recording.limits.maxBytes = try byteSize(v, spec.name)
+    case .recordMaxAge: o.recording.limits.maxAgeSeconds = try ageSeconds(v, spec.name)
     case .iceHost: o.iceHosts.append(try spec.address(v))
     case .maxViewers: o.maxViewers = try spec.number(v)
     case .logLevel:
@@ -163,6 +170,10 @@ struct ServeParser {
       || (o.tls != .off && o.rtsp.port == o.httpsPort)) {
       throw OptionError(from([.rtspPort, .httpPort, .udpPort]) + "--rtsp-port N takes TCP port N and UDP ports N and N+1: "
         + "they must differ from --http-port, --https-port and --udp-port")
+    }
+    if o.recordDir == nil && o.recording != RecorderConfig() {
+      throw OptionError(from([.recordSegment, .recordMaxBytes, .recordMaxAge]) + "--record-segment, --record-max-bytes and "
+        + "--record-max-age go with --record DIR")
     }
     if !o.rpicamArgs.isEmpty && o.source != "rpicam" {
       throw OptionError(from([.rpicamArgs, .source]) + "--rpicam-args goes with --source rpicam")

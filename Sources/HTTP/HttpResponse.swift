@@ -87,7 +87,9 @@ public struct HttpResponse: Sendable {
   /// characters in values replaced by spaces), `Cache-Control: no-store` unless set,
   /// `Content-Length` (not for 1xx/204/304), `Connection: keep-alive|close`, empty line, body
   /// (omitted for HEAD and bodiless statuses).
-  public func serialize(keepAlive: Bool, isHead: Bool = false) -> [UInt8] {
+  /// `bodyLength`: the Content-Length of a body the caller sends after these bytes (a file);
+  /// then `body` is not written.
+  public func serialize(keepAlive: Bool, isHead: Bool = false, bodyLength: UInt64? = nil) -> [UInt8] {
     let code = (100...999).contains(status) ? status : 500
     var out: [UInt8] = []
     out.reserveCapacity(160 + headers.count * 40 + (isHead ? 0 : body.count))
@@ -110,12 +112,12 @@ public struct HttpResponse: Sendable {
     if !hasCacheControl { out.append(contentsOf: "Cache-Control: no-store\r\n".utf8) }
     if !isBodiless {
       out.append(contentsOf: "Content-Length: ".utf8)
-      out.append(contentsOf: String(body.count).utf8)
+      out.append(contentsOf: (bodyLength.map { String($0) } ?? String(body.count)).utf8)
       out.append(contentsOf: [13, 10])
     }
     out.append(contentsOf: (keepAlive ? "Connection: keep-alive\r\n" : "Connection: close\r\n").utf8)
     out.append(contentsOf: [13, 10])
-    if !isHead && !isBodiless { out.append(contentsOf: body) }
+    if !isHead && !isBodiless && bodyLength == nil { out.append(contentsOf: body) }
     return out
   }
 }
@@ -129,6 +131,7 @@ public func reasonPhrase(_ status: Int) -> String {
   case 201: return "Created"
   case 202: return "Accepted"
   case 204: return "No Content"
+  case 206: return "Partial Content"
   case 301: return "Moved Permanently"
   case 302: return "Found"
   case 303: return "See Other"
@@ -149,6 +152,7 @@ public func reasonPhrase(_ status: Int) -> String {
   case 413: return "Content Too Large"
   case 414: return "URI Too Long"
   case 415: return "Unsupported Media Type"
+  case 416: return "Range Not Satisfiable"
   case 417: return "Expectation Failed"
   case 422: return "Unprocessable Content"
   case 428: return "Precondition Required"

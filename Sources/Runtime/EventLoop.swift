@@ -53,6 +53,9 @@ final class EventLoop<IO: LoopIO> {
   var notifier: ServiceNotifier? = nil
   /// The send time inside the frame being fanned out (StageTiming.swift).
   var sendTimer = FrameSendTimer()
+  /// The recording thread (--record), handed a copy of every frame.
+  var recorder: RecordThread? = nil
+  var seenRecorderGeneration = 0
   /// HTTP connections at most: the core's table size plus room for the ones being replaced.
   let maxConnections: Int
 
@@ -128,7 +131,7 @@ final class EventLoop<IO: LoopIO> {
       // not reading (a snapshot is awaited, the last response is queued): no POLLIN, or poll
       // would return at once for every byte waiting in the socket
       var ev: Int32 = core.wantsInput(fd) ? POLLIN : 0
-      if !o.isEmpty { ev |= POLLOUT }
+      if !o.isEmpty || o.fileRemaining > 0 { ev |= POLLOUT }
       watch(fd, ev)
     }
     return pollfds.withUnsafeMutableBufferPointer { io.poll($0, timeoutMs: timeoutMs) }

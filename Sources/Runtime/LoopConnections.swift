@@ -13,6 +13,40 @@ final class PendingOutput {
   /// In the loop's `written` list (bytes were queued since the last flush).
   var listed = false
   var isEmpty: Bool { offset >= bytes.count }
+  /// A file body being sent after the queued bytes (`sendFile`): its descriptor, the next offset
+  /// and the bytes still to send.
+  var file: Int32 = -1
+  var fileOffset: UInt64 = 0
+  var fileRemaining: UInt64 = 0
+
+  /// The file's next bytes as the output (once what was queued is written): at most 64 KB at a
+  /// time, so a recording costs the same memory as any answer. False when the file ends early or
+  /// cannot be read.
+  func refill() -> Bool {
+    bytes.removeAll(keepingCapacity: true)
+    offset = 0
+    return readFile(into: &bytes, at: 64 * 1024)
+  }
+
+  /// Appends the file's next bytes (at most `most`) to `out`.
+  func readFile(into out: inout [UInt8], at most: Int) -> Bool {
+    let n = Int(min(fileRemaining, UInt64(most)))
+    let start = out.count
+    out.reserveWithHeadroom(start + n)
+    out.append(contentsOf: repeatElement(0, count: n))
+    let got = out.withUnsafeMutableBytes { pread(file, $0.baseAddress! + start, n, off_t(fileOffset)) }
+    guard got == n else { return false }
+    fileOffset += UInt64(n)
+    fileRemaining -= UInt64(n)
+    if fileRemaining == 0 { closeFile() }
+    return true
+  }
+
+  func closeFile() {
+    if file >= 0 { close(file) }
+    file = -1
+    fileRemaining = 0
+  }
 
   /// Appends, reusing the buffer's capacity once everything before was written.
   func queue(_ more: [UInt8]) {
@@ -49,6 +83,9 @@ extension EventLoop {
         // the kernel's share of a slow client's backlog stays small (Linux doubles this), so
         // that the core's bound (RtspServerLimits.maxBacklogBytes) decides when it skips frames
         io.setSendBuffer(fd, bytes: 64 * 1024)
+        // its output holds at most the backlog bound plus a frame: reserved now, so the packet
+        // path never grows it (the pages are only resident once written)
+        outputs[fd]?.bytes.reserveCapacity(core.options.rtsp.limits.maxBacklogBytes + 256 * 1024)
         core.handleConnection(.acceptedRtsp(fd, peer: socketAddress(peer)), now: now)
       } else {
         core.handleConnection(.accepted(fd, peer: socketAddress(peer), secure: secure), now: now)
@@ -115,6 +152,22 @@ extension EventLoop {
     case .streamStarted(let fd):
       // a few 640x480 parts; the kernel may round it (Linux doubles what it is given)
       io.setSendBuffer(fd, bytes: 128 * 1024)
+    case .sendFile(let fd, let path, let offset, let length):
+      guard let o = outputs[fd] else { return }
+      let f = rtc_open(path, O_RDONLY | O_CLOEXEC, 0)
+      guard f >= 0 else {
+        log(.warn, "HTTP fd \(fd): cannot open \(path): \(errnoText(rtc_errno())); the connection is closed")
+        closeClient(fd, gone: true)
+        return
+      }
+      o.closeFile()
+      o.file = f
+      o.fileOffset = offset
+      o.fileRemaining = length
+      if !o.listed {
+        o.listed = true
+        written.append(fd)
+      }
     }
   }
 
@@ -167,14 +220,38 @@ extension EventLoop {
   @discardableResult
   func flush(_ fd: Int32, tellCore: Bool = true) -> Bool {
     guard let o = outputs[fd] else { return false }
-    while !o.isEmpty {
-      let off = o.offset
-      let n = o.bytes.withUnsafeBytes { io.write(fd, UnsafeRawBufferPointer(rebasing: $0[off...])) }
-      if n > 0 { o.offset += n; continue }
-      if n == -EAGAIN || n == -EINTR { return false }
-      // the peer is gone: nothing more can be written
-      closeClient(fd, gone: tellCore)
-      return tellCore
+    var refills = 0
+    while true {
+      while !o.isEmpty {
+        let off = o.offset
+        let n = o.bytes.withUnsafeBytes { io.write(fd, UnsafeRawBufferPointer(rebasing: $0[off...])) }
+        if n > 0 { o.offset += n; continue }
+        if n == -EAGAIN || n == -EINTR { return false }
+        // the peer is gone: nothing more can be written
+        closeClient(fd, gone: tellCore)
+        return tellCore
+      }
+      guard o.fileRemaining > 0 else { break }
+      // a file body, 256 KB per call at most so that one download cannot hold the loop (the
+      // socket's POLLOUT brings the rest); over HTTPS through the connection's TLS
+      refills += 1
+      if refills > 4 { return false }
+      let ok: Bool
+      if let conn = tlsConns[fd] {
+        var plain: [UInt8] = []
+        ok = o.readFile(into: &plain, at: 16 * 1024)
+        if ok {
+          conn.send(plain)
+          queueTls(fd, conn)
+        }
+      } else {
+        ok = o.refill()
+      }
+      guard ok else {
+        log(.warn, "HTTP fd \(fd): a file ended before its Content-Length (deleted or cut meanwhile); closed")
+        closeClient(fd, gone: tellCore)
+        return tellCore
+      }
     }
     guard tellCore else { return false }
     core.handleConnection(.flushed(fd), now: io.monotonicNs())
@@ -187,6 +264,7 @@ extension EventLoop {
     tlsConns[fd] = nil
     if let o = outputs.removeValue(forKey: fd) {
       o.listed = false
+      o.closeFile()
       io.close(fd)
     }
     if gone { core.handleConnection(.gone(fd), now: io.monotonicNs()) }

@@ -4,6 +4,7 @@ import App
 import CRTCam
 import Capture
 import Peer
+import Record
 import Synchronization
 import Wire
 
@@ -54,6 +55,7 @@ extension EventLoop {
   /// Hands the encoded frames waiting in the ring to the core, each fanned out before the next.
   func deliverFrames() {
     while let slot = shared.ring.peek() {
+      recorder?.offer(slot)
       timedFanOut(slot)
       shared.ring.release()
     }
@@ -75,6 +77,10 @@ extension EventLoop {
     }
     if let choice = shared.encoder.takeChange(seen: &seenEncoderGeneration), let c = choice {
       core.handleEncoder(c)
+    }
+    if let r = recorder?.report.takeChange(seen: &seenRecorderGeneration) {
+      core.handleRecorder(r)
+      settle()
     }
     if core.stageWindowDue(now: now) {
       shared.stageTimes.withLock { live in core.handleStageCounters(&live, now: now) }

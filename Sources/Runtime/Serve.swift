@@ -4,6 +4,7 @@ import App
 import CRTCam
 import Capture
 import DTLS
+import Record
 import Encoder
 import HTTP
 import ICE
@@ -31,6 +32,7 @@ public func serve(_ o: ServeOptions) -> Int32 {
 func runServer(_ o: ServeOptions) throws(StartupFailure) -> Int32 {
   let now0 = rtc_monotonic_ns()
   let identity = try makeIdentity(o)
+  if let dir = o.recordDir { try checkRecordDirectory(dir) }
   let net = try bindSockets(o, https: identity.tls != nil)
   let candidates = try iceCandidates(o, v6: net.v6)
   let pipes = try makeWakePipes()
@@ -65,7 +67,13 @@ func runServer(_ o: ServeOptions) throws(StartupFailure) -> Int32 {
     if let i = n.policy.pingIntervalNs { log(.info, "systemd watchdog: a ping every " + String(Int(i / 1_000_000)) + " ms") }
   }
   loop.notifier = notifier
+  if let dir = o.recordDir {
+    let r = RecordThread(dir: dir, config: o.recording)
+    guard r.start() else { throw StartupFailure(exitCode: 1, message: "THREAD_FAILED: cannot start the recording thread") }
+    loop.recorder = r
+  }
   loop.run()
+  loop.recorder?.stop()
   notifier?.stopping()
   stopSource(spec, shared: shared)
   log(.info, "stopped")

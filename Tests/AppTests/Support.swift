@@ -92,7 +92,7 @@ final class CoreHarness {
       case .transmit(let b, let to): sent.append((Array(b), to))
       case .connection(.write(let id, let bytes)): written[id, default: []] += bytes
       case .connection(.close(let id)): closed.append(id)
-      case .connection(.streamStarted): break
+      case .connection(.streamStarted), .connection(.sendFile): break
       case .capture(let c): captures.append(c)
       case .log(let level, let message): logs.append((level, message))
       case .timeout(let t):

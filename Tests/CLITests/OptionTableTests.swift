@@ -105,6 +105,7 @@ import TestSupport
       guard let command = row.commands.first else { continue }
       var base = command == .serve ? [] : [command.word] + (command == .passwd ? ["cam"] : [])
       if row.section == .forwarding { base += ["--forward", "rtp://10.0.0.2:5004"] }
+      if row.section == .recording { base += ["--record", "/tmp"] }
       for ok in [range.lowerBound, range.upperBound] {
         #expect(throws: Never.self, "\(row.name) \(ok)") { try parseCommandLine(base + [row.name, String(ok)]) }
       }

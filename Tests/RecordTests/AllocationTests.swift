@@ -42,7 +42,9 @@ import Testing
       i += 1
     }
     #expect(segments == 4 && written > 100_000)
-    // from the first frame on: every buffer was allocated by init
-    #expect(counts.allSatisfy { $0 == 0 }, "allocations per frame: \(counts)")
+    // from the second frame on: every buffer was allocated by init (the very first push of the
+    // process may initialise a lazy global once: run alone, this suite sees it on frame 0)
+    #expect(counts.dropFirst().allSatisfy { $0 == 0 }, "allocations per frame: \(counts)")
+    #expect(counts[0] <= 1, "frame 0: \(counts[0])")
   }
 }

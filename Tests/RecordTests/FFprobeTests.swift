@@ -112,7 +112,7 @@ struct FFprobeTests {
   @Test func segmentFiles() throws {
     var s = Fmp4Settings()
     s.segmentDurationNs = 2_000_000_000
-    var rec = Recorder(s)
+    var rec = FileCollector(s)
     for au in try encodeTestPattern(count: 150) { try rec.push(au) }
     rec.finish()
     #expect(rec.files.count == 3)

@@ -6,7 +6,7 @@ import Testing
 @Suite struct Fmp4ScannerTests {
   /// 3 s of video in one segment file (three fragments), as the writer wrote it.
   static let file: [UInt8] = {
-    var r = Recorder()
+    var r = FileCollector()
     for au in threeSeconds { try? r.push(au) }
     r.finish()
     return r.files.first ?? []

@@ -3,7 +3,7 @@ import Testing
 @testable import Record
 
 /// Collects what a writer asks for, as a runtime would: files as byte arrays.
-struct Recorder {
+struct FileCollector {
   var writer: Fmp4Writer
   var files: [[UInt8]] = []
   var starts: [UInt64] = []
@@ -49,7 +49,7 @@ struct Recorder {
   @Test func theInitSegment() throws {
     let key = try #require(threeSeconds.first)
     #expect(key.isKeyframe)
-    var r = Recorder()
+    var r = FileCollector()
     try r.push(key)
     #expect(r.log == ["begin", "write"])
     #expect(r.starts == [key.captureTimeNs])
@@ -94,7 +94,7 @@ struct Recorder {
   /// mfhd, tfhd (default-base-is-moof), tfdt v1, trun (offset, durations, sizes, flags), and the
   /// samples as 4-byte-length NAL units without SPS/PPS.
   @Test func aFragment() throws {
-    var r = Recorder()
+    var r = FileCollector()
     var i = 0
     while i < 30 {
       try r.push(threeSeconds[i])
@@ -143,7 +143,7 @@ struct Recorder {
   /// Whole run: 3 s in 1 s fragments, one segment; `finish` writes the last fragment with the
   /// previous interval for its last frame.
   @Test func fragmentsFollowEachOtherWithoutGaps() throws {
-    var r = Recorder()
+    var r = FileCollector()
     for au in threeSeconds { try r.push(au) }
     r.finish()
     #expect(r.log == ["begin", "write", "write", "write", "write", "end"])
@@ -170,7 +170,7 @@ struct Recorder {
   @Test func segmentsStartAtKeyframes() throws {
     var s = Fmp4Settings()
     s.segmentDurationNs = 2_000_000_000
-    var r = Recorder(s)
+    var r = FileCollector(s)
     let aus = try encodeTestPattern(count: 150, keyEvery: 30)
     for au in aus { try r.push(au) }
     r.finish()
@@ -188,7 +188,7 @@ struct Recorder {
   }
 
   @Test func framesBeforeTheFirstKeyframeAreSkipped() throws {
-    var r = Recorder()
+    var r = FileCollector()
     for au in threeSeconds[1..<30] { try r.push(au) }
     #expect(r.log.isEmpty && r.writer.stats.framesSkipped == 29)
     try r.push(threeSeconds[30])
@@ -198,7 +198,7 @@ struct Recorder {
 
   /// A new SPS (another picture size) begins a new segment at once, with its own avcC.
   @Test func aChangedSpsStartsANewSegment() throws {
-    var r = Recorder()
+    var r = FileCollector()
     let small = try encodeTestPattern(count: 10, width: 320, height: 240, startNs: 1_000_000_000)
     for au in small { try r.push(au) }
     for au in threeSeconds[0..<10] { try r.push(au) }
@@ -214,7 +214,7 @@ struct Recorder {
   @Test func aFullSampleTableEndsTheFragmentEarly() throws {
     var s = Fmp4Settings()
     s.maxSamplesPerFragment = 7
-    var r = Recorder(s)
+    var r = FileCollector(s)
     for au in threeSeconds[0..<30] { try r.push(au) }
     r.finish()
     let f = r.files[0]
@@ -230,7 +230,7 @@ struct Recorder {
   @Test func aFrameLargerThanTheBufferIsRefused() throws {
     var s = Fmp4Settings()
     s.fragmentBufferBytes = 64 * 1024
-    var r = Recorder(s)
+    var r = FileCollector(s)
     for au in threeSeconds[0..<5] { try r.push(au) }
     let huge: [UInt8] = [0, 0, 0, 1, 0x41] + [UInt8](repeating: 0x55, count: 70_000)
     #expect(throws: RecordError.frameTooLarge) {
@@ -254,7 +254,7 @@ struct Recorder {
   @Test func aFrameThatDoesNotFitWhatIsLeftEndsTheFragment() throws {
     var s = Fmp4Settings()
     s.fragmentBufferBytes = 64 * 1024
-    var r = Recorder(s)
+    var r = FileCollector(s)
     let big: [UInt8] = [0, 0, 0, 1, 0x41] + [UInt8](repeating: 0x55, count: 40_000)
     try r.push(threeSeconds[0])
     for k in 1..<4 {
@@ -268,7 +268,7 @@ struct Recorder {
   }
 
   @Test func timeGoingBackwardsIsRefused() throws {
-    var r = Recorder()
+    var r = FileCollector()
     try r.push(threeSeconds[0])
     try r.push(threeSeconds[1])
     #expect(throws: RecordError.timeWentBackwards) {
@@ -288,7 +288,7 @@ struct Recorder {
 
   /// Access unit delimiters are dropped, SEI kept.
   @Test func audsAreDroppedAndSeiKept() throws {
-    var r = Recorder()
+    var r = FileCollector()
     try r.push(threeSeconds[0])
     let p = nalUnits(threeSeconds[1].bytes)
     let withAud: [UInt8] = [0, 0, 0, 1, 0x09, 0xF0, 0, 0, 1, 0x06, 0x05, 0x01, 0x00, 0x80] + [0, 0, 0, 1] + p[0]
@@ -305,7 +305,7 @@ struct Recorder {
   /// `flush` writes what was collected and keeps the segment; the next fragment starts at its
   /// own time (a gap, not a drift), and after `finish` a new clock may start anywhere.
   @Test func flushAndFinish() throws {
-    var r = Recorder()
+    var r = FileCollector()
     for au in threeSeconds[0..<10] { try r.push(au) }
     r.take(r.writer.flush())
     #expect(r.log == ["begin", "write", "write"])

@@ -1,5 +1,7 @@
 """Allocation test: the counting build of rtcam (tools/alloc-test) serves 4 WebRTC viewers, an
-MJPEG stream client and periodic snapshots; no captured frame may allocate in steady state.
+MJPEG stream client, an RTSP client over TCP (ffmpeg) and periodic snapshots while it records
+(--record, fragments written and synced every second); no captured frame may allocate in steady
+state.
 
 Run with build/venv-interop/bin/python (aiortc) inside a loopback-only network namespace
 (tools/alloc-test does both). rtcam runs with the test pattern at 640x480, 30 fps, default log
@@ -21,9 +23,11 @@ import argparse
 import asyncio
 import collections
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 
@@ -183,8 +187,11 @@ def main():
     count_log = os.path.join(OUT_DIR, "alloc-test.counts")
     rtcam_log = os.path.join(OUT_DIR, "alloc-test.rtcam.log")
     # rtcam's default log level (info), as a camera runs it
+    record_dir = tempfile.mkdtemp(prefix="rtcam-alloc-record-")
     rtcam = Rtcam(args.binary, "alloc-test", log_level=None, env={"ALLOC_COUNT_LOG": count_log}, log_path=rtcam_log,
-                  extra=["--size", "640x480", "--fps", "30", "--snapshots-per-minute", "1000"])
+                  rtsp_port="free", extra=["--size", "640x480", "--fps", "30", "--snapshots-per-minute", "1000",
+                                           "--record", record_dir, "--record-segment", "300"])
+    rtsp_client = None
     http_port, base = rtcam.http_port, rtcam.base
     proc = rtcam.launch()
     stop = threading.Event()
@@ -198,6 +205,7 @@ def main():
 
     async def run():
         nonlocal window
+        nonlocal rtsp_client
         err = rtcam.ready(20)  # blocks the event loop, which has nothing else to run yet
         if err:
             raise Fail(err)
@@ -209,6 +217,9 @@ def main():
                                         daemon=True))
         for t in threads:
             t.start()
+        rtsp_client = subprocess.Popen(["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i",
+                                        "rtsp://127.0.0.1:%d/stream" % rtcam.rtsp_port, "-f", "null", "-"],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # warm-up: everyone gets pictures
         deadline = time.time() + 30
         while min(frames) < 30 or parts[0] < 5 or snaps[0] < 2:
@@ -240,7 +251,11 @@ def main():
         return 1
     finally:
         stop.set()
+        if rtsp_client:
+            rtsp_client.kill()
+            rtsp_client.wait()
         rtcam.stop()
+        shutil.rmtree(record_dir, ignore_errors=True)
 
     counts = {}
     details = collections.defaultdict(list)

@@ -30,6 +30,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <sys/utsname.h>
+#include <dirent.h>
 
 #include <linux/videodev2.h>
 
