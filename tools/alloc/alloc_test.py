@@ -22,6 +22,7 @@ frames in window A or a client that stalled while measured.
 import argparse
 import asyncio
 import collections
+import json
 import os
 import shutil
 import socket
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import threading
 import time
+import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "e2e"))
 from rtcam_process import OUT_DIR, Rtcam  # noqa: E402
@@ -240,6 +242,14 @@ def main():
             await asyncio.sleep(length)
             marks.append((start, (time.monotonic_ns(), list(frames), parts[0], snaps[0], STUN_ANSWERED[0])))
         window = marks
+        # the RTSP client played and the recording ran through the windows (else they proved nothing)
+        with urllib.request.urlopen(base + "/status", timeout=5) as r:
+            st = json.loads(r.read())
+        rec, rtsp = st["recording"], st["rtsp"]
+        print("alloc-test: RTSP clients playing %d; recording %s, %d fragments, %d bytes written" % (
+            rtsp["playing"], rec["state"], rec["fragments"], rec["bytes_written"]), flush=True)
+        if rtsp["playing"] < 1 or rec["state"] != "recording" or rec["fragments"] < args.window:
+            raise Fail("the RTSP client or the recording did not run: %s %s" % (rtsp, rec))
         stop.set()
         for pc in pcs:
             await pc.close()

@@ -6,8 +6,10 @@ Steps (a failure names its step and prints rtcam's log tail):
              counts 30 frames per second of its duration (10 to 12.5 s); GET /recordings lists each
              file with its size; GET /recordings/NAME.mp4 returns its bytes, a Range gets 206, a
              name of any other form 404
-  KILL       kill -9 in the middle of a segment: every file still passes ffprobe; rtcam started
-             again on the directory lists them and goes on recording
+  KILL       kill -9 in the middle of a segment: every file still passes ffprobe; then the newest
+             file is cut inside its last moof (a power cut) and rtcam started again cuts it back
+             to its whole fragments, lists them all and goes on recording; a missing --record
+             directory exits 2 (RECORD_DIR_MISSING)
   RETENTION  --record-max-bytes 1M: the oldest segments are deleted as new ones close
              (/status recording.deleted, the files gone)
   FULL       a 1.5 MB tmpfs (a mount namespace of rtcam's own): once it fills, /status says
@@ -126,15 +128,52 @@ def step_kill(binary, d):
     last, _ = probe(os.path.join(d, files[-1]))
     print("KILL: after kill -9 at 6.5 s, all %d segments pass ffprobe (the cut one: %d frames, %.2f s)" % (
         len(files), last["frames"], last["duration"]))
+    # a power cut: the newest file ends inside its last moof (a kill -9 cannot do that: the
+    # kernel finishes a dead process's write)
+    newest = os.path.join(d, files[-1])
+    cut = last_moof_offset(newest) + 20
+    with open(newest, "r+b") as fh:
+        fh.truncate(cut)
+    broken, _ = probe(newest)
     rt = start(binary, "record-kill-again", d, ["--record-segment", "10"])
     try:
         time.sleep(4)
         listed = [e["name"] for e in recordings(rt)]
         if not set(files) <= set(listed) or status(rt)["recording"]["state"] != "recording":
             raise StepFailed("KILL", "after a restart /recordings lists %s, the files were %s" % (listed, files))
-        print("KILL: started again, it lists the %d earlier segments and records on" % len(files))
+        with open(rt.log_path) as fh:
+            repaired = "cut back to its" in fh.read()
+        fixed, err = probe(newest)
+        print("KILL: a power cut simulated (%s cut 20 bytes into its last moof: ffprobe %s); started again, rtcam "
+              "cut it back (%s): %s; it lists the %d earlier segments and records on" % (
+                  files[-1], "fails" if broken is None else "reads it", repaired, fixed, len(files)))
+        if not repaired or not fixed or fixed["frames"] < 1:
+            raise StepFailed("KILL", "the cut segment was not repaired: %s %s" % (fixed, err))
     finally:
         rt.stop()
+    # a directory that is not there: a clear error at start
+    p = subprocess.run([binary, "--source", "testsrc", "--listen", "127.0.0.1", "--rtsp-port", "0", "--record",
+                        os.path.join(d, "missing")], capture_output=True, text=True, timeout=20)
+    print("KILL: --record on a missing directory: exit %d, %s" % (p.returncode, (p.stdout + p.stderr).strip()[-120:]))
+    if p.returncode != 2 or "RECORD_DIR_MISSING" not in p.stdout + p.stderr:
+        raise StepFailed("KILL", "a missing --record directory: exit %d" % p.returncode)
+
+
+def last_moof_offset(path):
+    """The offset of the file's last top-level moof box."""
+    with open(path, "rb") as fh:
+        data = fh.read()
+    off, last = 0, None
+    while off + 8 <= len(data):
+        size = int.from_bytes(data[off:off + 4], "big")
+        if data[off + 4:off + 8] == b"moof":
+            last = off
+        if size < 8:
+            break
+        off += size
+    if last is None:
+        raise StepFailed("KILL", "no moof in %s" % path)
+    return last
 
 
 def step_retention(binary, d):

@@ -84,6 +84,7 @@ def main():
         time.sleep(settle)
         phases["rtsp"] = measure(rt, a.window)
         phases["rtsp"]["min_frames"] = min(frames_of(c) for c in clients)
+        phases["rtsp"]["client_seconds"] = a.window + settle
         clients = rtsp_clients(url, a.window + 2 * settle + 6)
         viewers = [Client("aiortc-%d" % i, [INTEROP_PYTHON, os.path.join(ROOT, "tools", "e2e", "aiortc_client.py"),
                                              "--url", rt.base, "--name", "bench-rtsp-%d" % i, "--min-frames",
@@ -92,6 +93,7 @@ def main():
         time.sleep(2 * settle + 6)
         phases["mixed"] = measure(rt, a.window)
         phases["mixed"]["min_frames"] = min(frames_of(c) for c in clients)
+        phases["mixed"]["client_seconds"] = a.window + 2 * settle + 6
         phases["mixed"]["viewers_ok"] = sum(1 for v in viewers if v.finish() is not None and v.proc.returncode == 0)
     finally:
         rt.stop()
@@ -103,7 +105,7 @@ def main():
     names = {"idle": "nobody watching", "rtsp": "8 RTSP clients", "mixed": "8 RTSP + 4 WebRTC viewers"}
     for k in ("idle", "rtsp", "mixed"):
         p = phases[k]
-        mf = "-" if p["min_frames"] is None else "%d in %.0f s" % (p["min_frames"], a.window + 4)
+        mf = "-" if p["min_frames"] is None else "%d in %.0f s" % (p["min_frames"], p["client_seconds"])
         lines.append("| %s | %.1f MB | %.1f MB | %.0f %% | %.1f / %.1f ms | %s |" % (
             names[k], p["rss_kb"] / 1024, p["rss_peak_kb"] / 1024, p["cpu"] * 100, p["status_p50_ms"],
             p["status_max_ms"], mf))
