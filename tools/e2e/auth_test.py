@@ -17,11 +17,8 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import ROOT, Rtcam, http  # noqa: E402
+from rtcam_process import ROOT, Rtcam, chromium, http  # noqa: E402
 
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.options import Options  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 
 USER, PASSWORD, TOKEN = "cam", "correct-horse-7", "tok-0123456789abcdef"
 
@@ -34,18 +31,6 @@ FRAMES_JS = """
 
 def basic(user, password):
     return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-
-
-def chromium():
-    opts = Options()
-    opts.binary_location = "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--autoplay-policy=no-user-gesture-required", "--window-size=800,600", "--no-first-run",
-              "--disable-extensions", "--disable-background-networking", "--allow-loopback-in-peer-connection"):
-        opts.add_argument(a)
-    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    d.set_page_load_timeout(30)
-    return d
 
 
 def play(driver, url, within, min_frames, label):

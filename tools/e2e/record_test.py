@@ -30,7 +30,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import Rtcam, StepFailed, http  # noqa: E402
+from rtcam_process import Rtcam, StepFailed, chromium, http  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -199,21 +199,6 @@ def step_retention(binary, d):
         rt.stop()
 
 
-def chromium():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    opts = Options()
-    opts.binary_location = "/usr/bin/chromium"
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--autoplay-policy=no-user-gesture-required", "--window-size=800,600", "--no-first-run",
-              "--disable-extensions", "--disable-background-networking", "--allow-loopback-in-peer-connection"):
-        opts.add_argument(a)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    driver.set_page_load_timeout(30)
-    return driver
-
-
 FRAMES_JS = """const v = document.getElementById('video');
   const q = v.getVideoPlaybackQuality(); return [q.totalVideoFrames, v.videoWidth, window.rtcam.state];"""
 
@@ -255,6 +240,16 @@ def step_playback(binary, d):
     rt = start(binary, "record-playback", d, ["--record-segment", "10"], log_level="debug")
     driver = None
     try:
+        # a closed segment of at least 5 s to play (on a fresh directory, the first one closes
+        # after 10 s)
+        deadline = time.time() + 20
+        closed = []
+        while time.time() < deadline and not closed:
+            listing = recordings(rt)
+            closed = [e["name"] for e in listing[:-1] if e["duration"] >= 5]
+            time.sleep(0.5)
+        if not closed:
+            raise StepFailed("PLAYBACK", "no closed segment of 5 s to play: %s" % listing)
         driver = chromium()
         driver.get(rt.base + "/")
         deadline = time.time() + 10
@@ -265,7 +260,9 @@ def step_playback(binary, d):
         shown = driver.execute_script("return getComputedStyle(document.getElementById('recbtn')).display")
         if not names or shown == "none":
             raise StepFailed("PLAYBACK", "the page lists no recordings (button %s)" % shown)
-        name = names[0]
+        name = closed[0]
+        if name not in names:
+            raise StepFailed("PLAYBACK", "the page does not list %s: %s" % (name, names))
         driver.execute_script("window.rtcam.playRecording(arguments[0])", name)
         deadline = time.time() + 20
         info = None

@@ -220,3 +220,21 @@ class StepFailed(Exception):
     def __init__(self, step, message):
         super().__init__("%s: %s" % (step, message))
         self.step = step
+
+
+def chromium():
+    """Headless Chromium (Debian's chromium + chromium-driver) for the page tests: autoplay
+    allowed, WebRTC on loopback allowed. Selenium is imported here, so harness users that do not
+    drive a browser do not need it."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    opts = Options()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+              "--autoplay-policy=no-user-gesture-required", "--window-size=800,600", "--no-first-run",
+              "--disable-extensions", "--disable-background-networking", "--allow-loopback-in-peer-connection"):
+        opts.add_argument(a)
+    d = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    d.set_page_load_timeout(30)
+    return d
