@@ -31,7 +31,8 @@ public func runDevices(json: Bool) -> Int32 {
     var head = info.path + ": " + c.card + " (driver " + c.driver
     if !c.bus.isEmpty { head += ", " + c.bus }
     head += "), " + c.kind
-    if !c.hasStreaming { head += ", no streaming I/O (unusable)" }
+    if info.isCameraModule && !info.isUsable { head += ", camera module: use --source rpicam (rpicam-vid)" }
+    else if !c.hasStreaming { head += ", no streaming I/O (unusable)" }
     else if !info.isUsable { head += ", no format rtcam can use (unusable)" }
     else { head += ", usable: --source v4l2:" + info.path }
     writeOut(head)
@@ -101,6 +102,7 @@ func devicesJSON(_ infos: [V4L2DeviceInfo], _ failures: [(String, CaptureError)]
     w.key("bus"); w.string(c.bus)
     w.key("kind"); w.string(c.kind)
     w.key("usable"); w.bool(info.isUsable)
+    w.key("camera_module"); w.bool(info.isCameraModule)
     w.key("error"); w.null()
     w.key("formats")
     w.beginArray()

@@ -19,7 +19,8 @@ let optionTable: [OptionSpec] = [
       """),
   OptionSpec(
     key: .source, name: "--source", metavar: "SPEC", value: .text, commands: [.serve, .probe], section: .picture,
-    defaultValue: .described("the first usable camera among /dev/video*, else testsrc; the log says which"),
+    defaultValue: .described(
+      "the first usable camera among /dev/video*, else a camera module through rpicam-vid, else testsrc; the log says which"),
     help: "where frames come from",
     details: [
       OptionDetail(term: "testsrc", text: "moving test pattern with frame counter and time strip"),

@@ -65,6 +65,16 @@ public struct V4L2Capabilities: Equatable, Sendable {
 }
 
 /// A video node as `rtcam devices` shows it.
+/// What `serve` and `probe` use without --source.
+public enum DefaultSource: Equatable, Sendable {
+  /// A V4L2 camera (`v4l2:PATH`).
+  case camera(String)
+  /// A camera module through rpicam-vid (`rpicam`).
+  case rpicam
+  /// The test pattern (`testsrc`).
+  case testPattern
+}
+
 public struct V4L2DeviceInfo: Equatable, Sendable {
   public var path: String
   public var capabilities: V4L2Capabilities
@@ -85,25 +95,63 @@ public struct V4L2DeviceInfo: Equatable, Sendable {
   /// A camera rtcam can stream from: a capture node with streaming I/O and a format rtcam decodes.
   public var isUsable: Bool { capabilities.isCamera && formats.contains { $0.isSupported } }
 
+  /// The drivers of the Raspberry Pi's CSI-2 receivers (`UNICAM_MODULE_NAME` "unicam" in
+  /// bcm2835-unicam, Pi 4 and earlier; `CFE_MODULE_NAME` "rp1-cfe" on the Pi 5): their video nodes
+  /// carry a camera module's raw Bayer data, which libcamera (rpicam-vid) turns into pictures.
+  public static let cameraModuleDrivers = ["unicam", "rp1-cfe"]
+
+  /// A camera module's receiver node: use `--source rpicam`.
+  public var isCameraModule: Bool {
+    capabilities.isVideoCapture && V4L2DeviceInfo.cameraModuleDrivers.contains(capabilities.driver)
+  }
+
   /// Which camera to use when no --source is given, from what the nodes answered (in numeric
-  /// order): the first usable one; else the first that is busy (it is retried until it is free);
-  /// else none. `note` says why, for the log.
-  public static func defaultCamera(_ nodes: [(path: String, result: Result<V4L2DeviceInfo, CaptureError>)])
-    -> (path: String?, note: String)
-  {
+  /// order) and whether rpicam-vid is on PATH: the first usable V4L2 camera (a USB webcam stays
+  /// the default beside a camera module); else the first that is busy (it is retried until it is
+  /// free); else a camera module through rpicam-vid; else the test pattern. `note` says why, and
+  /// names the other camera when there are both.
+  public static func defaultSource(_ nodes: [(path: String, result: Result<V4L2DeviceInfo, CaptureError>)],
+                                   rpicamVid: Bool) -> (source: DefaultSource, note: String) {
+    var module: V4L2DeviceInfo? = nil
+    for n in nodes {
+      if case .success(let info) = n.result, info.isCameraModule, !info.isUsable {
+        module = info
+        break
+      }
+    }
+    let moduleText = module.map { $0.path + ", driver " + $0.capabilities.driver } ?? ""
     for n in nodes {
       if case .success(let info) = n.result, info.isUsable {
-        return (n.path, "camera found at " + n.path + " (" + info.capabilities.card + "): using it (--source testsrc for the test pattern)")
+        var note = "camera found at " + n.path + " (" + info.capabilities.card + "): using it"
+        if module != nil { note += "; a camera module is there too (" + moduleText + "): --source rpicam uses it instead" }
+        return (.camera(n.path), note + " (--source testsrc for the test pattern)")
       }
     }
     for n in nodes {
       if case .failure(.cameraBusy) = n.result {
-        return (n.path, n.path + " is busy (another program uses it): using it, retried until it is free")
+        return (.camera(n.path), n.path + " is busy (another program uses it): using it, retried until it is free")
       }
     }
-    if nodes.isEmpty { return (nil, "no camera (/dev/video*): using the test pattern") }
-    return (nil, "no usable camera among " + nodes.map { $0.path }.joined(separator: ", ")
+    if module != nil {
+      guard rpicamVid else {
+        return (.testPattern, "a camera module is there (" + moduleText + ") but rpicam-vid is not on PATH (install "
+          + "rpicam-apps, or rpicam-apps-lite): using the test pattern")
+      }
+      return (.rpicam, "camera module found (" + moduleText + "): using it through rpicam-vid (--source rpicam; "
+        + "--source testsrc for the test pattern)")
+    }
+    if nodes.isEmpty { return (.testPattern, "no camera (/dev/video*): using the test pattern") }
+    return (.testPattern, "no usable camera among " + nodes.map { $0.path }.joined(separator: ", ")
       + " (`rtcam devices` says why): using the test pattern")
+  }
+
+  /// `defaultSource` without a camera module: the camera's path, or nil for the test pattern.
+  public static func defaultCamera(_ nodes: [(path: String, result: Result<V4L2DeviceInfo, CaptureError>)])
+    -> (path: String?, note: String)
+  {
+    let d = defaultSource(nodes, rpicamVid: false)
+    if case .camera(let p) = d.source { return (p, d.note) }
+    return (nil, d.note)
   }
 
   /// Opens `path`, asks for its capabilities and, for capture nodes, its formats, sizes and

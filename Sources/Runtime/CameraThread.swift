@@ -10,15 +10,28 @@ import Wire
 
 /// The source `serve` and `probe` use without --source: the first usable camera among
 /// /dev/video* (a capture node offering a format rtcam can use; UVC cameras also have metadata
-/// nodes), else the test pattern. `note` says which, for the log.
+/// nodes), else a camera module through rpicam-vid (when it is on PATH), else the test pattern.
+/// `note` says which, for the log.
 public func defaultSourceSpec() -> (spec: String, note: String) {
   var nodes: [(path: String, result: Result<V4L2DeviceInfo, CaptureError>)] = []
   for path in V4L2DeviceInfo.videoNodePaths() {
     do { nodes.append((path, .success(try V4L2DeviceInfo.query(path)))) } catch { nodes.append((path, .failure(error))) }
   }
-  let choice = V4L2DeviceInfo.defaultCamera(nodes)
-  guard let path = choice.path else { return ("testsrc", choice.note) }
-  return ("v4l2:" + path, choice.note)
+  let choice = V4L2DeviceInfo.defaultSource(nodes, rpicamVid: programOnPath("rpicam-vid"))
+  switch choice.source {
+  case .camera(let path): return ("v4l2:" + path, choice.note)
+  case .rpicam: return ("rpicam", choice.note)
+  case .testPattern: return ("testsrc", choice.note)
+  }
+}
+
+/// Whether an executable `name` is in one of PATH's directories.
+func programOnPath(_ name: String) -> Bool {
+  let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
+  for dir in path.splitASCII(UInt8(ascii: ":")) where !dir.isEmpty {
+    if access(dir + "/" + name, X_OK) == 0 { return true }
+  }
+  return false
 }
 
 /// Starts the capture thread for `--source v4l2:DEVICE`. It never gives up: a camera that is

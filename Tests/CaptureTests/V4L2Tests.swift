@@ -470,4 +470,46 @@ func webcamSizes() -> V4L2Sizes {
     let busy = V4L2DeviceInfo.defaultCamera([nodes[1], ("/dev/video4", .failure(.cameraBusy("busy")))])
     #expect(busy.path == "/dev/video4")
   }
+
+  /// A camera module's receiver node as the Pi answers VIDIOC_QUERYCAP and VIDIOC_ENUM_FMT:
+  /// driver "unicam" (Pi 4 and earlier) or "rp1-cfe" (Pi 5), capture and streaming, raw Bayer
+  /// formats only (10-bit packed RGGB, "pRAA"; 16-bit, "RG16"), which rtcam cannot use.
+  func module(_ path: String, driver: String = "unicam") -> (path: String, result: Result<V4L2DeviceInfo, CaptureError>) {
+    let c = V4L2Capabilities(driver: driver, card: driver, bus: "platform:fe801000.csi", version: "6.6.51",
+      deviceCaps: 0x0420_0001)
+    return (path, .success(V4L2DeviceInfo(path: path, capabilities: c,
+      formats: [FourCC("pRAA")!, FourCC("RG16")!].map { V4L2FormatOption(fourcc: $0) })))
+  }
+
+  @Test func aModuleOnlyIsUsedThroughRpicamVid() {
+    for driver in ["unicam", "rp1-cfe"] {
+      let nodes = [module("/dev/video0", driver: driver), module("/dev/video1", driver: driver)]
+      #expect(nodes.allSatisfy { if case .success(let i) = $0.result { return i.isCameraModule && !i.isUsable }; return false })
+      let d = V4L2DeviceInfo.defaultSource(nodes, rpicamVid: true)
+      #expect(d.source == .rpicam && d.note.contains("camera module found (/dev/video0, driver " + driver + ")"))
+      let missing = V4L2DeviceInfo.defaultSource(nodes, rpicamVid: false)
+      #expect(missing.source == .testPattern && missing.note.contains("rpicam-vid is not on PATH"))
+    }
+  }
+
+  @Test func aUsbCameraOnlyIsUsedAsBefore() {
+    let usb = node("/dev/video0", caps: 0x0400_0001, [.mjpg])
+    let d = V4L2DeviceInfo.defaultSource([usb, node("/dev/video1", caps: 0x0480_0000, [])], rpicamVid: true)
+    #expect(d.source == .camera("/dev/video0") && !d.note.contains("module"))
+  }
+
+  @Test func withBothTheUsbCameraStaysTheDefaultAndTheNoteNamesTheModule() {
+    // the module's nodes come first (the CSI receiver probes before USB on a Pi)
+    let nodes = [module("/dev/video0"), node("/dev/video8", caps: 0x0400_0001, [.yuyv])]
+    let d = V4L2DeviceInfo.defaultSource(nodes, rpicamVid: true)
+    #expect(d.source == .camera("/dev/video8"))
+    #expect(d.note.contains("a camera module is there too (/dev/video0, driver unicam): --source rpicam uses it instead"))
+  }
+
+  @Test func withNeitherTheTestPattern() {
+    #expect(V4L2DeviceInfo.defaultSource([], rpicamVid: true).source == .testPattern)
+    let codecOnly = node("/dev/video10", caps: 0x0400_0001, [FourCC("H264")!])
+    let d = V4L2DeviceInfo.defaultSource([codecOnly], rpicamVid: true)
+    #expect(d.source == .testPattern && d.note.contains("no usable camera among /dev/video10"))
+  }
 }
