@@ -55,7 +55,10 @@ final class RecordThread: @unchecked Sendable {
     guard pipe(&fds) == 0 else { return false }
     wakeRead = fds[0]
     wakeWrite = fds[1]
+    // both ends non-blocking: the loop never waits on a full pipe, and this thread drains it
+    // after poll(2) without blocking when poll returned for its timeout (an idle flush is due)
     _ = rtc_set_nonblocking(wakeWrite)
+    _ = rtc_set_nonblocking(wakeRead)
     return startThread({ self.run() })
   }
 
