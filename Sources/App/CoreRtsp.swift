@@ -57,11 +57,9 @@ extension ServerCore {
     var sessionConfig = RtspSessionConfig()
     sessionConfig.timeoutSeconds = options.rtsp.timeoutSeconds
     sessionConfig.serverPorts = (options.rtsp.port, options.rtsp.port + 1)
-    var hex = ""
-    for i in 0..<8 { hex += hexByte(r[i]) }
     let stream = RtspStreamConfig(ssrc: loadU32(r, 8) | 1, initialSequence: loadU16(r, 12) & 0x7FFF,
       timestampOffset: loadU32(r, 14))
-    rtspClients.append(RtspClient(id: id, peer: peer, session: RtspSession(id: hex, config: sessionConfig, now: now),
+    rtspClients.append(RtspClient(id: id, peer: peer, session: RtspSession(id: Hex.encode(Array(r[0..<8])), config: sessionConfig, now: now),
       streamConfig: stream, now: now))
     status.metrics.rtspConnections += 1
     log(.debug, "RTSP \(peer.description): connected (fd \(id))")
@@ -140,14 +138,12 @@ extension ServerCore {
       case .respond(let resp): rtspRespond(c, resp)
       case .play:
         guard let s = c.sender else { continue }
-        c.playing = true
         s.skipToKeyframe()
         c.nextSenderReportAt = now
         status.metrics.rtspPlays += 1
         log(.info, "RTSP \(c.peer.description): playing over \(c.transportName) (session \(c.session.id))")
         emit(.capture(.keyframe))
       case .pause:
-        c.playing = false
         c.sender?.skipToKeyframe()
       case .close:
         closeRtsp(c, code: "TEARDOWN", why: "the client ended the session", level: .info)
@@ -169,8 +165,7 @@ extension ServerCore {
   func closeRtsp(_ c: RtspClient, code: String, why: String, level: LogLevel = .warn, tellRuntime: Bool = true) {
     guard let i = rtspClients.firstIndex(where: { $0 === c }) else { return }
     rtspClients.remove(at: i)
-    c.playing = false
-    c.sender?.skipToKeyframe()
+    c.sender?.skipToKeyframe()  // the rest of a frame being fanned out is not sent
     log(level, "RTSP \(c.peer.description): closed, \(code): \(why)")
     if tellRuntime { emit(.connection(.close(c.id))) }
   }
@@ -266,9 +261,4 @@ extension ServerCore {
     }
     return d
   }
-}
-
-func hexByte(_ b: UInt8) -> String {
-  let digits: [UInt8] = Array("0123456789abcdef".utf8)
-  return String(decoding: [digits[Int(b >> 4)], digits[Int(b & 15)]], as: UTF8.self)
 }

@@ -29,14 +29,22 @@ public struct MetricsCounters: Sendable {
 
   public init() {}
 
-  public mutating func countRtspResponse(status: Int) {
+
+  public mutating func countResponse(status: Int) { Self.count(status, in: &httpResponses) }
+
+  public mutating func countRtspResponse(status: Int) { Self.count(status, in: &rtspResponses) }
+
+  /// Counts a response under its status class (index 1 = 1xx ... 5 = 5xx).
+  static func count(_ status: Int, in classes: inout [UInt64]) {
     let c = status / 100
-    if c >= 1 && c <= 5 { rtspResponses[c] += 1 }
+    if c >= 1 && c <= 5 { classes[c] += 1 }
   }
 
-  public mutating func countResponse(status: Int) {
-    let c = status / 100
-    if c >= 1 && c <= 5 { httpResponses[c] += 1 }
+  /// The classes that were answered, as the labels of a metric ("2xx": count).
+  static func classLabels(_ classes: [UInt64]) -> [String: UInt64] {
+    var out: [String: UInt64] = [:]
+    for c in 1...5 where classes[c] > 0 { out[String(c) + "xx"] = classes[c] }
+    return out
   }
 
   public mutating func addClosed(_ s: PeerStats) { Self.accumulate(s, into: &closedStats) }

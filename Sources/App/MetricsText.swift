@@ -42,9 +42,8 @@ extension ServerCore {
     m.counter("rtcam_plis_received_total", "PLI feedback packets from viewers.", live.plis)
     m.counter("rtcam_firs_received_total", "FIR feedback packets from viewers.", live.firs)
     writeCongestionMetrics(&m, live)
-    var classes: [String: UInt64] = [:]
-    for c in 1...5 where metrics.httpResponses[c] > 0 { classes[String(c) + "xx"] = metrics.httpResponses[c] }
-    m.labelled("rtcam_http_responses_total", "HTTP responses, by status class.", label: "class", classes)
+    m.labelled("rtcam_http_responses_total", "HTTP responses, by status class.", label: "class",
+      MetricsCounters.classLabels(metrics.httpResponses))
     appendForwardMetrics(&m)
     appendRtspMetrics(&m)
     appendRecordingMetrics(&m)

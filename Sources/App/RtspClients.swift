@@ -56,7 +56,11 @@ final class RtspClient {
   let streamConfig: RtspStreamConfig
   /// The client's stream, made at SETUP (its transport decides the framing).
   var sender: RtspSender? = nil
-  var playing = false
+  /// Playing: the session says so (PLAY after SETUP, until PAUSE or TEARDOWN).
+  var playing: Bool {
+    if case .playing = session.phase { return sender != nil }
+    return false
+  }
   /// Bytes queued on the connection since it was last flushed (interleaved media and answers).
   var backlog = 0
   /// Frames were skipped because the backlog was over the limit (since this time); a keyframe is

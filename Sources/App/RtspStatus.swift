@@ -49,9 +49,8 @@ extension ServerCore {
     m.counter("rtcam_rtsp_connections_total", "RTSP connections accepted.", s.rtspConnections)
     m.counter("rtcam_rtsp_refused_total", "RTSP connections refused by the client limits.", s.rtspRefused)
     m.counter("rtcam_rtsp_requests_total", "RTSP requests read.", s.rtspRequests)
-    var classes: [String: UInt64] = [:]
-    for c in 1...5 where s.rtspResponses[c] > 0 { classes[String(c) + "xx"] = s.rtspResponses[c] }
-    m.labelled("rtcam_rtsp_responses_total", "RTSP responses, by status class.", label: "class", classes)
+    m.labelled("rtcam_rtsp_responses_total", "RTSP responses, by status class.", label: "class",
+      MetricsCounters.classLabels(s.rtspResponses))
     m.counter("rtcam_rtsp_plays_total", "RTSP PLAY requests that started a stream.", s.rtspPlays)
     m.counter("rtcam_rtsp_bad_input_total", "RTSP connections closed for bad input (requests, interleaved frames).",
       s.rtspBadRequests)

@@ -25,13 +25,11 @@ public func defaultSourceSpec() -> (spec: String, note: String) {
   }
 }
 
-/// Whether an executable `name` is in one of PATH's directories.
+/// Whether `name` is an executable where a process source would look for it (PATH, as
+/// `executableCandidates` reads it for `exec:` and `rpicam`).
 func programOnPath(_ name: String) -> Bool {
-  let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/local/bin:/usr/bin:/bin"
-  for dir in path.splitASCII(UInt8(ascii: ":")) where !dir.isEmpty {
-    if access(dir + "/" + name, X_OK) == 0 { return true }
-  }
-  return false
+  let path = getenv("PATH").map { String(cString: $0) }
+  return executableCandidates(name, path: path).contains { access($0, X_OK) == 0 }
 }
 
 /// Starts the capture thread for `--source v4l2:DEVICE`. It never gives up: a camera that is

@@ -50,16 +50,20 @@ final class PendingOutput {
 
   /// Appends, reusing the buffer's capacity once everything before was written.
   func queue(_ more: [UInt8]) {
-    if isEmpty { bytes.removeAll(keepingCapacity: true); offset = 0 }
-    bytes.reserveWithHeadroom(bytes.count + more.count)
+    makeRoom(more.count)
     bytes.append(contentsOf: more)
   }
 
   /// Appends raw bytes (interleaved RTSP media): no allocation once the buffer has grown.
   func queue(raw more: UnsafeRawBufferPointer) {
-    if isEmpty { bytes.removeAll(keepingCapacity: true); offset = 0 }
-    bytes.reserveWithHeadroom(bytes.count + more.count)
+    makeRoom(more.count)
     bytes.append(contentsOf: more)
+  }
+
+  /// Room for `n` more bytes; the buffer starts over (keeping its capacity) once all was written.
+  func makeRoom(_ n: Int) {
+    if isEmpty { bytes.removeAll(keepingCapacity: true); offset = 0 }
+    bytes.reserveWithHeadroom(bytes.count + n)
   }
 }
 
@@ -164,10 +168,7 @@ extension EventLoop {
       o.file = f
       o.fileOffset = offset
       o.fileRemaining = length
-      if !o.listed {
-        o.listed = true
-        written.append(fd)
-      }
+      markWritten(fd, o)
     }
   }
 
@@ -176,20 +177,21 @@ extension EventLoop {
   func queue(_ fd: Int32, _ bytes: [UInt8]) {
     guard !bytes.isEmpty, let o = outputs[fd] else { return }
     o.queue(bytes)
-    if !o.listed {
-      o.listed = true
-      written.append(fd)
-    }
+    markWritten(fd, o)
   }
 
   /// Interleaved RTSP bytes for a connection, queued in place (written at the next flush).
   func queueRaw(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) {
     guard let o = outputs[fd] else { return }
     o.queue(raw: bytes)
-    if !o.listed {
-      o.listed = true
-      written.append(fd)
-    }
+    markWritten(fd, o)
+  }
+
+  /// The connection has something to write: it is flushed once after the core's outputs.
+  func markWritten(_ fd: Int32, _ o: PendingOutput) {
+    guard !o.listed else { return }
+    o.listed = true
+    written.append(fd)
   }
 
   /// The TLS connection's records for the socket.

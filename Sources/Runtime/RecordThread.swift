@@ -212,7 +212,7 @@ final class RecordThread: @unchecked Sendable {
     state.phase = recorder.phase
     state.stats = recorder.writer.stats
     state.bytesWritten = recorder.bytesWritten
-    if state.faults.count != recorder.faults.count || recorder.fault != nil { state.faults = recorder.faults }
+    state.faults = recorder.faults  // shared storage: no copy
     if let name = recorder.openName, fd >= 0 {
       let durationMs = Int64((lastFrameNs &- openStartNs) / 1_000_000)
       if state.open?.name == name {

@@ -4,21 +4,8 @@ import Testing
 
 @testable import CLI
 
-@Suite struct RecordOptionsTests {
-  func serve(_ args: [String]) throws -> ServeOptions {
-    guard case .serve(let o) = try parseCommandLine(args) else { return ServeOptions() }
-    return o
-  }
-
-  func message(_ args: [String]) -> String? {
-    do {
-      _ = try parseCommandLine(args)
-      return nil
-    } catch {
-      return error.message
-    }
-  }
-
+/// (OptionsTests' `serve` and `message` helpers.)
+extension OptionsTests {
   @Test func sizesAndAgesTakeTheirUnits() throws {
     let o = try serve(["--record", "/rec/", "--record-segment", "30", "--record-max-bytes", "2G", "--record-max-age", "7d"])
     #expect(o.recordDir == "/rec" && o.recording.segmentSeconds == 30)
