@@ -174,6 +174,31 @@ vm_vicodec() {
   vicodec_source=$(cat "$vicodec_dir/.source")
 }
 
+# vm_build_unicam_node DIR: builds tools/image/unicam_node.c (a stand-in for a camera module's
+# receiver node, for tools/image-test) into DIR against the unpacked headers
+vm_build_unicam_node() {
+  local out=$1 b debs hdr
+  b=$(cache_tmp)
+  mapfile -t debs < <(deb_fetch $(vm_header_debs)) && [ ${#debs[@]} = 3 ] || { rm -rf "$b"; return 1; }
+  vm_headers_tree "$b" "${debs[@]}" || { rm -rf "$b"; return 1; }
+  mkdir -p "$b/m"; cp "$root/tools/image/unicam_node.c" "$b/m/"; echo 'obj-m += unicam_node.o' > "$b/m/Kbuild"
+  log "building unicam_node.ko for $kver (CROSS_COMPILE=$cross)"
+  if ! make -C "$hdr" M="$b/m" CROSS_COMPILE="$cross" modules > "$b/make.log" 2>&1; then
+    tail -n 30 "$b/make.log" >&2; echo "vm: building unicam_node.ko failed" >&2; rm -rf "$b"; return 1
+  fi
+  "${cross}objcopy" --strip-debug "$b/m/unicam_node.ko" "$out/unicam_node.ko" || { rm -rf "$b"; return 1; }
+  rm -rf "$b"
+}
+
+# vm_unicam_node: unicam_node.ko for the kernel vm_kernel set (the cache entry's name carries a
+# hash of the source), built when the cache has it not; sets unicam_node (the .ko)
+vm_unicam_node() {
+  local dir
+  vm_cached_build dir "unicam-node-$(sha256sum "$root/tools/image/unicam_node.c" | cut -c1-16)" \
+    vm_build_unicam_node vm_header_debs || return 1
+  unicam_node=$dir/unicam_node.ko
+}
+
 # vm_busybox: the guest's static busybox (x86_64: the host's busybox-static; aarch64:
 # busybox-static:arm64 fetched and unpacked into the cache); sets busybox
 vm_busybox() {
