@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Headless Chromium against an rtcam that is already running (tools/vm-test: inside a VM).
 
-Opens <url>/ in headless Chromium through chromedriver, waits for --min-frames decoded 640x480
-frames, optionally checks that the picture is vivid's 75% colour bars (white, yellow, cyan,
+Opens <url>/ in headless Chromium through chromedriver, waits for --min-frames decoded frames
+of --size (640x480), optionally checks that the picture is vivid's 75% colour bars (white, yellow, cyan,
 green, magenta, red, blue, black from left to right) or the four quadrants of the MJPEG frames
 tools/vm/make_mjpeg.py makes (--expect-quadrants: red, green / blue, yellow) and that /status
 names the expected source, saves a screenshot as build/e2e/<name>.png and requires /status to show a connected
@@ -136,7 +136,9 @@ def main():
     ap.add_argument("--expect-quadrants", action="store_true",
                     help="require the red/green/blue/yellow quadrants of tools/vm/make_mjpeg.py")
     ap.add_argument("--expect-source", help="require /status source.spec to start with this")
+    ap.add_argument("--size", default="640x480", help="the decoded picture's WIDTHxHEIGHT (640x480)")
     args = ap.parse_args()
+    want_w, want_h = (int(x) for x in args.size.split("x"))
 
     base = args.url.rstrip("/")
     out_dir = os.path.join(ROOT, "build", "e2e")
@@ -159,15 +161,15 @@ def main():
         best = None
         while time.time() - t0 < args.within:
             best = driver.execute_script(STATE_JS)
-            if best["frames"] >= args.min_frames and best["width"] == 640 and best["height"] == 480:
+            if best["frames"] >= args.min_frames and (best["width"], best["height"]) == (want_w, want_h):
                 break
             time.sleep(0.25)
         print("browser: after %.1f s: %s" % (time.time() - t0, json.dumps(best)))
         if not best or best["frames"] < args.min_frames:
             failures.append("decoded %s frames within %.0f s, need >= %d" % (
                 best and best["frames"], args.within, args.min_frames))
-        if not best or (best["width"], best["height"]) != (640, 480):
-            failures.append("video size %sx%s, need 640x480" % (best and best["width"], best and best["height"]))
+        if not best or (best["width"], best["height"]) != (want_w, want_h):
+            failures.append("video size %sx%s, need %s" % (best and best["width"], best and best["height"], args.size))
         if args.expect_colorbars and not failures:
             problem = "not checked"
             for _ in range(8):  # a few tries: the first frames may still be settling
