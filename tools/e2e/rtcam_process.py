@@ -182,6 +182,15 @@ class Rtcam:
             return ""
 
 
+def rss_kb(pid):
+    """The process's resident set size in KiB (VmRSS in /proc/PID/status), 0 if not listed."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
 def run_once(binary, args, timeout, qemu=None):
     """Runs a command of rtcam that exits by itself (a bad configuration, --version, probe);
     returns the CompletedProcess with text output. Raises subprocess.TimeoutExpired past `timeout`."""

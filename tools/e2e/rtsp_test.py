@@ -31,7 +31,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rtcam_process import Rtcam, StepFailed, http  # noqa: E402
+from rtcam_process import Rtcam, StepFailed, http, rss_kb  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -228,14 +228,6 @@ def step_bad_input(rt, port, url):
           "rtcam_rtsp_bad_input_total %d -> %d; /status answers (%d RTSP clients)" % (before, after, st["rtsp"]["clients"]))
     if after - before < 3:
         raise StepFailed("BAD_INPUT", "rtcam_rtsp_bad_input_total rose by %d, not 3" % (after - before))
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def step_mixed(rt, url):

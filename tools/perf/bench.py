@@ -36,7 +36,7 @@ import urllib.request
 from selenium import webdriver
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "e2e"))
-from rtcam_process import Rtcam, free_port, run_once  # noqa: E402  (how every harness starts rtcam)
+from rtcam_process import Rtcam, free_port, rss_kb, run_once  # noqa: E402  (how every harness starts rtcam)
 from selenium.webdriver.chrome.options import Options
 from selenium.webdriver.chrome.service import Service
 
@@ -134,14 +134,6 @@ def cpu_ticks(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime, stime: every thread of the process
-
-
-def rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
 
 
 def wait_http(url, within):

@@ -22,9 +22,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tools", "e2e"))
-from rtcam_process import Rtcam, http  # noqa: E402
-from rtsp_test import (INTEROP_PYTHON, Client, ffmpeg_cmd, ffmpeg_frames, gst_cmd, gst_result,  # noqa: E402
-                       rss_kb)
+from rtcam_process import Rtcam, http, rss_kb  # noqa: E402
+from rtsp_test import INTEROP_PYTHON, Client, ffmpeg_cmd, ffmpeg_frames, gst_cmd, gst_result  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
