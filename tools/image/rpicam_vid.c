@@ -219,23 +219,19 @@ static void step_ipa_isolation(void) {
  * libcamera/configuration.yaml there first, skipped when neither variable is set; an error other
  * than ENOENT there ends the search, so /etc/libcamera's file would be skipped
  * (global_configuration.cpp:184-205). ProtectHome=yes answers EACCES under /home. */
-static char home_note[600] = "";
-
 static void step_config(void) {
   const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
   char path[256];
   if (xdg) snprintf(path, sizeof path, "%s/libcamera/configuration.yaml", xdg);
   else if (home) snprintf(path, sizeof path, "%s/.config/libcamera/configuration.yaml", home);
   else {
-    snprintf(home_note, sizeof home_note, "neither XDG_CONFIG_HOME nor HOME set: no per-user file to read");
-    fprintf(stderr, NAME ": config ok, %s\n", home_note);
+    fprintf(stderr, NAME ": config ok, neither XDG_CONFIG_HOME nor HOME set: no per-user file to read\n");
     return;
   }
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0 && errno != ENOENT) die(3, path);
   if (fd >= 0) close(fd);
-  snprintf(home_note, sizeof home_note, "%s %s", path, fd >= 0 ? "read" : "absent");
-  fprintf(stderr, NAME ": config ok, %s\n", home_note);
+  fprintf(stderr, NAME ": config ok, %s %s\n", path, fd >= 0 ? "read" : "absent");
 }
 
 static int wake_fd;

@@ -85,6 +85,14 @@ vm_headers_tree() {
   printf 'include %s/Makefile\n' "$common" > "$hdr/Makefile"
 }
 
+# vm_kbuild B M WHAT: builds the out-of-tree modules in M against the unpacked headers ($hdr)
+# with CROSS_COMPILE=$cross (the kernel's CC is ${cross}gcc-12), its log in B/make.log; on
+# failure the log's tail and "building WHAT failed"
+vm_kbuild() {
+  make -C "$hdr" M="$2" CROSS_COMPILE="$cross" modules > "$1/make.log" 2>&1 && return 0
+  tail -n 30 "$1/make.log" >&2; echo "vm: building $3 failed" >&2; return 1
+}
+
 # vm_cached_build VAR NAME BUILD DEBS: the cache entry NAME for this kernel, keyed by the package
 # files DEBS (a function printing them), the cross compiler and the text of BUILD; made with
 # `BUILD DIR` under a lock when the cache has it not; its directory goes into VAR
@@ -93,7 +101,7 @@ vm_cached_build() {
   local vcb_var=$1 vcb_name=$2 vcb_build=$3 vcb_debs=$4 vcb_names vcb_dir vcb_tmp
   vcb_names=$(deb_files $("$vcb_debs") | xargs) || { echo "vm: apt knows not all of $("$vcb_debs")" >&2; return 1; }
   vcb_dir=$CACHE/vm/$arch/$vcb_name-$(cache_key "$vcb_names" "$("${cross}gcc-12" --version | head -n 1)" \
-    "$(declare -f "$vcb_build")")
+    "$(declare -f "$vcb_build" vm_kbuild)")
   if [ ! -d "$vcb_dir" ]; then
     cache_lock "vm-$vcb_name-$arch" || return 1
     if [ ! -d "$vcb_dir" ]; then
@@ -118,9 +126,7 @@ vm_build_loopback() {
   src=$(ls -d "$b"/tree/usr/src/v4l2loopback-* | head -n 1)
   [ -n "$src" ] || { echo "vm: no v4l2loopback source in $(basename "${debs[3]}")" >&2; rm -rf "$b"; return 1; }
   log "building $(basename "$src") for $kver (CROSS_COMPILE=$cross)"
-  if ! make -C "$hdr" M="$src" CROSS_COMPILE="$cross" modules > "$b/make.log" 2>&1; then
-    tail -n 30 "$b/make.log" >&2; echo "vm: building v4l2loopback.ko failed" >&2; rm -rf "$b"; return 1
-  fi
+  vm_kbuild "$b" "$src" v4l2loopback.ko || { rm -rf "$b"; return 1; }
   "${cross}objcopy" --strip-debug "$src/v4l2loopback.ko" "$out/v4l2loopback.ko" || { rm -rf "$b"; return 1; }
   basename "$src" > "$out/.source"
   rm -rf "$b"   # the unpacked headers are ~85 MB; only the module is kept
@@ -158,9 +164,7 @@ vm_build_vicodec() {
     echo 'obj-m += v4l2-mem2mem.o' >> "$b/m/Kbuild"
   fi
   log "building vicodec$([ $m2m = 1 ] && echo " and v4l2-mem2mem") from $(basename "${debs[3]}") for $kver (CROSS_COMPILE=$cross)"
-  if ! make -C "$hdr" M="$b/m" CROSS_COMPILE="$cross" modules > "$b/make.log" 2>&1; then
-    tail -n 30 "$b/make.log" >&2; echo "vm: building vicodec.ko failed" >&2; rm -rf "$b"; return 1
-  fi
+  vm_kbuild "$b" "$b/m" vicodec.ko || { rm -rf "$b"; return 1; }
   "${cross}objcopy" --strip-debug "$b/m/vicodec.ko" "$out/vicodec.ko" || { rm -rf "$b"; return 1; }
   if [ $m2m = 1 ]; then "${cross}objcopy" --strip-debug "$b/m/v4l2-mem2mem.ko" "$out/v4l2-mem2mem.ko" || { rm -rf "$b"; return 1; }; fi
   basename "${debs[3]}" > "$out/.source"
@@ -183,9 +187,7 @@ vm_build_unicam_node() {
   vm_headers_tree "$b" "${debs[@]}" || { rm -rf "$b"; return 1; }
   mkdir -p "$b/m"; cp "$root/tools/image/unicam_node.c" "$b/m/"; echo 'obj-m += unicam_node.o' > "$b/m/Kbuild"
   log "building unicam_node.ko for $kver (CROSS_COMPILE=$cross)"
-  if ! make -C "$hdr" M="$b/m" CROSS_COMPILE="$cross" modules > "$b/make.log" 2>&1; then
-    tail -n 30 "$b/make.log" >&2; echo "vm: building unicam_node.ko failed" >&2; rm -rf "$b"; return 1
-  fi
+  vm_kbuild "$b" "$b/m" unicam_node.ko || { rm -rf "$b"; return 1; }
   "${cross}objcopy" --strip-debug "$b/m/unicam_node.ko" "$out/unicam_node.ko" || { rm -rf "$b"; return 1; }
   rm -rf "$b"
 }
